@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+//
+// LatteFlow: the layering reads bottom-up, and no target imports one above it.
+//
+//   CLatteKernels   C micro-kernels with per-function target attributes (AVX-512 / AVX2+FMA / generic),
+//                   chosen at run time by CPU feature, so no unsafe compiler flags are needed anywhere.
+//   LatteKernels    Swift drivers over them: GEMM blocking and packing, thread pool, vector math,
+//                   attention kernel, optional OpenBLAS loaded with dlopen.
+//   LatteTensor     Tensors, views, ops, reverse-mode autograd on a tape, safetensors I/O.
+//   LatteNN         Modules with checkpoint-named parameters, layers, optimisers, schedules, EMA.
+//   LatteTokenizers tokenizer.json and GGUF tokenizers (BPE, WordPiece), chat templates.
+//   LatteFormats    GGUF, images, datasets, the asset cache.
+//   latte           the command line.
+import PackageDescription
+
+let package = Package(
+    name: "LatteFlow",
+    products: [
+        .library(name: "LatteKernels", targets: ["LatteKernels"]),
+        .library(name: "LatteTensor", targets: ["LatteTensor"]),
+        .library(name: "LatteNN", targets: ["LatteNN"]),
+        .library(name: "LatteTokenizers", targets: ["LatteTokenizers"]),
+        .library(name: "LatteFormats", targets: ["LatteFormats"]),
+        .executable(name: "latte", targets: ["latte"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CLatteKernels"),
+        .target(name: "LatteKernels", dependencies: ["CLatteKernels"]),
+        .target(name: "LatteTensor", dependencies: ["LatteKernels"]),
+        .target(name: "LatteNN", dependencies: ["LatteTensor"]),
+        .target(name: "LatteTokenizers"),
+        .target(name: "LatteFormats", dependencies: ["LatteTensor"]),
+        .executableTarget(
+            name: "latte",
+            dependencies: [
+                "LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "LatteKernelsTests", dependencies: ["LatteKernels"]),
+        .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"]),
+        .testTarget(name: "LatteNNTests", dependencies: ["LatteNN"]),
+        .testTarget(name: "LatteTokenizersTests", dependencies: ["LatteTokenizers"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

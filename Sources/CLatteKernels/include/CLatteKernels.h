@@ -1,0 +1,7 @@
+// Umbrella header of the C micro-kernels. Each kernel family has its own header.
+#ifndef CLATTEKERNELS_H
+#define CLATTEKERNELS_H
+#include "latte_cpu.h"
+#include "latte_gemm.h"
+#include "latte_vecmath.h"
+#endif

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+@main
+struct Latte: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latte",
+        abstract: "LatteFlow: LaTtE-Flow image generation and understanding on the CPU.",
+        // One file per subcommand; add new ones here.
+        subcommands: [InfoCommand.self, BenchCommand.self])
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks that print ratios against references measured in the same run.",
+        subcommands: [BenchGemmCommand.self])
+}

@@ -1,0 +1,3 @@
+import XCTest
+@testable import LatteKernels
+final class LatteKernelsSmokeTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,3 @@
+import XCTest
+@testable import LatteNN
+final class LatteNNSmokeTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,3 @@
+import XCTest
+@testable import LatteTensor
+final class LatteTensorSmokeTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

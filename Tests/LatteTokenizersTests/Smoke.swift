@@ -1,0 +1,3 @@
+import XCTest
+@testable import LatteTokenizers
+final class LatteTokenizersSmokeTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

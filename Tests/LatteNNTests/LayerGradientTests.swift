@@ -1,6 +1,6 @@
 import LatteTensor
 import XCTest
-@testable import LatteNN
+import LatteNN
 
 /// Whole-layer gradients (every parameter and the input) against central finite differences.
 /// Each layer's output is reduced to a scalar with fixed random weights R, L = Σ f(x)·R, so every

@@ -1,7 +1,7 @@
 import Foundation
 import LatteTensor
 import XCTest
-@testable import LatteNN
+import LatteNN
 
 /// A Qwen2-shaped decoder layer, to check checkpoint naming.
 final class DecoderLayer: Module {

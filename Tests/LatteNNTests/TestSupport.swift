@@ -1,7 +1,7 @@
 import Foundation
 import LatteTensor
 import XCTest
-@testable import LatteNN
+import LatteNN
 
 /// A fresh temporary directory, removed when the test ends.
 func temporaryDirectory(_ test: XCTestCase) throws -> URL {

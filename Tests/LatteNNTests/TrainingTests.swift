@@ -1,7 +1,7 @@
 import Foundation
 import LatteTensor
 import XCTest
-@testable import LatteNN
+import LatteNN
 
 /// Short training runs whose loss must fall at least tenfold, and checkpoint resume.
 final class TrainingTests: XCTestCase {

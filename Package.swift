@@ -40,7 +40,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "LatteKernelsTests", dependencies: ["LatteKernels"]),
-        .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"]),
+        .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteNNTests", dependencies: ["LatteNN"]),
         .testTarget(name: "LatteTokenizersTests", dependencies: ["LatteTokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"]),

@@ -9,7 +9,7 @@ final class OptimizerTests: XCTestCase {
     typealias F = OptimizerFixtures
     let steps = 6
 
-    private func trajectory(_ make: (ParameterArena) -> any Optimizer) -> (Pair, ParameterArena, [[Float]], [[Float]]) {
+    private func trajectory(_ make: (ParameterArena) -> any Optimizer) -> ([[Float]], [[Float]]) {
         let model = Pair(w: F.w0, b: F.b0)
         let arena = model.packParameters()
         let opt = make(arena)
@@ -20,11 +20,11 @@ final class OptimizerTests: XCTestCase {
             ws.append(model.w.value.toArray())
             bs.append(model.b.value.toArray())
         }
-        return (model, arena, ws, bs)
+        return (ws, bs)
     }
 
     func testAdamWMatchesTorch() {
-        let (_, _, ws, bs) = trajectory {
+        let (ws, bs) = trajectory {
             AdamW(arena: $0, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, noDecay: AdamW.normsAndBiases)
         }
         for s in 0..<steps {
@@ -34,7 +34,7 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testSGDMomentumMatchesTorch() {
-        let (_, _, ws, bs) = trajectory { SGD(arena: $0, momentum: 0.9, dampening: 0.1, weightDecay: 0.01) }
+        let (ws, bs) = trajectory { SGD(arena: $0, momentum: 0.9, dampening: 0.1, weightDecay: 0.01) }
         for s in 0..<steps {
             assertClose(ws[s], Array(F.sgdTrajectoryW[(s * 12)..<((s + 1) * 12)]), relative: 2e-6, absolute: 1e-7, "SGD w step \(s + 1)")
             assertClose(bs[s], Array(F.sgdTrajectoryB[(s * 4)..<((s + 1) * 4)]), relative: 2e-6, absolute: 1e-7, "SGD b step \(s + 1)")
@@ -112,9 +112,8 @@ final class OptimizerTests: XCTestCase {
     func testOptimizerStateRoundTripAndStrictness() throws {
         let dir = try temporaryDirectory(self)
         let url = dir.appendingPathComponent("opt.safetensors")
-        let (_, arena, _, _) = trajectory { AdamW(arena: $0, weightDecay: 0.1) }
-        // Re-run to get a handle on the optimiser.
-        let opt = AdamW(arena: arena)
+        let arena = Pair(w: F.w0, b: F.b0).packParameters()
+        let opt = AdamW(arena: arena, weightDecay: 0.1)
         setGradients(arena, ["w": Array(F.gradsW[0..<12]), "b": Array(F.gradsB[0..<4])])
         opt.update(learningRate: 1e-2); opt.update(learningRate: 1e-2)
         try opt.saveState(to: url)

@@ -29,6 +29,7 @@ public final class ExponentialMovingAverage {
     }
 
     public func update() {
+        arena.checkCurrent("ExponentialMovingAverage.update")
         let d = currentDecay, oneMinus = 1 - d
         let s = shadow.pointer, p = UnsafePointer(arena.valuePointer)
         for i in 0..<arena.count { s[i] -= oneMinus * (s[i] - p[i]) }

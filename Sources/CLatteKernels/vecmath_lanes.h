@@ -70,8 +70,9 @@ static inline V v_tanh(V x) {
     p = vfma(p, z, vset1(1.33314422036e-1f));
     p = vfma(p, z, vset1(-3.33332819422e-1f));
     V small = vfma(vmul(p, z), x, x);
-    V e = v_exp(vadd(ax, ax));  // inf for large |x|, so big → exactly 1
-    V big = vsub(vset1(1.0f), vdiv(vset1(2.0f), vadd(e, vset1(1.0f))));
+    // tanh(20) rounds to 1, so clamping there keeps e finite for the reciprocal (NaN passes).
+    V e = v_exp(vmin(vset1(40.0f), vadd(ax, ax)));
+    V big = vfnma(vset1(2.0f), vrecip(vadd(e, vset1(1.0f))), vset1(1.0f));
     big = vor(big, vand(x, vset1(-0.0f)));  // copy the sign of x
     return vsel(vlt(ax, vset1(0.625f)), small, big);
 }
@@ -80,8 +81,17 @@ static inline V v_tanh(V x) {
 // for very negative x (σ = e/(1 + e) there).
 static inline V v_sigmoid(V x) {
     V e = v_exp(vsub(vzero(), vabs(x)));
-    V s = vdiv(vset1(1.0f), vadd(vset1(1.0f), e));
+    V s = vrecip(vadd(vset1(1.0f), e));  // 1 + e in [1, 2]
     return vsel(vge(x, vzero()), s, vmul(e, s));
+}
+
+// σ(x) and σ(x)(1 − σ(x)) = e/(1 + e)², the latter without the cancellation of 1 − σ near 1.
+static inline V v_sigmoid_and_slope(V x, V *slope) {
+    V e = v_exp(vsub(vzero(), vabs(x)));
+    V r = vrecip(vadd(vset1(1.0f), e));
+    V er = vmul(e, r);
+    *slope = vmul(er, r);
+    return vsel(vge(x, vzero()), r, er);
 }
 
 static inline V v_silu(V x) {
@@ -101,8 +111,9 @@ static inline V v_gelu_tanh(V x) {
 
 // Φ(−|x|) = ½·erfc(|x|/√2) by A&S 7.1.26; also returns e^{−x²/2} for the derivative.
 static inline V v_phi_lower(V x, V *gauss) {
-    V z = vmul(vabs(x), vset1(0.70710678118654752f));
-    V t = vdiv(vset1(1.0f), vfma(vset1(0.3275911f), z, vset1(1.0f)));
+    // Beyond z = 30 the tail e^{−z²} is 0 in float; the clamp keeps the reciprocal finite.
+    V z = vmin(vset1(30.0f), vmul(vabs(x), vset1(0.70710678118654752f)));
+    V t = vrecip(vfma(vset1(0.3275911f), z, vset1(1.0f)));
     V p = vset1(1.061405429f);
     p = vfma(p, t, vset1(-1.453152027f));
     p = vfma(p, t, vset1(1.421413741f));
@@ -132,18 +143,20 @@ static inline V v_clamp(V x, float lo, float hi) { return vmax(vset1(lo), vmin(v
 
 static inline V v_silu_grad(V x) {
     x = v_clamp(x, -200.0f, 200.0f);
-    V s = v_sigmoid(x);
-    return vmul(s, vfma(x, vsub(vset1(1.0f), s), vset1(1.0f)));  // σ(1 + x(1 − σ))
+    V slope;
+    V s = v_sigmoid_and_slope(x, &slope);
+    return vfma(x, slope, s);  // σ(1 + x(1 − σ)) = σ + x·σ(1 − σ)
 }
 
 static inline V v_gelu_tanh_grad(V x) {
     x = v_clamp(x, -20.0f, 20.0f);
     V x2 = vmul(x, x);
     V u2 = vmul(vmul(vset1(2.0f * GELU_K0), x), vfma(vset1(GELU_K1), x2, vset1(1.0f)));
-    V s = v_sigmoid(u2);
-    // d/dx x·σ(2u) = σ + 2x·σ(1 − σ)·√(2/π)(1 + 3·0.044715x²)
+    V slope;
+    V s = v_sigmoid_and_slope(u2, &slope);
+    // d/dx x·σ(2u) = σ + x·σ(1 − σ)·2√(2/π)(1 + 3·0.044715x²)
     V du = vmul(vset1(2.0f * GELU_K0), vfma(vset1(3.0f * GELU_K1), x2, vset1(1.0f)));
-    return vfma(vmul(vmul(x, s), vsub(vset1(1.0f), s)), du, s);
+    return vfma(vmul(x, slope), du, s);
 }
 
 static inline V v_gelu_erf_grad(V x) {

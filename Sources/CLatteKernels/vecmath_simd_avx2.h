@@ -27,6 +27,9 @@ static inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
 static inline V vsub(V a, V b) { return _mm256_sub_ps(a, b); }
 static inline V vmul(V a, V b) { return _mm256_mul_ps(a, b); }
 static inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
+// 1/d. A 12-bit estimate plus one Newton step would leave 1/1 ≠ 1, which the derivative
+// kernels' σ(1 − σ) terms amplify, so AVX2 divides.
+static inline V vrecip(V d) { return _mm256_div_ps(_mm256_set1_ps(1.0f), d); }
 static inline V vsqrt(V a) { return _mm256_sqrt_ps(a); }
 static inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 static inline V vfnma(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }

@@ -26,6 +26,12 @@ static inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
 static inline V vsub(V a, V b) { return _mm512_sub_ps(a, b); }
 static inline V vmul(V a, V b) { return _mm512_mul_ps(a, b); }
 static inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
+// 1/d for finite d ≠ 0 (callers keep d in range): 14-bit estimate plus one Newton step, ≈1 ulp
+// and several times the throughput of a 512-bit divide.
+static inline V vrecip(V d) {
+    V r = _mm512_rcp14_ps(d);
+    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
+}
 static inline V vsqrt(V a) { return _mm512_sqrt_ps(a); }
 static inline V vfma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }    // a·b + c
 static inline V vfnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }  // c − a·b

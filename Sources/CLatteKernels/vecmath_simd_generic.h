@@ -20,6 +20,7 @@ static inline V vadd(V a, V b) { return a + b; }
 static inline V vsub(V a, V b) { return a - b; }
 static inline V vmul(V a, V b) { return a * b; }
 static inline V vdiv(V a, V b) { return a / b; }
+static inline V vrecip(V d) { return 1.0f / d; }
 static inline V vsqrt(V a) { return sqrtf(a); }
 static inline V vfma(V a, V b, V c) { return a * b + c; }
 static inline V vfnma(V a, V b, V c) { return c - a * b; }

@@ -146,16 +146,48 @@ final class GGUFReaderTests: XCTestCase {
     }
 
     func testFp16SpecialValuesConvertLikeHardware() {
-        // Every half bit pattern through the SIMD path against Swift's Float16 conversion.
-        var halves = (0...0xffff).map { UInt16($0) }
-        var out = [Float](repeating: 0, count: halves.count)
-        halves.withUnsafeMutableBytes { src in
-            out.withUnsafeMutableBufferPointer { GGUFDequantizer.dequantize(.f16, from: src.baseAddress!, elementCount: 65536, into: $0.baseAddress!) }
+        // Every half bit pattern, through the bulk path (at an odd address) and the scalar one used for
+        // block scales, against Swift's own Float16 conversion.
+        var bytes = [UInt8](repeating: 0, count: 1 + 2 * 65536)
+        for i in 0...0xffff { bytes[1 + 2 * i] = UInt8(i & 0xff); bytes[2 + 2 * i] = UInt8(i >> 8) }
+        var out = [Float](repeating: 0, count: 65536)
+        bytes.withUnsafeBytes { src in
+            out.withUnsafeMutableBufferPointer { GGUFDequantizer.dequantize(.f16, from: src.baseAddress! + 1, elementCount: 65536, into: $0.baseAddress!) }
         }
+        func same(_ a: Float, _ b: Float) -> Bool { a.isNaN ? b.isNaN : a.bitPattern == b.bitPattern }
         let differing = (0...0xffff).filter { i in
             let e = Float(Float16(bitPattern: UInt16(i)))
-            return e.isNaN ? !out[i].isNaN : e.bitPattern != out[i].bitPattern
+            return !same(e, out[i]) || !same(e, GGUFDequantizer.halfToFloat(UInt16(i)))
         }
         XCTAssertEqual(differing.count, 0, "first differing half: \(differing.first.map { String($0, radix: 16) } ?? "")")
+    }
+}
+
+/// Decode throughput of every supported type on random blocks (printed, not asserted: timing depends
+/// on the machine and its load). Run in release: `swift test -c release --filter GGUFThroughput`.
+final class GGUFThroughputTests: XCTestCase {
+    func testDequantisationThroughputPerType() throws {
+        if _isDebugAssertConfiguration() { throw XCTSkip("timing is only meaningful in release builds") }
+        let values = 1 << 20
+        var state: UInt64 = 0x9e3779b97f4a7c15
+        for type in GGMLType.allCases where type.isDequantizable {
+            let bytes = values / type.blockElements * type.blockBytes
+            var raw = [UInt8](repeating: 0, count: bytes)
+            for i in 0..<bytes {  // xorshift: cheap reproducible bytes
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                raw[i] = UInt8(truncatingIfNeeded: state)
+            }
+            var out = [Float](repeating: 0, count: values)
+            let reps = 20
+            let start = DispatchTime.now().uptimeNanoseconds
+            raw.withUnsafeBytes { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for _ in 0..<reps { GGUFDequantizer.dequantize(type, from: src.baseAddress!, elementCount: values, into: dst.baseAddress!) }
+                }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            print(String(format: "dequantise %@: %.2f Gvalues/s", type.description, Double(values * reps) / seconds / 1e9))
+            XCTAssertEqual(out.count, values)
+        }
     }
 }

@@ -39,67 +39,50 @@ public enum GGUFDequantizer {
 
     @inline(__always)
     static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
-        Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian))
+        halfToFloat(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian)
     }
 
-    /// IEEE half → single on sixteen lanes with integer operations: re-bias the exponent, then fix
-    /// the two special exponents (all ones: Inf/NaN; zero: subnormals, renormalised by a float
-    /// subtraction). Avoids a library call per element when the compiler may not assume F16C.
+    /// IEEE half → single: re-bias the exponent, then fix the two special exponents (all ones:
+    /// Inf/NaN; zero: subnormals, renormalised by one float subtraction). Swift's `Float(Float16)`
+    /// is a library call on baseline x86-64 (no F16C assumed), which cost more than a whole block.
     @inline(__always)
-    static func halfToFloat(_ h: SIMD16<UInt32>) -> SIMD16<Float> {
-        let shiftedExponent = SIMD16<UInt32>(repeating: 0x7c00 << 13)
+    static func halfToFloat(_ bits: UInt16) -> Float {
+        let h = UInt32(bits)
         var o = (h & 0x7fff) &<< 13
-        let exponent = o & shiftedExponent
-        o &+= SIMD16(repeating: (127 - 15) << 23)
-        o.replace(with: o &+ SIMD16(repeating: (128 - 16) << 23), where: exponent .== shiftedExponent)
-        let magic = SIMD16<Float>(repeating: Float(bitPattern: 113 << 23))
-        let renormalised = unsafeBitCast(o &+ SIMD16(repeating: 1 << 23), to: SIMD16<Float>.self) - magic
-        o.replace(with: unsafeBitCast(renormalised, to: SIMD16<UInt32>.self), where: exponent .== 0)
-        o |= (h & 0x8000) &<< 16
-        return unsafeBitCast(o, to: SIMD16<Float>.self)
+        let exponent = o & (0x7c00 << 13)
+        o &+= (127 - 15) << 23
+        if exponent == 0x7c00 << 13 {
+            o &+= (128 - 16) << 23
+        } else if exponent == 0 {
+            o = (Float(bitPattern: o &+ (1 << 23)) - Float(bitPattern: 113 << 23)).bitPattern
+        }
+        return Float(bitPattern: o | ((h & 0x8000) &<< 16))
     }
 
+    /// Branch-free form of `halfToFloat` (selects instead of branches) so LLVM vectorises the loop.
     static func convertF16(_ src: UnsafeRawPointer, count: Int, _ dst: UnsafeMutablePointer<Float>) {
-        var i = 0
-        while i + 16 <= count {
-            let h = SIMD16<UInt32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self))
-            UnsafeMutableRawPointer(dst + i).storeBytes(of: halfToFloat(h), as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count {
-            dst[i] = half(src, 2 * i)
-            i += 1
+        let magic = Float(bitPattern: 113 << 23)
+        for i in 0..<count {
+            let h = UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            var o = (h & 0x7fff) &<< 13
+            let exponent = o & (0x7c00 << 13)
+            o &+= (127 - 15) << 23
+            o = exponent == 0x7c00 << 13 ? o &+ ((128 - 16) << 23) : o
+            let renormalised = (Float(bitPattern: o &+ (1 << 23)) - magic).bitPattern
+            o = exponent == 0 ? renormalised : o
+            dst[i] = Float(bitPattern: o | ((h & 0x8000) &<< 16))
         }
     }
 
+    /// bfloat16 is the top half of a float32.
     static func convertBF16(_ src: UnsafeRawPointer, count: Int, _ dst: UnsafeMutablePointer<Float>) {
-        // bfloat16 is the top half of a float32.
-        var i = 0
-        while i + 16 <= count {
-            let h = SIMD16<UInt32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self))
-            UnsafeMutableRawPointer(dst + i).storeBytes(of: unsafeBitCast(h &<< 16, to: SIMD16<Float>.self), as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count {
-            dst[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
-            i += 1
+        for i in 0..<count {
+            dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) &<< 16)
         }
     }
 
-    @inline(__always)
-    static func store(_ v: SIMD16<Float>, _ dst: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD16<Float>.self)
-    }
-
-    @inline(__always)
-    static func floats(_ v: SIMD16<UInt8>) -> SIMD16<Float> {
-        SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v))
-    }
-
-    @inline(__always)
-    static func floats(_ v: SIMD16<Int8>) -> SIMD16<Float> {
-        SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v))
-    }
+    // The kernels below are plain fixed-count loops over bytes: LLVM unrolls and vectorises them
+    // (widen, convert, multiply), where the generic SIMD integer→float initialisers stay library calls.
 
     // MARK: 32-value blocks
 
@@ -107,21 +90,22 @@ public enum GGUFDequantizer {
         for b in 0..<blocks {
             let p = src + b * 34
             let y = dst + b * 32
-            let d = SIMD16<Float>(repeating: half(p, 0))
-            store(d * floats(p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)), y)
-            store(d * floats(p.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)), y + 16)
+            let d = half(p, 0)
+            let q = (p + 2).assumingMemoryBound(to: Int8.self)
+            for j in 0..<32 { y[j] = d * Float(q[j]) }
         }
     }
 
     static func dequantizeQ4_0(_ src: UnsafeRawPointer, blocks: Int, _ dst: UnsafeMutablePointer<Float>) {
-        let eight = SIMD16<Float>(repeating: 8)
         for b in 0..<blocks {
             let p = src + b * 18
             let y = dst + b * 32
-            let d = SIMD16<Float>(repeating: half(p, 0))
-            let qs = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-            store(d * (floats(qs & 0x0f) - eight), y)
-            store(d * (floats(qs &>> 4) - eight), y + 16)
+            let d = half(p, 0)
+            let qs = (p + 2).assumingMemoryBound(to: UInt8.self)
+            for j in 0..<16 {
+                y[j] = d * Float(Int32(qs[j] & 0x0f) - 8)
+                y[j + 16] = d * Float(Int32(qs[j] >> 4) - 8)
+            }
         }
     }
 
@@ -129,11 +113,12 @@ public enum GGUFDequantizer {
         for b in 0..<blocks {
             let p = src + b * 20
             let y = dst + b * 32
-            let d = SIMD16<Float>(repeating: half(p, 0))
-            let m = SIMD16<Float>(repeating: half(p, 2))
-            let qs = p.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
-            store(d * floats(qs & 0x0f) + m, y)
-            store(d * floats(qs &>> 4) + m, y + 16)
+            let d = half(p, 0), m = half(p, 2)
+            let qs = (p + 4).assumingMemoryBound(to: UInt8.self)
+            for j in 0..<16 {
+                y[j] = d * Float(qs[j] & 0x0f) + m
+                y[j + 16] = d * Float(qs[j] >> 4) + m
+            }
         }
     }
 
@@ -159,13 +144,13 @@ public enum GGUFDequantizer {
             for chunk in 0..<4 {
                 let lo = q4KScaleMin(scales, 2 * chunk)
                 let hi = q4KScaleMin(scales, 2 * chunk + 1)
-                let d1 = SIMD16<Float>(repeating: d * Float(lo.scale)), m1 = SIMD16<Float>(repeating: dmin * Float(lo.min))
-                let d2 = SIMD16<Float>(repeating: d * Float(hi.scale)), m2 = SIMD16<Float>(repeating: dmin * Float(hi.min))
+                let d1 = d * Float(lo.scale), m1 = dmin * Float(lo.min)
+                let d2 = d * Float(hi.scale), m2 = dmin * Float(hi.min)
+                let qs = (p + 16 + 32 * chunk).assumingMemoryBound(to: UInt8.self)
                 let out = y + 64 * chunk
-                for half in 0..<2 {
-                    let qs = p.loadUnaligned(fromByteOffset: 16 + 32 * chunk + 16 * half, as: SIMD16<UInt8>.self)
-                    store(d1 * floats(qs & 0x0f) - m1, out + 16 * half)
-                    store(d2 * floats(qs &>> 4) - m2, out + 32 + 16 * half)
+                for l in 0..<32 {
+                    out[l] = d1 * Float(qs[l] & 0x0f) - m1
+                    out[l + 32] = d2 * Float(qs[l] >> 4) - m2
                 }
             }
         }
@@ -178,30 +163,22 @@ public enum GGUFDequantizer {
             let d = half(p, 208)
             let scales = (p + 192).assumingMemoryBound(to: Int8.self)
             for half in 0..<2 {
-                let ql = 64 * half, qh = 128 + 32 * half
-                for part in 0..<2 {  // 16-value slices l = 16·part ..< 16·part + 16 of each 32-value group
-                    let l = 16 * part
-                    let qlA = p.loadUnaligned(fromByteOffset: ql + l, as: SIMD16<UInt8>.self)
-                    let qlB = p.loadUnaligned(fromByteOffset: ql + 32 + l, as: SIMD16<UInt8>.self)
-                    let h = p.loadUnaligned(fromByteOffset: qh + l, as: SIMD16<UInt8>.self)
-                    let q0 = (qlA & 0x0f) | ((h & 0x03) &<< 4)
-                    let q1 = (qlB & 0x0f) | (((h &>> 2) & 0x03) &<< 4)
-                    let q2 = (qlA &>> 4) | (((h &>> 4) & 0x03) &<< 4)
-                    let q3 = (qlB &>> 4) | ((h &>> 6) &<< 4)
-                    let out = y + 128 * half + l
-                    let s = 8 * half + part  // one scale per 16 values; group g adds 2g
-                    store6(q0, d * Float(scales[s]), out)
-                    store6(q1, d * Float(scales[s + 2]), out + 32)
-                    store6(q2, d * Float(scales[s + 4]), out + 64)
-                    store6(q3, d * Float(scales[s + 6]), out + 96)
+                let ql = (p + 64 * half).assumingMemoryBound(to: UInt8.self)
+                let qh = (p + 128 + 32 * half).assumingMemoryBound(to: UInt8.self)
+                let sc = scales + 8 * half
+                let out = y + 128 * half
+                for part in 0..<2 {  // one scale per 16 values; group g of 32 adds 2g
+                    let s0 = d * Float(sc[part]), s1 = d * Float(sc[part + 2])
+                    let s2 = d * Float(sc[part + 4]), s3 = d * Float(sc[part + 6])
+                    for l in 16 * part..<16 * part + 16 {
+                        let h = qh[l]
+                        out[l] = s0 * Float(Int32((ql[l] & 0x0f) | ((h & 0x03) << 4)) - 32)
+                        out[l + 32] = s1 * Float(Int32((ql[l + 32] & 0x0f) | (((h >> 2) & 0x03) << 4)) - 32)
+                        out[l + 64] = s2 * Float(Int32((ql[l] >> 4) | (((h >> 4) & 0x03) << 4)) - 32)
+                        out[l + 96] = s3 * Float(Int32((ql[l + 32] >> 4) | ((h >> 6) << 4)) - 32)
+                    }
                 }
             }
         }
-    }
-
-    @inline(__always)
-    static func store6(_ q: SIMD16<UInt8>, _ scale: Float, _ out: UnsafeMutablePointer<Float>) {
-        let centred = SIMD16<Int8>(truncatingIfNeeded: q) &- 32
-        store(SIMD16<Float>(repeating: scale) * floats(centred), out)
     }
 }

@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteNNTests", dependencies: ["LatteNN"]),
         .testTarget(name: "LatteTokenizersTests", dependencies: ["LatteTokenizers"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"]),
+        .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -35,40 +35,50 @@ public struct CSVDigitsDataset: Dataset {
         let columns = layout.width * layout.height + 1
         var pixels: [UInt8] = []
         var labels: [UInt8] = []
-        var row: [Int] = []
-        row.reserveCapacity(columns)
-        var lineNumber = 0
-        // Lines and fields are split on the bytes: the files are ASCII, and line numbers for errors
-        // come for free.
-        var start = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            lineNumber += 1
-            var line = bytes[start..<end]
-            start = end + 1
-            if line.last == 0x0D { line = line.dropLast() }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            row.removeAll(keepingCapacity: true)
-            for field in line.split(separator: 0x2C, omittingEmptySubsequences: false) {
-                guard let value = CSVDigitsDataset.parseInteger(field) else {
-                    let text = String(decoding: field.prefix(20), as: UTF8.self)
-                    throw DatasetError(.corrupt, file: file, "line \(lineNumber), column \(row.count + 1): '\(text)' is not an integer")
+        var row = [Int](repeating: 0, count: columns)
+        try bytes.withUnsafeBufferPointer { buffer in
+            // One pass over the bytes: lines, then comma-separated fields, each parsed in place.
+            var lineNumber = 0
+            var start = 0
+            while start < buffer.count {
+                var end = start
+                while end < buffer.count && buffer[end] != 0x0A { end += 1 }
+                lineNumber += 1
+                var lineEnd = end
+                if lineEnd > start && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                let lineStart = start
+                start = end + 1
+                if (lineStart..<lineEnd).allSatisfy({ buffer[$0] == 0x20 || buffer[$0] == 0x09 }) { continue }
+                var fields = 0
+                var fieldStart = lineStart
+                while fieldStart <= lineEnd {
+                    var fieldEnd = fieldStart
+                    while fieldEnd < lineEnd && buffer[fieldEnd] != 0x2C { fieldEnd += 1 }
+                    let field = UnsafeBufferPointer(rebasing: buffer[fieldStart..<fieldEnd])
+                    guard let value = Self.parseInteger(field) else {
+                        let text = String(decoding: field.prefix(20), as: UTF8.self)
+                        throw DatasetError(.corrupt, file: file, "line \(lineNumber), column \(fields + 1): '\(text)' is not an integer")
+                    }
+                    if fields < columns { row[fields] = value }
+                    fields += 1
+                    fieldStart = fieldEnd + 1
                 }
-                row.append(value)
+                guard fields == columns else {
+                    throw DatasetError(.corrupt, file: file, "line \(lineNumber): \(fields) columns, expected \(columns) (\(layout.width)×\(layout.height) pixels and a label)")
+                }
+                let maxValue = layout.maxValue
+                for i in 0..<(columns - 1) {
+                    let v = row[i]
+                    guard v >= 0 && v <= maxValue else {
+                        throw DatasetError(.corrupt, file: file, "line \(lineNumber), column \(i + 1): pixel \(v) outside 0...\(maxValue)")
+                    }
+                    pixels.append(UInt8((v * 255 + maxValue / 2) / maxValue))
+                }
+                guard (0...9).contains(row[columns - 1]) else {
+                    throw DatasetError(.corrupt, file: file, "line \(lineNumber): label \(row[columns - 1]) outside 0...9")
+                }
+                labels.append(UInt8(row[columns - 1]))
             }
-            guard row.count == columns else {
-                throw DatasetError(.corrupt, file: file, "line \(lineNumber): \(row.count) columns, expected \(columns) (\(layout.width)×\(layout.height) pixels and a label)")
-            }
-            for (i, v) in row.dropLast().enumerated() where v < 0 || v > layout.maxValue {
-                throw DatasetError(.corrupt, file: file, "line \(lineNumber), column \(i + 1): pixel \(v) outside 0...\(layout.maxValue)")
-            }
-            guard let label = row.last, (0...9).contains(label) else {
-                throw DatasetError(.corrupt, file: file, "line \(lineNumber): label \(row.last ?? -1) outside 0...9")
-            }
-            let maxValue = layout.maxValue
-            pixels.append(contentsOf: row.dropLast().map { UInt8(($0 * 255 + maxValue / 2) / maxValue) })
-            labels.append(UInt8(label))
         }
         guard !labels.isEmpty else { throw DatasetError(.corrupt, file: file, "no data rows") }
         count = labels.count
@@ -77,12 +87,16 @@ public struct CSVDigitsDataset: Dataset {
     }
 
     /// An integer field, also accepting an integral float such as "5.0" (numpy's savetxt writes those).
-    static func parseInteger(_ field: ArraySlice<UInt8>) -> Int? {
+    static func parseInteger(_ field: UnsafeBufferPointer<UInt8>) -> Int? {
         // Fast path for plain digits, which is every field of the real files.
-        if !field.isEmpty && field.count <= 9 && field.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+        if !field.isEmpty && field.count <= 9 {
             var v = 0
-            for b in field { v = v * 10 + Int(b - 0x30) }
-            return v
+            var digits = true
+            for b in field {
+                guard b >= 0x30 && b <= 0x39 else { digits = false; break }
+                v = v * 10 + Int(b &- 0x30)
+            }
+            if digits { return v }
         }
         let text = String(decoding: field, as: UTF8.self).trimmingCharacters(in: .whitespaces)
         if let v = Int(text) { return v }

@@ -38,6 +38,21 @@ static void jpeg_emit(j_common_ptr cinfo, int level) {
 
 static void jpeg_quiet(j_common_ptr cinfo) { (void)cinfo; }
 
+// A progressive file may hold any number of scans, each a pass over the whole coefficient buffer:
+// a few KB of hostile data could keep us busy for minutes. Real encoders write about ten; libjpeg-turbo's
+// own advice is to cap them with a progress monitor.
+#define LATTE_JPEG_MAX_SCANS 1000
+
+static void jpeg_limit_scans(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->input_scan_number > LATTE_JPEG_MAX_SCANS) {
+        jpeg_error_state *state = (jpeg_error_state *)cinfo->err;
+        snprintf(state->message, sizeof(state->message), "more than %d progressive scans", LATTE_JPEG_MAX_SCANS);
+        longjmp(state->jump, 1);
+    }
+}
+
 latte_img_status latte_jpeg_decode(const uint8_t *data, size_t size, latte_img_limits limits,
                                    latte_img_decoded *out) {
     memset(out, 0, sizeof(*out));
@@ -57,6 +72,10 @@ latte_img_status latte_jpeg_decode(const uint8_t *data, size_t size, latte_img_l
     volatile latte_img_status status = LATTE_IMG_CORRUPT;
 
     jpeg_create_decompress(&cinfo);
+    struct jpeg_progress_mgr progress;
+    memset(&progress, 0, sizeof(progress));
+    progress.progress_monitor = jpeg_limit_scans;
+    cinfo.progress = &progress;
     if (setjmp(err.jump)) {
         if (status == LATTE_IMG_CORRUPT && err.truncated) status = LATTE_IMG_TRUNCATED;
         // libjpeg reports running out of input in the headers as an error, not a warning.

@@ -129,6 +129,32 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertThrowsError(try DataLoader(dataset: dataset, options: DataLoaderOptions(batchSize: 9, dropLast: true)))
     }
 
+    func testFashionMNISTEpochWhenFetched() throws {
+        let dir = DatasetFixtures.latteHome + "/fashion-mnist"
+        guard FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz") else {
+            throw XCTSkip("Fashion-MNIST not in \(dir); run `latte assets fetch fashion-mnist`")
+        }
+        let loadStart = Date()
+        let train = try IDXDataset.fashionMNIST(directory: dir, split: .train)
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        let options = DataLoaderOptions(batchSize: 256, seed: 1, transforms: [.pad(2, fill: 0), .randomHorizontalFlip(probability: 0.5)],
+                                        mean: [0.5], std: [0.5])
+        let loader = try DataLoader(dataset: train, options: options)
+        var histogram = [Int](repeating: 0, count: 10)
+        let start = Date()
+        for _ in 0..<loader.batchesPerEpoch {
+            let batch = try loader.next()
+            XCTAssertEqual([batch.channels, batch.height, batch.width], [1, 32, 32])
+            XCTAssertEqual(batch.pixels.count, batch.count * 32 * 32)
+            for label in batch.labels { histogram[label] += 1 }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        XCTAssertEqual(histogram, [Int](repeating: 6000, count: 10))
+        XCTAssertEqual(loader.state.epoch, 1)
+        print(String(format: "Fashion-MNIST: load %.2f s; one epoch (pad 2, flip, normalise, batch 256) %.2f s = %.0f items/s",
+                     loadSeconds, seconds, Double(train.count) / seconds))
+    }
+
     func testSplitMix64MatchesItsReferenceSequence() {
         // Seed 1234567 through Vigna's reference splitmix64.c: the test vector several ports check against.
         var rng = SplitMix64(seed: 1234567)

@@ -77,7 +77,12 @@ private func runDecoder(
 
 private func samplesAs16(_ samples: DecodedSamples) -> Image16 {
     if samples.bitDepth == 16 {
-        let values = samples.bytes.withUnsafeBytes { [UInt16]($0.bindMemory(to: UInt16.self)) }
+        // Copy rather than rebind: nothing guarantees the byte array is 2-byte aligned.
+        let count = samples.bytes.count / 2
+        let values = [UInt16](unsafeUninitializedCapacity: count) { out, initialized in
+            samples.bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(out).copyMemory(from: $0) }
+            initialized = count
+        }
         return Image16(width: samples.width, height: samples.height, channels: samples.channels, pixels: values)
     }
     // 8-bit sources widen by 257 so 255 maps to 65535 exactly.

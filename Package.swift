@@ -32,7 +32,11 @@ let package = Package(
         .target(name: "LatteTensor", dependencies: ["LatteKernels"]),
         .target(name: "LatteNN", dependencies: ["LatteTensor"]),
         .target(name: "LatteTokenizers"),
-        .target(name: "LatteFormats", dependencies: ["LatteTensor"]),
+        // C shim over the system libpng, libjpeg and zlib: their longjmp error paths stay in C.
+        .target(
+            name: "CImageShims",
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
+        .target(name: "LatteFormats", dependencies: ["LatteTensor", "CImageShims"]),
         .executableTarget(
             name: "latte",
             dependencies: [

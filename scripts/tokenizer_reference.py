@@ -38,6 +38,7 @@ def gguf_vocabulary(path=SMOLLM2_GGUF):
         "bos": field("tokenizer.ggml.bos_token_id"),
         "eos": field("tokenizer.ggml.eos_token_id"),
         "add_bos": field("tokenizer.ggml.add_bos_token"),
+        "chat_template": field("tokenizer.chat_template"),
     }
 
 

@@ -229,9 +229,10 @@ enum SplitBehavior: String {
         case .isolated:
             out = spans.map { $0.0 }
         case .contiguous:
+            // Neighbouring spans of the same kind merge (with `invert`, adjacent non-delimiters too).
             var prevDelim = false
             for (r, d) in spans {
-                if d && prevDelim, let last = out.last { out[out.count - 1] = last.lowerBound..<r.upperBound } else { out.append(r) }
+                if d == prevDelim, let last = out.last { out[out.count - 1] = last.lowerBound..<r.upperBound } else { out.append(r) }
                 prevDelim = d
             }
         case .mergedWithPrevious:

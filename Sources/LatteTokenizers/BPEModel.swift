@@ -4,9 +4,9 @@ import Foundation
 /// Words are merged on token ids: a pair (left, right) maps to (rank, merged id), lowest rank first,
 /// leftmost first among equal ranks, exactly as HF `tokenizers`' priority queue does.
 final class BPEModel {
-    let vocabulary: [[Unicode.Scalar]: Int]
+    let vocabulary: TokenTable
     /// (left << 32 | right) → (rank << 32 | merged id).
-    private let merges: [UInt64: UInt64]
+    private let merges: MergeTable
     let unknownID: Int?
     let fuseUnknown: Bool
     let byteFallback: Bool
@@ -18,12 +18,15 @@ final class BPEModel {
     /// `<0xAB>` token ids for byte fallback; -1 if absent.
     private var byteTokenIDs = [Int](repeating: -1, count: 256)
 
-    private var cache: [[Unicode.Scalar]: [Int]] = [:]
+    /// Word → (start << 24 | count) in `cacheIDs`. Only words up to `cachedWordLimit` scalars are kept.
+    private var cache = TokenTable(minimumCapacity: 1 << 14)
+    private var cacheIDs: [Int32] = []
     private let cacheLock = NSLock()
     private static let cacheLimit = 200_000
+    private static let cachedWordLimit = 256
 
     /// `merges` are pairs of token strings, in rank order. Throws if a merge names an unknown token.
-    init(vocabulary: [[Unicode.Scalar]: Int], merges: [([Unicode.Scalar], [Unicode.Scalar])], unknownToken: String?,
+    init(vocabulary: TokenTable, merges: [([Unicode.Scalar], [Unicode.Scalar])], unknownToken: String?,
          fuseUnknown: Bool, byteFallback: Bool, ignoreMerges: Bool, continuingSubwordPrefix: String?,
          endOfWordSuffix: String?, file: String) throws {
         self.vocabulary = vocabulary
@@ -41,8 +44,7 @@ final class BPEModel {
             unknownID = nil
         }
         let prefixCount = self.continuingSubwordPrefix?.count ?? 0
-        var table: [UInt64: UInt64] = [:]
-        table.reserveCapacity(merges.count)
+        var table = MergeTable(capacity: merges.count)
         for (rank, (a, b)) in merges.enumerated() {
             guard let ia = vocabulary[a], let ib = vocabulary[b] else {
                 let missing = vocabulary[a] == nil ? a : b
@@ -56,32 +58,54 @@ final class BPEModel {
                     + "is not in the vocabulary")
             }
             let key = UInt64(ia) << 32 | UInt64(ib)
-            if table[key] == nil { table[key] = UInt64(rank) << 32 | UInt64(im) }
+            table.insertIfAbsent(key, UInt64(rank) << 32 | UInt64(im))
         }
         self.merges = table
-        for (tok, id) in vocabulary {
-            if tok.count == 1 && tok[0].value < 0x200 { smallScalarIDs[Int(tok[0].value)] = id }
-            if tok.count == 6 && tok[0] == "<" && tok[1] == "0" && tok[2] == "x" && tok[5] == ">",
-               let b = UInt8(String(String.UnicodeScalarView(tok[3...4])), radix: 16),
-               String(String.UnicodeScalarView(tok)) == String(format: "<0x%02X>", b) {
-                byteTokenIDs[Int(b)] = id
+        for e in 0..<vocabulary.count {
+            let tok = vocabulary.keyScalars(e), id = vocabulary.values[e]
+            let t0 = tok.startIndex
+            if tok.count == 1 && tok[t0] < 0x200 { smallScalarIDs[Int(tok[t0])] = id }
+            // "<0xAB>" with upper-case hex digits, as HF formats byte-fallback tokens.
+            if tok.count == 6 && tok[t0] == 0x3C && tok[t0 + 1] == 0x30 && tok[t0 + 2] == 0x78 && tok[t0 + 5] == 0x3E,
+               let hi = BPEModel.hexDigit(tok[t0 + 3]), let lo = BPEModel.hexDigit(tok[t0 + 4]) {
+                byteTokenIDs[hi << 4 | lo] = id
             }
+        }
+    }
+
+    private static func hexDigit(_ u: UInt32) -> Int? {
+        switch u {
+        case 0x30...0x39: return Int(u - 0x30)
+        case 0x41...0x46: return Int(u - 0x41 + 10)
+        default: return nil
         }
     }
 
     func tokenize(_ word: [Unicode.Scalar], into out: inout [Int]) {
         if word.isEmpty { return }
         if ignoreMerges, let id = vocabulary[word] { out.append(id); return }
-        cacheLock.lock()
-        let hit = cache[word]
-        cacheLock.unlock()
-        if let hit { out.append(contentsOf: hit); return }
+        let cacheable = word.count <= BPEModel.cachedWordLimit
+        if cacheable {
+            cacheLock.lock()
+            if let packed = cache[word] {
+                let start = packed >> 24, n = packed & 0xFF_FFFF
+                cacheIDs.withUnsafeBufferPointer { c in for k in start..<(start + n) { out.append(Int(c[k])) } }
+                cacheLock.unlock()
+                return
+            }
+            cacheLock.unlock()
+        }
         let ids = merge(initialSymbols(word))
-        cacheLock.lock()
-        if cache.count >= BPEModel.cacheLimit { cache.removeAll(keepingCapacity: true) }
-        cache[word] = ids
-        cacheLock.unlock()
         out.append(contentsOf: ids)
+        guard cacheable else { return }
+        cacheLock.lock()
+        if cache.count >= BPEModel.cacheLimit {
+            cache.removeAll()
+            cacheIDs.removeAll(keepingCapacity: true)
+        }
+        cache.insert(word, value: cacheIDs.count << 24 | ids.count)
+        for id in ids { cacheIDs.append(Int32(id)) }
+        cacheLock.unlock()
     }
 
     /// One symbol per scalar (with prefix/suffix when configured), byte fallback or unk for unknown ones.
@@ -143,19 +167,19 @@ final class BPEModel {
     }
 
     @inline(__always) private func pairRank(_ a: Int, _ b: Int) -> UInt64 {
-        merges[UInt64(a) << 32 | UInt64(b)] ?? .max
+        merges.get(UInt64(a) << 32 | UInt64(b)) ?? .max
     }
 }
 
 /// WordPiece: greedy longest match first, continuation pieces carry `##`; words longer than
 /// `maxInputCharsPerWord` scalars, or with an unmatchable remainder, become the unknown token.
 final class WordPieceModel {
-    let vocabulary: [[Unicode.Scalar]: Int]
+    let vocabulary: TokenTable
     let unknownID: Int
     let prefix: [Unicode.Scalar]
     let maxInputCharsPerWord: Int
 
-    init(vocabulary: [[Unicode.Scalar]: Int], unknownToken: String, prefix: String, maxInputCharsPerWord: Int,
+    init(vocabulary: TokenTable, unknownToken: String, prefix: String, maxInputCharsPerWord: Int,
          file: String) throws {
         guard let unk = vocabulary[Array(unknownToken.unicodeScalars)] else {
             throw TokenizerError(file: file, "WordPiece unk_token '\(unknownToken)' is not in the vocabulary")

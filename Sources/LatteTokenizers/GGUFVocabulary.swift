@@ -217,13 +217,12 @@ extension Tokenizer {
                 throw TokenizerError(file: file, "\(name) token id \(id) is outside the \(tokens.count)-token vocabulary")
             }
         }
-        var vocab: [[Unicode.Scalar]: Int] = [:]
-        vocab.reserveCapacity(tokens.count)
+        var vocab = TokenTable(minimumCapacity: tokens.count)
         var added: [AddedToken] = []
         for (id, t) in tokens.enumerated() {
             let key = Array(t.unicodeScalars)
             // Duplicates exist in some GGUF vocabularies; the first id wins, as in llama.cpp's map.
-            if vocab[key] == nil { vocab[key] = id }
+            vocab.insert(key, value: id)
             let type = tokenTypes.isEmpty ? 1 : tokenTypes[id]
             if (type == GGUFTokenType.control.rawValue || type == GGUFTokenType.userDefined.rawValue) && !t.isEmpty {
                 added.append(AddedToken(id: id, content: t, special: type == GGUFTokenType.control.rawValue, normalized: false))

@@ -20,7 +20,7 @@ public final class Tokenizer {
     private let normalizedMatcher: AddedTokenMatcher
     /// id → token text (model vocabulary and added tokens); nil where the id is unused.
     private let idToTokenTable: [String?]
-    private let tokenToIDTable: [[Unicode.Scalar]: Int]
+    private let tokenToIDTable: TokenTable
     private let specialIDs: Set<Int>
     /// Where the tokenizer was loaded from, for messages.
     public let source: String
@@ -45,13 +45,13 @@ public final class Tokenizer {
         rawMatcher = AddedTokenMatcher(tokens: addedTokens.filter { !$0.normalized }, normalize: nil)
         normalizedMatcher = AddedTokenMatcher(tokens: addedTokens.filter { $0.normalized },
                                               normalize: normalizer.map { n in { n.normalize($0) } })
-        let vocabulary: [[Unicode.Scalar]: Int]
+        let vocabulary: TokenTable
         switch model {
         case .bpe(let m): vocabulary = m.vocabulary
         case .wordPiece(let m): vocabulary = m.vocabulary
         }
         var toID = vocabulary
-        for t in addedTokens { toID[Array(t.content.unicodeScalars)] = t.id }
+        for t in addedTokens { toID.insert(Array(t.content.unicodeScalars), value: t.id, overwrite: true) }
         tokenToIDTable = toID
         let entries = vocabulary.count + addedTokens.count
         let maxID = max(vocabulary.values.max() ?? -1, addedTokens.map(\.id).max() ?? -1)
@@ -61,7 +61,7 @@ public final class Tokenizer {
             throw TokenizerError(file: source, "token id \(minID < 0 ? minID : maxID) is out of range for \(entries) tokens")
         }
         var table = [String?](repeating: nil, count: maxID + 1)
-        for (tok, id) in vocabulary { table[id] = String(String.UnicodeScalarView(tok)) }
+        for e in 0..<vocabulary.count { table[vocabulary.values[e]] = vocabulary.keyString(e) }
         for t in addedTokens {
             // HF decodes a normalised added token as its normalised content ("Héllo" → "héllo").
             if t.normalized, let normalizer {

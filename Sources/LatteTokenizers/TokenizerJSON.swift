@@ -278,16 +278,16 @@ extension Tokenizer {
         }
     }
 
-    private static func parseVocabulary(_ v: JSONValue?, _ path: String, _ r: JSONReader) throws -> [[Unicode.Scalar]: Int] {
+    private static func parseVocabulary(_ v: JSONValue?, _ path: String, _ r: JSONReader) throws -> TokenTable {
         let o = try r.object(v, path)
         guard !o.isEmpty else { throw r.fail(path, "empty vocabulary") }
-        var vocab: [[Unicode.Scalar]: Int] = [:]
-        vocab.reserveCapacity(o.count)
+        var vocab = TokenTable(minimumCapacity: o.count)
         var used = Set<Int>()
         for (tok, idv) in o {
             let id = try r.int(idv, "\(path)[\"\(tok)\"]", range: 0...maxTokenID)
             guard used.insert(id).inserted else { throw r.fail(path, "id \(id) is used by more than one token") }
-            vocab[Array(tok.unicodeScalars)] = id
+            // A repeated key: the last one wins, as in HF's map.
+            vocab.insert(Array(tok.unicodeScalars), value: id, overwrite: true)
         }
         return vocab
     }

@@ -51,6 +51,12 @@ extension Tensor {
         let groups = hq / hkv
         let scale = scale ?? 1 / Float(d).squareRoot()
 
+        let recording = TapeState.recordingTape != nil && [q, k, v].contains { $0.gradSlot != nil }
+        if bias == nil && !returnScores && !recording && dv == d,
+           let out = flashAttention(q, k, v, mask: mask, scale: scale) {
+            return (out, nil)
+        }
+
         // Query heads sharing a KV head are stacked as extra rows, so one batched GEMM serves a group.
         let qg = q.reshaped([b, hkv, groups * tq, d])
         var scores = qg.matmul(k.transposed()).scaled(by: scale).reshaped([b, hq, tq, tk])
@@ -60,5 +66,31 @@ extension Tensor {
         let p = masked.softmax(axis: -1)
         let out = p.reshaped([b, hkv, groups * tq, tk]).matmul(v).reshaped([b, hq, tq, dv])
         return (out, returnScores ? scores : nil)
+    }
+
+    /// The tiled kernel, reading q, k, v through their strides (no copy when the head dim is dense).
+    private static func flashAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: AttentionMask, scale: Float) -> Tensor? {
+        func dense(_ t: Tensor) -> Tensor { t.dtype == .float32 && t.strides[3] == 1 ? t : t.toFloat32().contiguous() }
+        let (qd, kd, vd) = (dense(q), dense(k), dense(v))
+        func layout(_ t: Tensor) -> FlashAttention.Layout { .init(batch: t.strides[0], head: t.strides[1], position: t.strides[2]) }
+        let kernelMask: FlashAttention.Mask
+        switch mask {
+        case .none: kernelMask = .none
+        case .causal: kernelMask = .causal
+        case .prefixCausal(let p): kernelMask = .causalPrefix(p)
+        }
+        let out = Tensor.empty([q.shape[0], q.shape[1], q.shape[2], v.shape[3]])
+        let ok: Bool = withExtendedLifetime((qd, kd, vd)) {
+            do {
+                try FlashAttention.forward(
+                    q: qd.f32, k: kd.f32, v: vd.f32, out: out.f32, batch: q.shape[0], queryHeads: q.shape[1],
+                    kvHeads: k.shape[1], queryLength: q.shape[2], keyLength: k.shape[2], headDim: q.shape[3],
+                    scale: scale, mask: kernelMask, qLayout: layout(qd), kLayout: layout(kd), vLayout: layout(vd))
+                return true
+            } catch {
+                return false
+            }
+        }
+        return ok ? out : nil
     }
 }

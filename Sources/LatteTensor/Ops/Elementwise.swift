@@ -7,6 +7,22 @@ import LatteKernels
 // MARK: - Kernel plumbing
 
 extension Tensor {
+    /// Applies `kernel(x, other, dst, n)` to dense copies of two same-shape tensors, in chunks of
+    /// whole rows of `cols` values (cols 1: any chunking), in parallel.
+    func zipRows(_ other: Tensor, cols: Int = 1, _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        precondition(shape == other.shape, "shapes \(shape) and \(other.shape) differ")
+        let a = toFloat32().contiguous(), b = other.toFloat32().contiguous()
+        let out = Tensor.empty(shape)
+        let rows = count / Swift.max(cols, 1)
+        withExtendedLifetime((a, b)) {
+            let pa = UnsafePointer(a.f32), pb = UnsafePointer(b.f32), dst = out.f32
+            parallelRanges(rows, minChunk: Swift.max(1, (1 << 15) / Swift.max(cols, 1))) { s, e in
+                kernel(pa + s * cols, pb + s * cols, dst + s * cols, (e - s) * cols)
+            }
+        }
+        return out
+    }
+
     /// Applies `kernel(src, dst, n)` to a dense float32 copy of self (parallel over chunks).
     func mapUnary(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
         let x = toFloat32().contiguous()
@@ -93,23 +109,33 @@ private func binaryLoop(_ op: @escaping (Float, Float) -> Float)
     }
 }
 
+/// Uses the SIMD kernel when both operands advance element by element, else the scalar loop.
+private func vectorLoop(
+    _ scalar: @escaping (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void,
+    _ vector: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+) -> (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void {
+    return { a, sa, b, sb, o, n in
+        if sa == 1 && sb == 1 { vector(a, b, o, n) } else { scalar(a, sa, b, sb, o, n) }
+    }
+}
+
 // MARK: - Binary arithmetic
 
 extension Tensor {
     public func adding(_ other: Tensor) -> Tensor {
-        let out = broadcastBinary(self, other, binaryLoop(+))
+        let out = broadcastBinary(self, other, vectorLoop(binaryLoop(+)) { VectorMath.add($0, $1, $2, $3) })
         let (sa, sb) = (shape, other.shape)
         return Tensor.record(out, [self, other]) { g in [g.summed(toShape: sa), g.summed(toShape: sb)] }
     }
 
     public func subtracting(_ other: Tensor) -> Tensor {
-        let out = broadcastBinary(self, other, binaryLoop(-))
+        let out = broadcastBinary(self, other, vectorLoop(binaryLoop(-)) { VectorMath.sub($0, $1, $2, $3) })
         let (sa, sb) = (shape, other.shape)
         return Tensor.record(out, [self, other]) { g in [g.summed(toShape: sa), g.negated().summed(toShape: sb)] }
     }
 
     public func multiplying(_ other: Tensor) -> Tensor {
-        let out = broadcastBinary(self, other, binaryLoop(*))
+        let out = broadcastBinary(self, other, vectorLoop(binaryLoop(*)) { VectorMath.mul($0, $1, $2, $3) })
         let (a, b) = (self.detached(), other.detached())
         return Tensor.record(out, [self, other]) { g in
             [self.gradSlot == nil ? nil : g.multiplying(b).summed(toShape: a.shape),
@@ -148,7 +174,7 @@ extension Tensor {
 
     /// Multiplies by a constant.
     public func scaled(by s: Float) -> Tensor {
-        let out = mapUnary { src, dst, n in for i in 0..<n { dst[i] = src[i] * s } }
+        let out = mapUnary { src, dst, n in VectorMath.scale(s, src, dst, n) }
         return Tensor.record(out, [self]) { g in [g.scaled(by: s)] }
     }
 
@@ -183,7 +209,7 @@ extension Tensor {
     }
 
     public func log() -> Tensor {
-        let out = mapUnary { s, d, n in for i in 0..<n { d[i] = Foundation.log(s[i]) } }
+        let out = mapUnary { VectorMath.log($0, $1, $2) }
         let x = detached()
         return Tensor.record(out, [self]) { g in [g.dividing(x)] }
     }
@@ -223,11 +249,8 @@ extension Tensor {
     public func silu() -> Tensor {
         let out = mapUnary { VectorMath.silu($0, $1, $2) }
         let x = detached()
-        return Tensor.record(out, [self]) { g in
-            // d/dx xσ(x) = σ(x)(1 + x(1 − σ(x)))
-            let s = x.sigmoid()
-            return [g.multiplying(s.multiplying(1 + x.multiplying(1 - s)))]
-        }
+        // d/dx xσ(x) = σ(x)(1 + x(1 − σ(x)))
+        return Tensor.record(out, [self]) { g in [x.zipRows(g) { VectorMath.siluBackward($0, $1, $2, $3) }] }
     }
 
     public func relu() -> Tensor {
@@ -243,27 +266,10 @@ extension Tensor {
         let out = approximation == .tanh ? mapUnary { VectorMath.geluTanh($0, $1, $2) } : mapUnary { VectorMath.geluErf($0, $1, $2) }
         let x = detached()
         return Tensor.record(out, [self]) { g in
-            let d: Tensor
             switch approximation {
-            case .none:
-                // Φ(x) + x·φ(x)
-                d = x.mapUnary { s, o, n in
-                    for i in 0..<n {
-                        let v = s[i]
-                        o[i] = 0.5 * (1 + erf(v * 0.70710678118654752)) + v * 0.3989422804014327 * Foundation.exp(-0.5 * v * v)
-                    }
-                }
-            case .tanh:
-                d = x.mapUnary { s, o, n in
-                    for i in 0..<n {
-                        let v = s[i], k: Float = 0.7978845608028654
-                        let u = k * (v + 0.044715 * v * v * v)
-                        let t = Foundation.tanh(u)
-                        o[i] = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * 0.044715 * v * v)
-                    }
-                }
+            case .none: return [x.zipRows(g) { VectorMath.geluErfBackward($0, $1, $2, $3) }]     // Φ(x) + x·φ(x)
+            case .tanh: return [x.zipRows(g) { VectorMath.geluTanhBackward($0, $1, $2, $3) }]
             }
-            return [g.multiplying(d)]
         }
     }
 

@@ -5,24 +5,29 @@ import LatteKernels
 // rather than a chain of recorded elementwise ops).
 
 extension Tensor {
+    /// Runs `body(rowStart, rowEnd, partial)` over chunks of rows in parallel, each chunk with its own
+    /// zeroed `partialCount`-value accumulator, and returns the accumulators summed.
+    static func rowChunksAccumulating(rows: Int, cols: Int, partialCount: Int,
+                                      _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let chunks = Swift.max(1, Swift.min(Parallel.threadCount, rows / Swift.max(1, 8192 / Swift.max(cols, 1))))
+        let partials = Tensor.zeros([chunks, partialCount])
+        Parallel.forEach(chunks) { c in body(rows * c / chunks, rows * (c + 1) / chunks, partials.f32 + c * partialCount) }
+        return chunks == 1 ? partials.reshaped([partialCount]) : partials.sum(axes: [0])
+    }
+
     /// x / √(mean(x²) + eps) · weight over the last dimension (LLaMA / Qwen2 RMSNorm).
     public static func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Float) -> Tensor {
         let xc = x.toFloat32().contiguous()
         let cols = xc.dim(-1), rows = xc.count / Swift.max(cols, 1)
         let w = weight?.toFloat32().contiguous()
+        precondition(w == nil || w!.count == cols, "rmsNorm: weight has \(w!.count) values for rows of \(cols)")
         let out = Tensor.empty(x.shape)
         let invRMS = Tensor.empty([rows])
         withExtendedLifetime((xc, w)) {
-            let wp = w?.f32
+            let wp = w.map { UnsafePointer($0.f32) }
             parallelRanges(rows, minChunk: Swift.max(1, 8192 / Swift.max(cols, 1))) { s, e in
-                for r in s..<e {
-                    let xr = xc.f32 + r * cols, yr = out.f32 + r * cols
-                    var ss: Float = 0
-                    for j in 0..<cols { ss += xr[j] * xr[j] }
-                    let inv = 1 / (ss / Float(cols) + eps).squareRoot()
-                    invRMS.f32[r] = inv
-                    if let wp { for j in 0..<cols { yr[j] = xr[j] * inv * wp[j] } } else { for j in 0..<cols { yr[j] = xr[j] * inv } }
-                }
+                VectorMath.rmsNormRows(xc.f32 + s * cols, weight: wp, out.f32 + s * cols, rows: e - s, cols: cols, eps: eps,
+                                       inverseRMS: invRMS.f32 + s)
             }
         }
         var inputs = [x]
@@ -31,24 +36,10 @@ extension Tensor {
         return Tensor.record(out, inputs) { g in
             let gc = g.contiguous()
             let gx = Tensor.empty(x.shape)
-            let gw = Tensor.zeros([cols])
-            withExtendedLifetime((gc, xd, w, invRMS)) {
-                for r in 0..<rows {
-                    let xr = xd.f32 + r * cols, gr = gc.f32 + r * cols, dx = gx.f32 + r * cols
-                    let inv = invRMS.f32[r]
-                    // y = x·inv·w;  dx = inv·(gw − x̂·mean(gw·x̂)) with x̂ = x·inv, gw = g·w
-                    var dot: Float = 0
-                    for j in 0..<cols {
-                        let gwj = gr[j] * (w?.f32[j] ?? 1)
-                        dot += gwj * xr[j] * inv
-                    }
-                    let mean = dot / Float(cols)
-                    for j in 0..<cols {
-                        let gwj = gr[j] * (w?.f32[j] ?? 1)
-                        let xh = xr[j] * inv
-                        dx[j] = inv * (gwj - xh * mean)
-                        gw.f32[j] += gr[j] * xh
-                    }
+            let gw = withExtendedLifetime((gc, xd, w, invRMS)) {
+                rowChunksAccumulating(rows: rows, cols: cols, partialCount: cols) { s, e, dw in
+                    VectorMath.rmsNormRowsBackward(xd.f32 + s * cols, weight: w.map { UnsafePointer($0.f32) }, inverseRMS: invRMS.f32 + s,
+                                                   gc.f32 + s * cols, gx.f32 + s * cols, dWeight: dw, rows: e - s, cols: cols)
                 }
             }
             var grads: [Tensor?] = [gx]
@@ -57,31 +48,20 @@ extension Tensor {
         }
     }
 
-    /// (x − mean) / √(var + eps) · weight + bias over the last dimension.
+    /// (x − mean) / √(var + eps) · weight + bias over the last dimension (biased variance).
     public static func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
         let xc = x.toFloat32().contiguous()
         let cols = xc.dim(-1), rows = xc.count / Swift.max(cols, 1)
         let w = weight?.toFloat32().contiguous(), b = bias?.toFloat32().contiguous()
+        precondition(w == nil || w!.count == cols, "layerNorm: weight has \(w!.count) values for rows of \(cols)")
+        precondition(b == nil || b!.count == cols, "layerNorm: bias has \(b!.count) values for rows of \(cols)")
         let out = Tensor.empty(x.shape)
-        let stats = Tensor.empty([rows, 2])   // mean, inverse std
+        let mean = Tensor.empty([rows]), invStd = Tensor.empty([rows])
         withExtendedLifetime((xc, w, b)) {
+            let wp = w.map { UnsafePointer($0.f32) }, bp = b.map { UnsafePointer($0.f32) }
             parallelRanges(rows, minChunk: Swift.max(1, 8192 / Swift.max(cols, 1))) { s, e in
-                for r in s..<e {
-                    let xr = xc.f32 + r * cols, yr = out.f32 + r * cols
-                    var sum: Float = 0
-                    for j in 0..<cols { sum += xr[j] }
-                    let mean = sum / Float(cols)
-                    var vs: Float = 0
-                    for j in 0..<cols { let d = xr[j] - mean; vs += d * d }
-                    let inv = 1 / (vs / Float(cols) + eps).squareRoot()
-                    stats.f32[2 * r] = mean; stats.f32[2 * r + 1] = inv
-                    for j in 0..<cols {
-                        var v = (xr[j] - mean) * inv
-                        if let w { v *= w.f32[j] }
-                        if let b { v += b.f32[j] }
-                        yr[j] = v
-                    }
-                }
+                VectorMath.layerNormRows(xc.f32 + s * cols, weight: wp, bias: bp, out.f32 + s * cols, rows: e - s, cols: cols, eps: eps,
+                                         mean: mean.f32 + s, inverseStd: invStd.f32 + s)
             }
         }
         var inputs = [x]
@@ -90,29 +70,18 @@ extension Tensor {
         let xd = xc.detached()
         return Tensor.record(out, inputs) { g in
             let gc = g.contiguous()
-            let gx = Tensor.empty(x.shape), gw = Tensor.zeros([cols]), gb = Tensor.zeros([cols])
-            withExtendedLifetime((gc, xd, w, stats)) {
-                for r in 0..<rows {
-                    let xr = xd.f32 + r * cols, gr = gc.f32 + r * cols, dx = gx.f32 + r * cols
-                    let mean = stats.f32[2 * r], inv = stats.f32[2 * r + 1]
-                    // dx = inv·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·w
-                    var sg: Float = 0, sgx: Float = 0
-                    for j in 0..<cols {
-                        let gh = gr[j] * (w?.f32[j] ?? 1), xh = (xr[j] - mean) * inv
-                        sg += gh; sgx += gh * xh
-                        gw.f32[j] += gr[j] * xh
-                        gb.f32[j] += gr[j]
-                    }
-                    sg /= Float(cols); sgx /= Float(cols)
-                    for j in 0..<cols {
-                        let gh = gr[j] * (w?.f32[j] ?? 1), xh = (xr[j] - mean) * inv
-                        dx[j] = inv * (gh - sg - xh * sgx)
-                    }
+            let gx = Tensor.empty(x.shape)
+            // One accumulator holds dWeight then dBias.
+            let acc = withExtendedLifetime((gc, xd, w, mean, invStd)) {
+                rowChunksAccumulating(rows: rows, cols: cols, partialCount: 2 * cols) { s, e, p in
+                    VectorMath.layerNormRowsBackward(xd.f32 + s * cols, weight: w.map { UnsafePointer($0.f32) }, mean: mean.f32 + s,
+                                                     inverseStd: invStd.f32 + s, gc.f32 + s * cols, gx.f32 + s * cols,
+                                                     dWeight: p, dBias: p + cols, rows: e - s, cols: cols)
                 }
             }
             var grads: [Tensor?] = [gx]
-            if let weight { grads.append(gw.reshaped(weight.shape)) }
-            if let bias { grads.append(gb.reshaped(bias.shape)) }
+            if let weight { grads.append(acc.sliced(axis: 0, 0..<cols).reshaped(weight.shape)) }
+            if let bias { grads.append(acc.sliced(axis: 0, cols..<(2 * cols)).reshaped(bias.shape)) }
             return grads
         }
     }

@@ -16,10 +16,9 @@ extension Tensor {
         alongLastAxis(axis) { x in
             let cols = x.dim(-1)
             let out = x.detached().mapRows(cols) { s, d, r in VectorMath.softmaxRows(s, d, rows: r, cols: cols) }
+            // dx = y ⊙ (g − Σ g·y)
             return Tensor.record(out, [x]) { g in
-                // dx = y ⊙ (g − Σ g·y)
-                let y = out.detached()
-                return [y.multiplying(g.subtracting(g.multiplying(y).sum(axes: [-1], keepDims: true)))]
+                [out.detached().zipRows(g, cols: cols) { y, dy, dx, n in VectorMath.softmaxRowsBackward(y, dy, dx, rows: n / cols, cols: cols) }]
             }
         }
     }
@@ -28,24 +27,10 @@ extension Tensor {
     public func logSoftmax(axis: Int = -1) -> Tensor {
         alongLastAxis(axis) { x in
             let cols = x.dim(-1)
-            let out = x.detached().mapRows(cols) { s, d, rows in
-                for r in 0..<rows {
-                    let sr = s + r * cols, dr = d + r * cols
-                    var m = -Float.infinity
-                    for j in 0..<cols { m = Swift.max(m, sr[j]) }
-                    if !m.isFinite { for j in 0..<cols { dr[j] = sr[j] - m }; continue }
-                    var sum: Float = 0
-                    for j in 0..<cols { dr[j] = sr[j] - m }
-                    VectorMath.exp(UnsafePointer(dr), dr, cols)
-                    for j in 0..<cols { sum += dr[j] }
-                    let lse = m + Foundation.log(sum)
-                    for j in 0..<cols { dr[j] = sr[j] - lse }
-                }
-            }
+            let out = x.detached().mapRows(cols) { s, d, rows in VectorMath.logSoftmaxRows(s, d, rows: rows, cols: cols) }
+            // dx = g − softmax(x)·Σ g
             return Tensor.record(out, [x]) { g in
-                // dx = g − softmax(x)·Σ g
-                let p = out.detached().exp()
-                return [g.subtracting(p.multiplying(g.sum(axes: [-1], keepDims: true)))]
+                [out.detached().zipRows(g, cols: cols) { y, dy, dx, n in VectorMath.logSoftmaxRowsBackward(y, dy, dx, rows: n / cols, cols: cols) }]
             }
         }
     }

@@ -179,6 +179,26 @@ final class ModuleTests: XCTestCase {
         XCTAssertNil(arena.staleReason)
         model.norm.freeze()
         XCTAssertNotNil(arena.staleReason)
+        // Repacking after the change gives a current arena without the frozen parameter.
+        let values = model.parameterTensors()
+        let fresh = model.packParameters()
+        XCTAssertNil(fresh.staleReason)
+        XCTAssertFalse(fresh.contains(model.norm.weight))
+        XCTAssertEqual(fresh.entries.count, arena.entries.count - 1)
+        for (k, p) in model.namedParameters() { XCTAssertEqual(bits(p.value), bits(values[k]!), "repacking keeps \(k)") }
+        valueAndGradient(model, accumulatingInto: fresh) { m in forward(m, Tensor(indices: [1, 2], shape: [1, 2])).mean() }
+    }
+
+    func testLazyAndUnderscorePropertiesAreNotChildren() {
+        final class WithLazy: Module {
+            let visible = Parameter(Tensor.zeros([2]))
+            lazy var cached: Linear = Linear(2, 2)
+            var _link: Module? = nil
+        }
+        let m = WithLazy()
+        _ = m.cached
+        m._link = RMSNorm(3)
+        XCTAssertEqual(m.namedParameters().map(\.key), ["visible"])
     }
 
     func testTiedWeightsArePackedOnce() {

@@ -35,7 +35,7 @@ final class TrainingTests: XCTestCase {
         let model = TinyDecoder(vocab: vocab, hidden: 32, layerCount: 2, seed: 31)
         let arena = model.packParameters()
         let opt = AdamW(arena: arena, beta2: 0.98, weightDecay: 0.01, noDecay: AdamW.normsAndBiases)
-        let schedule = LearningRateSchedule.cosine(from: 1e-2, to: 1e-3, steps: 250).warmup(20)
+        let schedule = LearningRateSchedule.cosine(from: 1e-2, to: 1e-3, steps: 140).warmup(20)
         var data = RandomGenerator(seed: 32)
         func batch(_ size: Int) -> (ids: Tensor, targets: Tensor) {
             var ids: [Int] = [], targets: [Int] = []
@@ -50,7 +50,7 @@ final class TrainingTests: XCTestCase {
         }
         var first: Float = 0, last: Float = 0
         let start = Date()
-        for step in 0..<250 {
+        for step in 0..<160 {
             let (ids, targets) = batch(16)
             let loss = valueAndGradient(model, accumulatingInto: arena) { m in
                 Tensor.crossEntropy(logits: forward(m, ids).reshaped([-1, vocab]), targets: targets, ignoreIndex: -1)

@@ -28,7 +28,8 @@ open class Module {
         while let m = mirror { mirrors.append(m); mirror = m.superclassMirror }
         var out: [(key: String, child: Child)] = []
         for m in mirrors.reversed() {
-            for case let (label?, value) in m.children where !label.hasPrefix("_") {
+            // "_": private by convention (and property-wrapper storage); "$": compiler storage (lazy).
+            for case let (label?, value) in m.children where !label.hasPrefix("_") && !label.hasPrefix("$") {
                 Module.collect(key: label, value: value, into: &out)
             }
         }

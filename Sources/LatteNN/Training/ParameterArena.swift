@@ -9,7 +9,7 @@ import LatteTensor
 /// Every entry starts on a 64-byte boundary; the padding between entries stays zero in every buffer.
 ///
 /// Freezing or unfreezing a packed parameter makes the arena stale (optimisers refuse to step);
-/// pack again after changing what is trainable.
+/// pack again after changing what is trainable (and make new optimisers: moments are per arena).
 public final class ParameterArena {
     public struct Entry {
         public let key: String
@@ -36,7 +36,8 @@ public final class ParameterArena {
         var entries: [Entry] = []
         var offset = 0
         for (key, p) in module.uniqueParameters() where p.isTrainable {
-            precondition(p.arena == nil, "parameter '\(key)' is already packed in another arena")
+            // Repacking (after changing what is frozen) moves the parameter; the old arena may no longer step.
+            p.arena?.markStale(reason: "parameter '\(key)' was packed into a new arena")
             entries.append(Entry(key: key, parameter: p, offset: offset))
             offset += (p.count + Self.alignment - 1) / Self.alignment * Self.alignment
         }

@@ -5,7 +5,8 @@ import LatteTensor
 ///
 /// Gradients accumulate: call it once per micro-batch (scale each loss by 1/k for a mean) and zero
 /// the arena after the optimiser step. Frozen parameters and everything built under
-/// `withoutGradient` record nothing.
+/// `withoutGradient` record nothing. Only parameters packed in `arena` receive gradients, so pack
+/// the whole trainable model (or every part the loss should train).
 @discardableResult
 public func valueAndGradient<M: Module>(_ model: M, accumulatingInto arena: ParameterArena, _ loss: (M) throws -> Tensor) rethrows -> Float {
     arena.checkCurrent("valueAndGradient")

@@ -111,10 +111,19 @@ public final class Tokenizer {
 
     private func encodeWords(_ piece: [Unicode.Scalar], isFirst: Bool, into ids: inout [Int]) {
         if piece.isEmpty { return }
-        let words = preTokenizer?.preTokenize([piece], isFirst: isFirst) ?? [piece]
         switch model {
-        case .bpe(let m): for w in words { m.tokenize(w, into: &ids) }
-        case .wordPiece(let m): for w in words { m.tokenize(w, into: &ids) }
+        case .bpe(let m):
+            if let preTokenizer {
+                preTokenizer.forEachWord(piece, isFirst: isFirst) { m.tokenize($0, into: &ids) }
+            } else {
+                piece.withUnsafeBufferPointer { m.tokenize($0, into: &ids) }
+            }
+        case .wordPiece(let m):
+            if let preTokenizer {
+                preTokenizer.forEachWord(piece, isFirst: isFirst) { m.tokenize(Array($0), into: &ids) }
+            } else {
+                m.tokenize(piece, into: &ids)
+            }
         }
     }
 

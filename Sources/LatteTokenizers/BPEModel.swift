@@ -193,23 +193,26 @@ final class WordPieceModel {
         self.maxInputCharsPerWord = maxInputCharsPerWord
     }
 
-    func tokenize(_ word: [Unicode.Scalar], into out: inout [Int]) {
+    func tokenize(_ word: UnsafeBufferPointer<Unicode.Scalar>, into out: inout [Int]) {
         if word.isEmpty { return }
         if word.count > maxInputCharsPerWord { out.append(unknownID); return }
-        var pieces: [Int] = []
+        let mark = out.count
         var start = 0
         while start < word.count {
             var end = word.count
             var found = -1
             while start < end {
-                let key = start > 0 ? prefix + word[start..<end] : Array(word[start..<end])
-                if let id = vocabulary[key] { found = id; break }
+                let piece = UnsafeBufferPointer(rebasing: word[start..<end])
+                if let id = start > 0 ? vocabulary.lookup(prefix, piece) : vocabulary.lookup(piece) { found = id; break }
                 end -= 1
             }
-            if found < 0 { out.append(unknownID); return }
-            pieces.append(found)
+            if found < 0 {
+                out.removeSubrange(mark...)
+                out.append(unknownID)
+                return
+            }
+            out.append(found)
             start = end
         }
-        out.append(contentsOf: pieces)
     }
 }

@@ -120,9 +120,9 @@ public final class Tokenizer {
             }
         case .wordPiece(let m):
             if let preTokenizer {
-                preTokenizer.forEachWord(piece, isFirst: isFirst) { m.tokenize(Array($0), into: &ids) }
+                preTokenizer.forEachWord(piece, isFirst: isFirst) { m.tokenize($0, into: &ids) }
             } else {
-                m.tokenize(piece, into: &ids)
+                piece.withUnsafeBufferPointer { m.tokenize($0, into: &ids) }
             }
         }
     }

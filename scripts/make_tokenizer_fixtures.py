@@ -152,6 +152,9 @@ PARITY_STRINGS = [
     "𝟘𝟙𝟚 math digits",
 ]
 
+# One long string (~4 KB) so chunked normalisation and long pieces are covered too.
+PARITY_STRINGS.append(" ".join(PARITY_STRINGS[1:]))
+
 CORPUS_EXTRA = [
     "LatteFlow generates images with a frozen language model and trainable flow experts.",
     "The tokenizer splits text into words and merges frequent pairs of symbols.",

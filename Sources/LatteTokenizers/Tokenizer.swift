@@ -156,5 +156,9 @@ public final class Tokenizer {
     }
 }
 
+/// Safe to share across threads: everything is immutable after loading except the BPE word cache, which
+/// is behind a lock.
+extension Tokenizer: @unchecked Sendable {}
+
 /// `BPETokenizer.fromGGUF(…)` reads as what it builds.
 public typealias BPETokenizer = Tokenizer

@@ -265,7 +265,7 @@ extension Tokenizer {
         return try Tokenizer(model: .bpe(model), normalizer: nil, preTokenizer: preTokenizer,
                              postProcessor: .template(prefix: prefix, suffix: suffix), decoder: .byteLevel,
                              addedTokens: added, bosTokenID: bosID, eosTokenID: eosID, chatTemplate: chatTemplate,
-                             source: file)
+                             source: file, tokenStrings: tokens)
     }
 
     /// The tokenizer of a GGUF file's parsed metadata.

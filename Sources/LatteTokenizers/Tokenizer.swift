@@ -31,7 +31,7 @@ public final class Tokenizer {
 
     init(model: Model, normalizer: Normalizer?, preTokenizer: PreTokenizer?, postProcessor: PostProcessor?,
          decoder: TokenDecoder?, addedTokens: [AddedToken], bosTokenID: Int? = nil, eosTokenID: Int? = nil,
-         chatTemplate: String? = nil, source: String) throws {
+         chatTemplate: String? = nil, source: String, tokenStrings: [String]? = nil) throws {
         self.model = model
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
@@ -61,7 +61,12 @@ public final class Tokenizer {
             throw TokenizerError(file: source, "token id \(minID < 0 ? minID : maxID) is out of range for \(entries) tokens")
         }
         var table = [String?](repeating: nil, count: maxID + 1)
-        for e in 0..<vocabulary.count { table[vocabulary.values[e]] = vocabulary.keyString(e) }
+        if let tokenStrings, tokenStrings.count == table.count {
+            // GGUF: the id-ordered token list is already at hand.
+            for (id, t) in tokenStrings.enumerated() { table[id] = t }
+        } else {
+            for e in 0..<vocabulary.count { table[vocabulary.values[e]] = vocabulary.keyString(e) }
+        }
         for t in addedTokens {
             // HF decodes a normalised added token as its normalised content ("Héllo" → "héllo").
             if t.normalized, let normalizer {

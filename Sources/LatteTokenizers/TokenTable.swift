@@ -63,10 +63,6 @@ struct TokenTable {
         key.withUnsafeBufferPointer { p in p.withMemoryRebound(to: UInt32.self) { lookup($0) } }
     }
 
-    subscript(key: ArraySlice<Unicode.Scalar>) -> Int? {
-        key.withUnsafeBufferPointer { p in p.withMemoryRebound(to: UInt32.self) { lookup($0) } }
-    }
-
     /// Slot and entry of the concatenation `a + b` (entry -1: absent, slot is where it would go), without
     /// building it: FNV hashing streams across both parts.
     private func findEntry<A: Collection, B: Collection>(_ a: A, _ b: B) -> (slot: Int, entry: Int)
@@ -139,11 +135,6 @@ struct TokenTable {
         return true
     }
 
-    @discardableResult
-    mutating func insert(_ key: [Unicode.Scalar], value: Int, overwrite: Bool = false) -> Bool {
-        key.withUnsafeBufferPointer { p in p.withMemoryRebound(to: UInt32.self) { insert($0, value: value, overwrite: overwrite) } }
-    }
-
     private mutating func grow() {
         let size = slots.count * 2
         var newSlots = [Int32](repeating: 0, count: size)
@@ -166,14 +157,6 @@ struct TokenTable {
         lengths.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
         for i in slots.indices { slots[i] = 0 }
-    }
-
-    /// Every (key, value) in insertion order.
-    func forEach(_ body: ([Unicode.Scalar], Int) -> Void) {
-        for e in 0..<values.count {
-            let s = Int(starts[e])
-            body(arena[s..<(s + Int(lengths[e]))].map { Unicode.Scalar($0)! }, values[e])
-        }
     }
 
     /// The key of entry `e` as a String.

@@ -16,5 +16,4 @@ indirect enum PostProcessor {
         case .sequence(let list): return list.reduce(ids) { $1.process($0) }
         }
     }
-
 }

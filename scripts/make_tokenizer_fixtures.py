@@ -10,10 +10,11 @@
   * tiny_*.json            - tiny hand-assembled tokenizer.json files, each exercising pipeline pieces
                              (trained on a small corpus with HF's trainers), and parity_tiny_*.json.
 
-Usage: pip install tokenizers gguf; fetch the assets into $LATTE_HOME (default ~/.cache/latteflow);
+Usage: pip install tokenizers gguf jinja2; fetch the assets into $LATTE_HOME (default ~/.cache/latteflow);
        python3 scripts/make_tokenizer_fixtures.py
+HF's WordPiece trainer is not deterministic between runs, so the tiny WordPiece files change on every run:
+always commit a tokenizer file together with its parity file.
 """
-import copy
 import json
 import os
 import shutil
@@ -151,6 +152,9 @@ PARITY_STRINGS = [
     "٣٤٥ arabic-indic digits ५६७",
     "𝟘𝟙𝟚 math digits",
 ]
+
+# One long string (~4 KB) so chunked normalisation and long pieces are covered too.
+PARITY_STRINGS.append(" ".join(PARITY_STRINGS[1:]))
 
 CORPUS_EXTRA = [
     "LatteFlow generates images with a frozen language model and trainable flow experts.",

@@ -31,6 +31,8 @@ struct AddedTokenMatcher {
     private struct Pattern { let scalars: [Unicode.Scalar]; let token: AddedToken }
     /// Patterns by first scalar, longest first.
     private var byFirst: [Unicode.Scalar: [Pattern]] = [:]
+    /// Bit (first scalar & 63) set for every pattern: a cheap pre-check before the dictionary lookup.
+    private var firstBloom: UInt64 = 0
 
     var isEmpty: Bool { byFirst.isEmpty }
 
@@ -41,6 +43,7 @@ struct AddedTokenMatcher {
             if let normalize { s = normalize(s) }
             guard let first = s.first else { continue }
             byFirst[first, default: []].append(Pattern(scalars: s, token: t))
+            firstBloom |= 1 << UInt64(first.value & 63)
         }
         for k in byFirst.keys { byFirst[k]!.sort { $0.scalars.count > $1.scalars.count } }
     }
@@ -51,7 +54,7 @@ struct AddedTokenMatcher {
         var textStart = 0
         var i = 0
         while i < s.count {
-            guard let candidates = byFirst[s[i]],
+            guard (firstBloom >> UInt64(s[i].value & 63)) & 1 != 0, let candidates = byFirst[s[i]],
                   let p = candidates.first(where: { i + $0.scalars.count <= s.count && s[i..<(i + $0.scalars.count)].elementsEqual($0.scalars) })
             else { i += 1; continue }
             var start = i

@@ -25,8 +25,10 @@ final class BPEModel {
     private static let cacheLimit = 200_000
     private static let cachedWordLimit = 256
 
+    typealias MergePair = (left: Substring.UnicodeScalarView, right: Substring.UnicodeScalarView)
+
     /// `merges` are pairs of token strings, in rank order. Throws if a merge names an unknown token.
-    init(vocabulary: TokenTable, merges: [([Unicode.Scalar], [Unicode.Scalar])], unknownToken: String?,
+    init(vocabulary: TokenTable, merges: [MergePair], unknownToken: String?,
          fuseUnknown: Bool, byteFallback: Bool, ignoreMerges: Bool, continuingSubwordPrefix: String?,
          endOfWordSuffix: String?, file: String) throws {
         self.vocabulary = vocabulary
@@ -43,22 +45,21 @@ final class BPEModel {
         } else {
             unknownID = nil
         }
-        let prefixCount = self.continuingSubwordPrefix?.count ?? 0
+        let prefix = self.continuingSubwordPrefix ?? []
         var table = MergeTable(capacity: merges.count)
         for (rank, (a, b)) in merges.enumerated() {
-            guard let ia = vocabulary[a], let ib = vocabulary[b] else {
-                let missing = vocabulary[a] == nil ? a : b
-                throw TokenizerError(file: file, "merge #\(rank) '\(String(String.UnicodeScalarView(a))) \(String(String.UnicodeScalarView(b)))': "
-                    + "token '\(String(String.UnicodeScalarView(missing)))' is not in the vocabulary")
+            guard let ia = vocabulary.lookup(a), let ib = vocabulary.lookup(b) else {
+                let missing = vocabulary.lookup(a) == nil ? a : b
+                throw TokenizerError(file: file, "merge #\(rank) '\(String(a)) \(String(b))': "
+                    + "token '\(String(missing))' is not in the vocabulary")
             }
             // With a continuing-subword prefix the right part loses its prefix when merged.
-            let merged = prefixCount > 0 && b.starts(with: self.continuingSubwordPrefix!) ? a + b.dropFirst(prefixCount) : a + b
-            guard let im = vocabulary[merged] else {
-                throw TokenizerError(file: file, "merge #\(rank): merged token '\(String(String.UnicodeScalarView(merged)))' "
+            let right = !prefix.isEmpty && b.starts(with: prefix) ? b.dropFirst(prefix.count) : b[...]
+            guard let im = vocabulary.lookup(a, right) else {
+                throw TokenizerError(file: file, "merge #\(rank): merged token '\(String(a))\(String(right))' "
                     + "is not in the vocabulary")
             }
-            let key = UInt64(ia) << 32 | UInt64(ib)
-            table.insertIfAbsent(key, UInt64(rank) << 32 | UInt64(im))
+            table.insertIfAbsent(UInt64(ia) << 32 | UInt64(ib), UInt64(rank) << 32 | UInt64(im))
         }
         self.merges = table
         for e in 0..<vocabulary.count {
@@ -81,13 +82,15 @@ final class BPEModel {
         }
     }
 
-    func tokenize(_ word: [Unicode.Scalar], into out: inout [Int]) {
+    func tokenize(_ word: UnsafeBufferPointer<Unicode.Scalar>, into out: inout [Int]) {
         if word.isEmpty { return }
-        if ignoreMerges, let id = vocabulary[word] { out.append(id); return }
+        let key = UnsafeBufferPointer<UInt32>(start: UnsafeRawPointer(word.baseAddress!).assumingMemoryBound(to: UInt32.self),
+                                              count: word.count)
+        if ignoreMerges, let id = vocabulary.lookup(key) { out.append(id); return }
         let cacheable = word.count <= BPEModel.cachedWordLimit
         if cacheable {
             cacheLock.lock()
-            if let packed = cache[word] {
+            if let packed = cache.lookup(key) {
                 let start = packed >> 24, n = packed & 0xFF_FFFF
                 cacheIDs.withUnsafeBufferPointer { c in for k in start..<(start + n) { out.append(Int(c[k])) } }
                 cacheLock.unlock()
@@ -103,13 +106,13 @@ final class BPEModel {
             cache.removeAll()
             cacheIDs.removeAll(keepingCapacity: true)
         }
-        cache.insert(word, value: cacheIDs.count << 24 | ids.count)
+        cache.insert(key, value: cacheIDs.count << 24 | ids.count)
         for id in ids { cacheIDs.append(Int32(id)) }
         cacheLock.unlock()
     }
 
     /// One symbol per scalar (with prefix/suffix when configured), byte fallback or unk for unknown ones.
-    private func initialSymbols(_ word: [Unicode.Scalar]) -> [Int] {
+    private func initialSymbols(_ word: UnsafeBufferPointer<Unicode.Scalar>) -> [Int] {
         var symbols: [Int] = []
         symbols.reserveCapacity(word.count)
         var pendingUnknown = false
@@ -168,45 +171,5 @@ final class BPEModel {
 
     @inline(__always) private func pairRank(_ a: Int, _ b: Int) -> UInt64 {
         merges.get(UInt64(a) << 32 | UInt64(b)) ?? .max
-    }
-}
-
-/// WordPiece: greedy longest match first, continuation pieces carry `##`; words longer than
-/// `maxInputCharsPerWord` scalars, or with an unmatchable remainder, become the unknown token.
-final class WordPieceModel {
-    let vocabulary: TokenTable
-    let unknownID: Int
-    let prefix: [Unicode.Scalar]
-    let maxInputCharsPerWord: Int
-
-    init(vocabulary: TokenTable, unknownToken: String, prefix: String, maxInputCharsPerWord: Int,
-         file: String) throws {
-        guard let unk = vocabulary[Array(unknownToken.unicodeScalars)] else {
-            throw TokenizerError(file: file, "WordPiece unk_token '\(unknownToken)' is not in the vocabulary")
-        }
-        self.vocabulary = vocabulary
-        self.unknownID = unk
-        self.prefix = Array(prefix.unicodeScalars)
-        self.maxInputCharsPerWord = maxInputCharsPerWord
-    }
-
-    func tokenize(_ word: [Unicode.Scalar], into out: inout [Int]) {
-        if word.isEmpty { return }
-        if word.count > maxInputCharsPerWord { out.append(unknownID); return }
-        var pieces: [Int] = []
-        var start = 0
-        while start < word.count {
-            var end = word.count
-            var found = -1
-            while start < end {
-                let key = start > 0 ? prefix + word[start..<end] : Array(word[start..<end])
-                if let id = vocabulary[key] { found = id; break }
-                end -= 1
-            }
-            if found < 0 { out.append(unknownID); return }
-            pieces.append(found)
-            start = end
-        }
-        out.append(contentsOf: pieces)
     }
 }

@@ -220,22 +220,21 @@ extension Tokenizer {
         var vocab = TokenTable(minimumCapacity: tokens.count)
         var added: [AddedToken] = []
         for (id, t) in tokens.enumerated() {
-            let key = Array(t.unicodeScalars)
             // Duplicates exist in some GGUF vocabularies; the first id wins, as in llama.cpp's map.
-            vocab.insert(key, value: id)
+            vocab.insert(t.unicodeScalars, value: id)
             let type = tokenTypes.isEmpty ? 1 : tokenTypes[id]
             if (type == GGUFTokenType.control.rawValue || type == GGUFTokenType.userDefined.rawValue) && !t.isEmpty {
                 added.append(AddedToken(id: id, content: t, special: type == GGUFTokenType.control.rawValue, normalized: false))
             }
         }
-        var pairs: [([Unicode.Scalar], [Unicode.Scalar])] = []
+        var pairs: [BPEModel.MergePair] = []
         pairs.reserveCapacity(merges.count)
         for (i, m) in merges.enumerated() {
             let s = m.unicodeScalars
             guard let sp = s.firstIndex(of: " ") else {
                 throw TokenizerError(file: file, "tokenizer.ggml.merges[\(i)] '\(m)' is not two tokens 'a b'")
             }
-            pairs.append((Array(s[..<sp]), Array(s[s.index(after: sp)...])))
+            pairs.append((s[..<sp], s[s.index(after: sp)...]))
         }
         let model = try BPEModel(vocabulary: vocab, merges: pairs, unknownToken: nil, fuseUnknown: false,
                                  byteFallback: false, ignoreMerges: false, continuingSubwordPrefix: nil,
@@ -266,7 +265,7 @@ extension Tokenizer {
         return try Tokenizer(model: .bpe(model), normalizer: nil, preTokenizer: preTokenizer,
                              postProcessor: .template(prefix: prefix, suffix: suffix), decoder: .byteLevel,
                              addedTokens: added, bosTokenID: bosID, eosTokenID: eosID, chatTemplate: chatTemplate,
-                             source: file)
+                             source: file, tokenStrings: tokens)
     }
 
     /// The tokenizer of a GGUF file's parsed metadata.

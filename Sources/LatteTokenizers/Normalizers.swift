@@ -68,8 +68,29 @@ indirect enum Normalizer {
     private static func unicodeForm(_ s: [Unicode.Scalar], _ f: (String) -> String) -> [Unicode.Scalar] {
         // ASCII is invariant under every normal form.
         if s.allSatisfy({ $0.value < 0x80 }) { return s }
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: s)
-        return Array(f(String(view)).unicodeScalars)
+        // Foundation's normaliser is quadratic on long strings, so normalise chunk by chunk. A chunk may end
+        // before an ASCII scalar or a CJK unified ideograph: both are starters that never decompose and are
+        // never the second element of a composition, so nothing composes or reorders across that boundary.
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(s.count + s.count / 8)
+        var start = 0
+        func flush(_ end: Int) {
+            guard start < end else { return }
+            let chunk = s[start..<end]
+            if chunk.allSatisfy({ $0.value < 0x80 }) {
+                out.append(contentsOf: chunk)
+            } else {
+                var view = String.UnicodeScalarView()
+                view.append(contentsOf: chunk)
+                out.append(contentsOf: f(String(view)).unicodeScalars)
+            }
+            start = end
+        }
+        for i in s.indices where i - start >= 64 {
+            let v = s[i].value
+            if v < 0x80 || (v >= 0x4E00 && v <= 0x9FFF) { flush(i) }
+        }
+        flush(s.count)
+        return out
     }
 }

@@ -16,14 +16,4 @@ indirect enum PostProcessor {
         case .sequence(let list): return list.reduce(ids) { $1.process($0) }
         }
     }
-
-    /// Number of ids added around a sequence.
-    var addedCount: Int {
-        switch self {
-        case let .template(p, s): return p.count + s.count
-        case .wrap: return 2
-        case .none: return 0
-        case .sequence(let list): return list.reduce(0) { $0 + $1.addedCount }
-        }
-    }
 }

@@ -28,6 +28,38 @@ indirect enum PreTokenizer {
         return out
     }
 
+    /// Calls `body` with each word of `piece`, as `preTokenize` would return them. The last step streams
+    /// its words through a reused buffer, so the common byte-level case allocates nothing per word.
+    func forEachWord(_ piece: [Unicode.Scalar], isFirst: Bool, _ body: (UnsafeBufferPointer<Unicode.Scalar>) -> Void) {
+        switch self {
+        case .sequence(let list):
+            guard let last = list.last else { piece.withUnsafeBufferPointer(body); return }
+            let pieces = list.dropLast().reduce([piece]) { $1.preTokenize($0, isFirst: isFirst) }
+            for (n, p) in pieces.enumerated() { last.forEachWord(p, isFirst: isFirst && n == 0, body) }
+        case let .byteLevel(addPrefixSpace, useRegex):
+            var s = piece
+            if addPrefixSpace && !s.isEmpty && s[0] != " " { s.insert(" ", at: 0) }
+            let ranges = useRegex ? SplitPattern.gpt2Matches(s) : (s.isEmpty ? [] : [0..<s.count])
+            var scratch: [Unicode.Scalar] = []
+            scratch.reserveCapacity(64)
+            let table = ByteLevelAlphabet.byteToScalar
+            for r in ranges where !r.isEmpty {
+                scratch.removeAll(keepingCapacity: true)
+                for k in r {
+                    let c = s[k]
+                    if c.value < 0x80 {
+                        scratch.append(table[Int(c.value)])
+                    } else {
+                        for b in UTF8.encode(c)! { scratch.append(table[Int(b)]) }
+                    }
+                }
+                scratch.withUnsafeBufferPointer(body)
+            }
+        default:
+            for w in split(piece, isFirst: isFirst) { w.withUnsafeBufferPointer(body) }
+        }
+    }
+
     private func split(_ w: [Unicode.Scalar], isFirst: Bool) -> [[Unicode.Scalar]] {
         switch self {
         case let .byteLevel(addPrefixSpace, useRegex):

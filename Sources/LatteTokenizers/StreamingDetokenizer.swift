@@ -38,8 +38,12 @@ public struct StreamingDetokenizer {
         let full = Array(tokenizer.decode(Array(ids[prefixStart...]), skipSpecialTokens: skipSpecialTokens).unicodeScalars)
         guard full.count > context.count, full.starts(with: context) || final else { return "" }
         if !final && full.last == "\u{FFFD}" { return "" }
+        // When a decoder rewrote the context (not seen with the supported decoders), emit only what follows
+        // the common prefix rather than repeat text already emitted.
+        var common = 0
+        while common < context.count && full[common] == context[common] { common += 1 }
         var v = String.UnicodeScalarView()
-        v.append(contentsOf: full.starts(with: context) ? full[context.count...] : full[...])
+        v.append(contentsOf: full[common...])
         prefixStart = readStart
         readStart = ids.count
         return String(v)

@@ -63,8 +63,58 @@ struct TokenTable {
         key.withUnsafeBufferPointer { p in p.withMemoryRebound(to: UInt32.self) { lookup($0) } }
     }
 
-    subscript(key: ArraySlice<Unicode.Scalar>) -> Int? {
-        key.withUnsafeBufferPointer { p in p.withMemoryRebound(to: UInt32.self) { lookup($0) } }
+    /// Slot and entry of the concatenation `a + b` (entry -1: absent, slot is where it would go), without
+    /// building it: FNV hashing streams across both parts.
+    private func findEntry<A: Collection, B: Collection>(_ a: A, _ b: B) -> (slot: Int, entry: Int)
+    where A.Element == Unicode.Scalar, B.Element == Unicode.Scalar {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var n = 0
+        for c in a { h = (h ^ UInt64(c.value)) &* 0x0000_0100_0000_01B3; n += 1 }
+        for c in b { h = (h ^ UInt64(c.value)) &* 0x0000_0100_0000_01B3; n += 1 }
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = Int(slots[i]) - 1
+            if e < 0 { return (i, -1) }
+            if Int(lengths[e]) == n {
+                var k = Int(starts[e])
+                var same = true
+                for c in a where same { same = arena[k] == c.value; k += 1 }
+                for c in b where same { same = arena[k] == c.value; k += 1 }
+                if same { return (i, e) }
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    func lookup<A: Collection, B: Collection>(_ a: A, _ b: B) -> Int?
+    where A.Element == Unicode.Scalar, B.Element == Unicode.Scalar {
+        let e = findEntry(a, b).entry
+        return e < 0 ? nil : values[e]
+    }
+
+    func lookup<A: Collection>(_ a: A) -> Int? where A.Element == Unicode.Scalar {
+        lookup(a, EmptyCollection())
+    }
+
+    /// Inserts a key given as any scalar collection (e.g. a String's unicodeScalars) without copying it first.
+    @discardableResult
+    mutating func insert<A: Collection>(_ key: A, value: Int, overwrite: Bool = false) -> Bool where A.Element == Unicode.Scalar {
+        let (slot, e) = findEntry(key, EmptyCollection())
+        if e >= 0 {
+            if overwrite { values[e] = value }
+            return false
+        }
+        slots[slot] = Int32(values.count + 1)
+        starts.append(Int32(arena.count))
+        var n = 0
+        for c in key { arena.append(c.value); n += 1 }
+        lengths.append(Int32(n))
+        values.append(value)
+        if values.count * 2 > slots.count { grow() }
+        return true
     }
 
     /// Inserts or, with `overwrite`, replaces; returns false when the key was already present.
@@ -83,11 +133,6 @@ struct TokenTable {
         values.append(value)
         if values.count * 2 > slots.count { grow() }
         return true
-    }
-
-    @discardableResult
-    mutating func insert(_ key: [Unicode.Scalar], value: Int, overwrite: Bool = false) -> Bool {
-        key.withUnsafeBufferPointer { p in p.withMemoryRebound(to: UInt32.self) { insert($0, value: value, overwrite: overwrite) } }
     }
 
     private mutating func grow() {
@@ -112,14 +157,6 @@ struct TokenTable {
         lengths.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
         for i in slots.indices { slots[i] = 0 }
-    }
-
-    /// Every (key, value) in insertion order.
-    func forEach(_ body: ([Unicode.Scalar], Int) -> Void) {
-        for e in 0..<values.count {
-            let s = Int(starts[e])
-            body(arena[s..<(s + Int(lengths[e]))].map { Unicode.Scalar($0)! }, values[e])
-        }
     }
 
     /// The key of entry `e` as a String.

@@ -31,7 +31,7 @@ public final class Tokenizer {
 
     init(model: Model, normalizer: Normalizer?, preTokenizer: PreTokenizer?, postProcessor: PostProcessor?,
          decoder: TokenDecoder?, addedTokens: [AddedToken], bosTokenID: Int? = nil, eosTokenID: Int? = nil,
-         chatTemplate: String? = nil, source: String) throws {
+         chatTemplate: String? = nil, source: String, tokenStrings: [String]? = nil) throws {
         self.model = model
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
@@ -61,7 +61,12 @@ public final class Tokenizer {
             throw TokenizerError(file: source, "token id \(minID < 0 ? minID : maxID) is out of range for \(entries) tokens")
         }
         var table = [String?](repeating: nil, count: maxID + 1)
-        for e in 0..<vocabulary.count { table[vocabulary.values[e]] = vocabulary.keyString(e) }
+        if let tokenStrings, tokenStrings.count == table.count {
+            // GGUF: the id-ordered token list is already at hand.
+            for (id, t) in tokenStrings.enumerated() { table[id] = t }
+        } else {
+            for e in 0..<vocabulary.count { table[vocabulary.values[e]] = vocabulary.keyString(e) }
+        }
         for t in addedTokens {
             // HF decodes a normalised added token as its normalised content ("Héllo" → "héllo").
             if t.normalized, let normalizer {
@@ -111,10 +116,19 @@ public final class Tokenizer {
 
     private func encodeWords(_ piece: [Unicode.Scalar], isFirst: Bool, into ids: inout [Int]) {
         if piece.isEmpty { return }
-        let words = preTokenizer?.preTokenize([piece], isFirst: isFirst) ?? [piece]
         switch model {
-        case .bpe(let m): for w in words { m.tokenize(w, into: &ids) }
-        case .wordPiece(let m): for w in words { m.tokenize(w, into: &ids) }
+        case .bpe(let m):
+            if let preTokenizer {
+                preTokenizer.forEachWord(piece, isFirst: isFirst) { m.tokenize($0, into: &ids) }
+            } else {
+                piece.withUnsafeBufferPointer { m.tokenize($0, into: &ids) }
+            }
+        case .wordPiece(let m):
+            if let preTokenizer {
+                preTokenizer.forEachWord(piece, isFirst: isFirst) { m.tokenize($0, into: &ids) }
+            } else {
+                piece.withUnsafeBufferPointer { m.tokenize($0, into: &ids) }
+            }
         }
     }
 
@@ -146,6 +160,10 @@ public final class Tokenizer {
         return try Tokenizer(jsonData: data, file: name)
     }
 }
+
+/// Safe to share across threads: everything is immutable after loading except the BPE word cache, which
+/// is behind a lock.
+extension Tokenizer: @unchecked Sendable {}
 
 /// `BPETokenizer.fromGGUF(…)` reads as what it builds.
 public typealias BPETokenizer = Tokenizer

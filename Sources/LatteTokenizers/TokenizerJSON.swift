@@ -300,7 +300,7 @@ extension Tokenizer {
         switch t {
         case "BPE":
             let vocab = try parseVocabulary(o["vocab"], path + ".vocab", r)
-            var merges: [([Unicode.Scalar], [Unicode.Scalar])] = []
+            var merges: [BPEModel.MergePair] = []
             let list = r.isNull(o["merges"]) ? [] : try r.array(o["merges"], path + ".merges")
             merges.reserveCapacity(list.count)
             for (i, m) in list.enumerated() {
@@ -308,10 +308,10 @@ extension Tokenizer {
                 if case .string(let s) = m {
                     // "a b": tokens never hold the separating space in BPE vocabularies.
                     guard let sp = s.unicodeScalars.firstIndex(of: " ") else { throw r.fail(p, "'\(s)' is not two tokens 'a b'") }
-                    merges.append((Array(s.unicodeScalars[..<sp]), Array(s.unicodeScalars[s.unicodeScalars.index(after: sp)...])))
+                    merges.append((s.unicodeScalars[..<sp], s.unicodeScalars[s.unicodeScalars.index(after: sp)...]))
                 } else if case .array(let a) = m {
                     guard a.count == 2 else { throw r.fail(p, "expected two tokens, found \(a.count)") }
-                    merges.append((Array(try r.string(a[0], p + "[0]").unicodeScalars), Array(try r.string(a[1], p + "[1]").unicodeScalars)))
+                    merges.append((try r.string(a[0], p + "[0]").unicodeScalars[...], try r.string(a[1], p + "[1]").unicodeScalars[...]))
                 } else {
                     throw r.fail(p, "expected \"a b\" or [\"a\", \"b\"]")
                 }

@@ -65,6 +65,7 @@ enum UnicodeClass {
     /// BERT's control characters (removed by clean_text): categories Cc, Cf, Cn, Co, Cs except \t \n \r.
     static func isBertControl(_ s: Unicode.Scalar) -> Bool {
         if s == "\t" || s == "\n" || s == "\r" { return false }
+        if s.value < 0x80 { return s.value < 0x20 || s.value == 0x7F }
         switch s.properties.generalCategory {
         case .control, .format, .unassigned, .privateUse, .surrogate: return true
         default: return false

@@ -60,10 +60,18 @@ struct BenchTokenizerCommand: ParsableCommand {
             _ = tok.encode(body, addSpecialTokens: false)
             warm = min(warm, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
+        // Line by line, as a data loader would: many short encodes, so per-call overhead shows.
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        var linesTime = Double.infinity
+        for _ in 0..<3 {
+            t0 = DispatchTime.now().uptimeNanoseconds
+            for l in lines { _ = tok.encode(l, addSpecialTokens: false) }
+            linesTime = min(linesTime, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
         print("tokenizer: \(path)")
         print(String(format: "text: %@ (%.2f MB, %d tokens)", textURL.path, mb, ids.count))
-        print(String(format: "LatteTokenizers  load %.3f s   encode cold %.2f MB/s   warm %.2f MB/s",
-                     loadTimes.min()!, mb / coldTime, mb / warm))
+        print(String(format: "LatteTokenizers  load %.3f s   encode cold %.2f MB/s   warm %.2f MB/s   per line %.2f MB/s",
+                     loadTimes.min()!, mb / coldTime, mb / warm, mb / linesTime))
 
         guard FileManager.default.fileExists(atPath: script) else {
             print("HF tokenizers: skipped (\(script) not found; run from the repository root)")
@@ -84,14 +92,25 @@ struct BenchTokenizerCommand: ParsableCommand {
         guard p.terminationStatus == 0,
               let ref = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let refLoad = ref["load_s"] as? Double, let refCold = ref["encode_cold_mb_s"] as? Double,
-              let refWarm = ref["encode_warm_mb_s"] as? Double, let refTokens = ref["tokens"] as? Int
+              let refWarm = ref["encode_warm_mb_s"] as? Double, let refTokens = ref["tokens"] as? Int,
+              let refLines = ref["encode_lines_mb_s"] as? Double, let refDigest = ref["ids_fnv1a"] as? String
         else {
             print("HF tokenizers: skipped (Python lacks `tokenizers`/`gguf`, or the script failed)")
             return
         }
-        print(String(format: "HF tokenizers    load %.3f s   encode cold %.2f MB/s   warm %.2f MB/s   (%d tokens%@)",
-                     refLoad, refCold, refWarm, refTokens, refTokens == ids.count ? ", same count" : ", COUNT DIFFERS"))
-        print(String(format: "ratio (Latte / HF): encode cold %.2f×, warm %.2f×", (mb / coldTime) / refCold, (mb / warm) / refWarm))
+        print(String(format: "HF tokenizers    load %.3f s   encode cold %.2f MB/s   warm %.2f MB/s   per line %.2f MB/s   (%d tokens%@)",
+                     refLoad, refCold, refWarm, refLines, refTokens, refDigest == BenchTokenizerCommand.digest(ids) ? ", identical ids" : ", IDS DIFFER"))
+        print(String(format: "ratio (Latte / HF): encode cold %.2f×, warm %.2f×, per line %.2f×",
+                     (mb / coldTime) / refCold, (mb / warm) / refWarm, (mb / linesTime) / refLines))
+    }
+
+    /// FNV-1a 64 of the ids written as "id," (scripts/bench_tokenizers.py computes the same).
+    static func digest(_ ids: [Int]) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for id in ids {
+            for b in "\(id),".utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        }
+        return String(h, radix: 16)
     }
 
     /// Deterministic mixed text: English words, numbers, code-like punctuation, accents, CJK and emoji.

@@ -32,10 +32,12 @@ final class BadInputTests: XCTestCase {
     }
 
     func testMinimalValidFileLoads() throws {
-        // The baseline the hostile variants below are derived from must itself be accepted.
+        // The baseline the hostile variants below are derived from must itself be accepted and tokenise:
+        // the tokens of the ids spell the input, and the merge was applied (fewer ids than letters).
         let t = try Tokenizer(jsonData: Data(bpe(model: #"{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]}"#).utf8), file: "ok.json")
-        XCTAssertEqual(t.encode("abab"), [2, 2])
-        XCTAssertEqual(t.decode([2, 0]), "ab a")
+        let ids = t.encode("abab")
+        XCTAssertEqual(ids.compactMap(t.idToToken).joined(), "abab")
+        XCTAssertLessThan(ids.count, 4)
     }
 
     func testMissingOrWrongModel() {
@@ -117,10 +119,14 @@ final class BadInputTests: XCTestCase {
     func testTinyGGUFLoads() throws {
         let t = try Tokenizer.load(contentsOf: try writeTemp(TinyGGUF.bytes(), "tiny.gguf"))
         // 256 byte tokens + "ab" (from merge "a b") + "<|im_start|>" as a control token.
-        let a = try XCTUnwrap(t.tokenToID("a")), ab = try XCTUnwrap(t.tokenToID("ab")), im = try XCTUnwrap(t.tokenToID("<|im_start|>"))
-        XCTAssertEqual(t.encode("ab<|im_start|>a"), [ab, im, a])
-        XCTAssertEqual(t.decode([ab, im, a]), "ab<|im_start|>a")
-        XCTAssertEqual(t.decode([ab, im, a], skipSpecialTokens: true), "aba")
+        let im = try XCTUnwrap(t.tokenToID("<|im_start|>"))
+        let text = "ab<|im_start|>a"
+        let ids = t.encode(text)
+        XCTAssertEqual(ids.compactMap(t.idToToken).joined(), text)
+        XCTAssertEqual(ids.count, 3)  // "ab" merged, the control token matched whole, "a"
+        XCTAssertTrue(ids.contains(im))
+        XCTAssertEqual(t.decode(ids), text)
+        XCTAssertEqual(t.decode(ids, skipSpecialTokens: true), "aba")
         XCTAssertEqual(t.bosTokenID, im)
     }
 

@@ -111,6 +111,13 @@ final class ChatAndStreamingTests: XCTestCase {
         checkStreaming(try Tokenizer.load(contentsOf: Fixtures.url(p.tokenizer)), p, skipSpecial: true)
     }
 
+    func testStreamingSmolLM2() throws {
+        let p = try Fixtures.parity("parity_smollm2.json")
+        let tok = try Tokenizer.load(contentsOf: Fixtures.asset(p.tokenizer))
+        checkStreaming(tok, p, skipSpecial: true)
+        checkStreaming(tok, p, skipSpecial: false)
+    }
+
     func testStreamingWaitsForWholeEmoji() throws {
         let tok = try Tokenizer.load(contentsOf: Fixtures.url("tiny_qwen2.json"))
         // The tiny vocabulary spells this emoji with several byte tokens: nothing may appear until the last.

@@ -31,4 +31,22 @@ final class ParityTests: XCTestCase {
             XCTAssertEqual(checkParity(tok, p), 0, n)
         }
     }
+
+    /// The shared BPE word cache under concurrent encodes: every thread still gets the reference ids.
+    func testConcurrentEncodesAgreeWithReference() throws {
+        let p = try Fixtures.parity("parity_tiny_qwen2.json")
+        let tok = try Tokenizer.load(contentsOf: Fixtures.url(p.tokenizer))
+        let mismatches = ManagedCounter()
+        DispatchQueue.concurrentPerform(iterations: 8) { round in
+            for c in p.cases.shuffled() where tok.encode(c.text) != c.ids { mismatches.add(round) }
+        }
+        XCTAssertEqual(mismatches.value, 0)
+    }
+}
+
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add(_: Int) { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }

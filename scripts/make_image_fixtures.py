@@ -196,6 +196,20 @@ def png_cases(sources, rng):
     add("rgb8_adam7", rgb, "RGB", channels=3)
     write_raw_png(out("png", "gray2_adam7.png"), ((gray.astype(np.int32) * 3 + 127) // 255)[..., None], 0, 2, True)
     add("gray2_adam7", (((gray.astype(np.int32) * 3 + 127) // 255) * 85).astype(np.uint8), "L", channels=1)
+
+    # RGB with a tRNS key colour -> RGBA (alpha 0 exactly where all three samples equal the key).
+    key_rgb = rgb[20, 5].astype(np.int64)
+    write_raw_png(out("png", "rgb8_trns.png"), rgb, 2, 8, False, trns=struct.pack(">HHH", *key_rgb))
+    alpha = np.where(np.all(rgb == key_rgb, axis=-1), 0, 255).astype(np.uint8)
+    add("rgb8_trns", np.concatenate([rgb, alpha[..., None]], axis=-1), "RGBA", channels=4)
+
+    # 16-bit gray + alpha, interlaced.
+    ga16 = np.stack([gray16, (gray16 // 3 + 1000).astype(np.uint16)], axis=-1)
+    write_raw_png(out("png", "graya16_adam7.png"), ga16, 4, 16, True)
+    raw16 = out("png", "graya16_adam7.expected16.bin")
+    with open(raw16, "wb") as f:
+        f.write(ga16.astype("<u2").tobytes())
+    add("graya16_adam7", to8(ga16), "LA", channels=2, expected16=rel(raw16))
     return cases
 
 

@@ -17,7 +17,7 @@ final class ImageCodecTests: XCTestCase {
     func testSixteenBitSamplesAreKeptExactly() throws {
         let manifest = try ImageFixtureManifest.load()
         let cases = manifest.png.filter { $0.expected16 != nil }
-        XCTAssertEqual(cases.count, 6)
+        XCTAssertEqual(cases.count, 7)
         for case_ in cases {
             let decoded = try PNG.read16(ImageFixtureManifest.path(case_.file))
             let raw = try Data(contentsOf: URL(fileURLWithPath: ImageFixtureManifest.path(case_.expected16!)))

@@ -63,6 +63,7 @@ enum DatasetFiles {
     }
 
     static func gunzip(_ data: [UInt8], file: String, maxBytes: Int) throws -> [UInt8] {
+        guard !data.isEmpty else { throw DatasetError(.truncated, file: file, "gzip: file is empty") }
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
         var message = [CChar](repeating: 0, count: Int(LATTE_IMG_MESSAGE_SIZE))

@@ -88,17 +88,25 @@ private func resampleHorizontal8(_ src: UnsafePointer<UInt8>, width: Int, rows: 
                                  taps: ResampleTaps, kernel: UnsafePointer<Int32>, outWidth: Int,
                                  into dst: UnsafeMutablePointer<UInt8>) {
     let half = Int32(1 << (fixedBits - 1))
-    for y in 0..<rows {
-        let row = src + y * width * channels
-        let outRow = dst + y * outWidth * channels
-        for x in 0..<outWidth {
-            let k = kernel + x * taps.stride
-            let base = row + taps.start[x] * channels
-            let n = taps.count[x]
-            for c in 0..<channels {
-                var sum = half
-                for t in 0..<n { sum &+= Int32(base[t * channels + c]) &* k[t] }
-                outRow[x * channels + c] = clampFixed(sum)
+    taps.start.withUnsafeBufferPointer { starts in
+        taps.count.withUnsafeBufferPointer { counts in
+            for y in 0..<rows {
+                let row = src + y * width * channels
+                let outRow = dst + y * outWidth * channels
+                for x in 0..<outWidth {
+                    let k = kernel + x * taps.stride
+                    let base = row + starts[x] * channels
+                    let n = counts[x]
+                    for c in 0..<channels {
+                        var sum = half
+                        var p = base + c
+                        for t in 0..<n {
+                            sum &+= Int32(p.pointee) &* k[t]
+                            p += channels
+                        }
+                        outRow[x * channels + c] = clampFixed(sum)
+                    }
+                }
             }
         }
     }
@@ -109,19 +117,19 @@ private func resampleVertical8(_ src: UnsafePointer<UInt8>, width: Int, channels
                                into dst: UnsafeMutablePointer<UInt8>) {
     let half = Int32(1 << (fixedBits - 1))
     let rowLength = width * channels
-    var sums = [Int32](repeating: 0, count: rowLength)
-    sums.withUnsafeMutableBufferPointer { acc in
-        for y in 0..<outHeight {
-            let k = kernel + y * taps.stride
-            for i in 0..<rowLength { acc[i] = half }
-            for t in 0..<taps.count[y] {
-                let row = src + (taps.start[y] - firstRow + t) * rowLength
-                let w = k[t]
-                for i in 0..<rowLength { acc[i] &+= Int32(row[i]) &* w }
-            }
-            let outRow = dst + y * rowLength
-            for i in 0..<rowLength { outRow[i] = clampFixed(acc[i]) }
+    // One accumulator row, so each input row is streamed once per tap (vectorisable inner loop).
+    let acc = UnsafeMutablePointer<Int32>.allocate(capacity: rowLength)
+    defer { acc.deallocate() }
+    for y in 0..<outHeight {
+        let k = kernel + y * taps.stride
+        acc.initialize(repeating: half, count: rowLength)
+        for t in 0..<taps.count[y] {
+            let row = src + (taps.start[y] - firstRow + t) * rowLength
+            let w = k[t]
+            for i in 0..<rowLength { acc[i] &+= Int32(row[i]) &* w }
         }
+        let outRow = dst + y * rowLength
+        for i in 0..<rowLength { outRow[i] = clampFixed(acc[i]) }
     }
 }
 
@@ -221,18 +229,22 @@ extension FloatImage {
         let horizontal = ResampleTaps(inSize: width, outSize: outWidth, filter: filter)
         let vertical = ResampleTaps(inSize: height, outSize: outHeight, filter: filter)
         var mid = [Float](repeating: 0, count: outWidth * height * channels)
+        let channels = self.channels, width = self.width, height = self.height
         pixels.withUnsafeBufferPointer { src in
             horizontal.weights.withUnsafeBufferPointer { w in
-                mid.withUnsafeMutableBufferPointer { dst in
-                    for y in 0..<height {
-                        for x in 0..<outWidth {
-                            let base = (y * width + horizontal.start[x]) * channels
-                            for c in 0..<channels {
-                                var sum = 0.0
-                                for t in 0..<horizontal.count[x] {
-                                    sum += Double(src[base + t * channels + c]) * w[x * horizontal.stride + t]
+                horizontal.start.withUnsafeBufferPointer { starts in
+                    horizontal.count.withUnsafeBufferPointer { counts in
+                        mid.withUnsafeMutableBufferPointer { dst in
+                            for y in 0..<height {
+                                for x in 0..<outWidth {
+                                    let base = src.baseAddress! + (y * width + starts[x]) * channels
+                                    let k = w.baseAddress! + x * horizontal.stride
+                                    for c in 0..<channels {
+                                        var sum = 0.0
+                                        for t in 0..<counts[x] { sum += Double(base[t * channels + c]) * k[t] }
+                                        dst[(y * outWidth + x) * channels + c] = Float(sum)
+                                    }
                                 }
-                                dst[(y * outWidth + x) * channels + c] = Float(sum)
                             }
                         }
                     }
@@ -245,10 +257,11 @@ extension FloatImage {
             vertical.weights.withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { dst in
                     for y in 0..<outHeight {
+                        let outRow = dst.baseAddress! + y * rowLength
                         for t in 0..<vertical.count[y] {
                             let weight = Float(w[y * vertical.stride + t])
-                            let row = (vertical.start[y] + t) * rowLength
-                            for i in 0..<rowLength { dst[y * rowLength + i] += src[row + i] * weight }
+                            let row = src.baseAddress! + (vertical.start[y] + t) * rowLength
+                            for i in 0..<rowLength { outRow[i] += row[i] * weight }
                         }
                     }
                 }

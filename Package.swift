@@ -50,6 +50,8 @@ let package = Package(
                 "LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // Fuzz targets for every parser (fuzz/run.sh); an ordinary build makes a replay tool.
+        .executableTarget(name: "latte-fuzz", dependencies: ["LatteTensor", "LatteFormats", "LatteTokenizers"]),
         .testTarget(name: "LatteKernelsTests", dependencies: ["LatteKernels"]),
         .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteNNTests", dependencies: ["LatteNN"]),

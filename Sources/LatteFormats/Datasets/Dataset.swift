@@ -42,7 +42,7 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable {
 
 // MARK: - File bytes, gzip'd or not
 
-enum DatasetFiles {
+public enum DatasetFiles {
     /// 1 GiB: above every dataset file we read (Fashion-MNIST train images are 47 MB), and a bound on
     /// what a hostile .gz can make us allocate.
     static let maxDecompressedBytes = 1 << 30
@@ -62,7 +62,7 @@ enum DatasetFiles {
         return try gunzip(raw, file: path, maxBytes: maxBytes)
     }
 
-    static func gunzip(_ data: [UInt8], file: String, maxBytes: Int) throws -> [UInt8] {
+    public static func gunzip(_ data: [UInt8], file: String, maxBytes: Int) throws -> [UInt8] {
         guard !data.isEmpty else { throw DatasetError(.truncated, file: file, "gzip: file is empty") }
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0

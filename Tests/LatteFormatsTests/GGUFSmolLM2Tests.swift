@@ -87,6 +87,11 @@ final class GGUFSmolLM2Tests: XCTestCase {
     /// Prints decode throughput (not asserted: timing depends on the machine and its load).
     func testDequantisationThroughput() throws {
         if _isDebugAssertConfiguration() { throw XCTSkip("timing is only meaningful in release builds") }
+        let openStart = DispatchTime.now().uptimeNanoseconds
+        let reopened = try GGUFFile(path: file.path)  // header, 33 metadata pairs (98k strings), 272 tensor infos
+        print(String(format: "open %@: %.1f ms", (file.path as NSString).lastPathComponent,
+                     Double(DispatchTime.now().uptimeNanoseconds - openStart) / 1e6))
+        XCTAssertEqual(reopened.tensors.count, file.tensors.count)
         for name in ["token_embd.weight", "blk.0.ffn_down.weight"] {
             let info = try file.tensorInfo(named: name)
             var out = [Float](repeating: 0, count: info.elementCount)

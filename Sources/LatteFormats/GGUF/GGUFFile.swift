@@ -89,7 +89,7 @@ public final class GGUFFile: @unchecked Sendable {
     public convenience init(bytes: [UInt8], name: String = "<memory>") throws {
         let size = bytes.count
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 64)
-        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: size) }
+        if size > 0 { bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: size) } }
         try self.init(base: UnsafeRawPointer(buffer), size: size, path: name, release: { buffer.deallocate() })
     }
 

@@ -10,6 +10,9 @@
 //   LatteNN         Modules with checkpoint-named parameters, layers, optimisers, schedules, EMA.
 //   LatteTokenizers tokenizer.json and GGUF tokenizers (BPE, WordPiece), chat templates.
 //   LatteFormats    GGUF, images, datasets, the asset cache.
+//   LatteModels     model families, one file each: LLaMA, Qwen2-VL, AutoencoderKL, AutoencoderDC.
+//   LatteFlow       the LaTtE-Flow generator: timestep experts, residual attention, flow matching,
+//                   samplers, trainer.
 //   latte           the command line.
 import PackageDescription
 
@@ -21,6 +24,8 @@ let package = Package(
         .library(name: "LatteNN", targets: ["LatteNN"]),
         .library(name: "LatteTokenizers", targets: ["LatteTokenizers"]),
         .library(name: "LatteFormats", targets: ["LatteFormats"]),
+        .library(name: "LatteModels", targets: ["LatteModels"]),
+        .library(name: "LatteFlow", targets: ["LatteFlow"]),
         .executable(name: "latte", targets: ["latte"]),
     ],
     dependencies: [
@@ -32,18 +37,26 @@ let package = Package(
         .target(name: "LatteTensor", dependencies: ["LatteKernels"]),
         .target(name: "LatteNN", dependencies: ["LatteTensor"]),
         .target(name: "LatteTokenizers"),
-        .target(name: "LatteFormats", dependencies: ["LatteTensor"]),
+        // C shim over the system libpng, libjpeg and zlib: their longjmp error paths stay in C.
+        .target(
+            name: "CImageShims",
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
+        .target(name: "LatteFormats", dependencies: ["LatteTensor", "CImageShims"]),
+        .target(name: "LatteModels", dependencies: ["LatteNN", "LatteFormats", "LatteTokenizers"]),
+        .target(name: "LatteFlow", dependencies: ["LatteModels"]),
         .executableTarget(
             name: "latte",
             dependencies: [
-                "LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats",
+                "LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "LatteKernelsTests", dependencies: ["LatteKernels"]),
-        .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"]),
+        .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteNNTests", dependencies: ["LatteNN"]),
         .testTarget(name: "LatteTokenizersTests", dependencies: ["LatteTokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteModelsTests", dependencies: ["LatteModels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -104,6 +104,9 @@ final class GGUFReaderTests: XCTestCase {
             try small.withUnsafeMutableBufferPointer { try file.dequantize(q, rows: 0..<1, into: $0) }
         }
         assertGGUFError(.noSuchTensor, path: "types.gguf") { try file.tensorInfo(named: "nope") }
+        let f32 = try file.tensorInfo(named: "t.f32")
+        XCTAssertEqual(Array(try file.float32View(of: f32)), try file.dequantize(f32))
+        assertGGUFError(.unsupportedDequantization, path: "types.gguf") { try file.float32View(of: q) }
     }
 
     func testMappedAndInMemoryReadsAgreeAndVersion2Opens() throws {

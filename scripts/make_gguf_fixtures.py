@@ -14,6 +14,8 @@ Writes into Tests/LatteFormatsTests/Fixtures/gguf/:
 - aligned64.gguf + aligned64.json: general.alignment = 64 and odd-sized tensors, to test padding.
 - qk_permutation.json: LLaMA Q/K rows in HF order and in llama.cpp's permuted order, permuted with
   the formula of llama.cpp's converter (reshape(heads, 2, rows/heads/2, cols).swapaxes(1, 2)).
+- smollm2_hf_qk.json: row sums of layers 0 and 29's Q/K projections as transformers loads the GGUF
+  (un-permuted into HF order); needs torch + transformers + accelerate, skipped without them.
 - smollm2_reference.json: metadata, every tensor's type and shape, and first/last values plus sums of
   a few dequantised tensors of the real SmolLM2 asset (`latte assets fetch smollm2`). Skipped with a
   message when the asset is absent.
@@ -225,6 +227,36 @@ def write_smollm2_reference(path: Path):
     print("wrote smollm2_reference.json")
 
 
+def write_hf_qk_reference(path: Path):
+    """Q/K weights as transformers loads the GGUF (it un-permutes llama.cpp's row order), so the Swift
+    `unpermuteQK` is checked against the reference loader, not only against our reading of the formula.
+    Needs torch, transformers and accelerate (developer machines only)."""
+    if not path.exists():
+        print("skipping smollm2_hf_qk.json: the SmolLM2 asset is absent")
+        return
+    try:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForCausalLM
+    except ImportError as e:
+        print(f"skipping smollm2_hf_qk.json: {e} (pip install torch transformers accelerate)")
+        return
+    import transformers
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    sd = model.state_dict()
+    out = {"generator": f"scripts/make_gguf_fixtures.py with transformers {transformers.__version__}", "tensors": {}}
+    for layer in (0, 29):
+        for proj, gguf_name in (("q_proj", "attn_q"), ("k_proj", "attn_k")):
+            w = sd[f"model.layers.{layer}.self_attn.{proj}.weight"].numpy().astype(np.float64)
+            out["tensors"][f"blk.{layer}.{gguf_name}.weight"] = {
+                "hf_name": f"model.layers.{layer}.self_attn.{proj}.weight",
+                "row_sums": w.sum(axis=1).tolist(),
+                "row_1_first_8": w[1, :8].tolist(),
+            }
+    (OUT / "smollm2_hf_qk.json").write_text(json.dumps(out) + "\n")
+    print("wrote smollm2_hf_qk.json")
+
+
 def main():
     home = Path(os.environ.get("LATTE_HOME", Path.home() / ".cache" / "latteflow"))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -236,6 +268,7 @@ def main():
     write_aligned_file(rng)
     write_qk_permutation()
     write_smollm2_reference(args.smollm2)
+    write_hf_qk_reference(args.smollm2)
 
 
 if __name__ == "__main__":

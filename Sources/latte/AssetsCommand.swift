@@ -28,10 +28,12 @@ struct AssetsCommand: ParsableCommand {
 
         func run() throws {
             let assets = try AssetsCommand.assets(names)
-            let fetcher = AssetFetcher(log: { line in print(line); fflush(stdout) })
+            // Flushed line by line: pip and apt-get write to the same standard output between our lines.
+            let say: (String) -> Void = { line in print(line); fflush(stdout) }
+            let fetcher = AssetFetcher(log: say)
             var failures = [String]()
             for (i, asset) in assets.enumerated() {
-                print("(\(i + 1)/\(assets.count)) \(asset.name): \(asset.summary)")
+                say("(\(i + 1)/\(assets.count)) \(asset.name): \(asset.summary)")
                 do {
                     try fetcher.fetch(asset, force: force)
                 } catch {

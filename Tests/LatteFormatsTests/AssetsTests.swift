@@ -56,11 +56,28 @@ final class AssetsTests: XCTestCase {
         XCTAssertEqual(seen, size)
     }
 
+    /// The folder pin: SHA-256 over `path NUL sha256 LF` lines in byte order of the paths.
+    func testTreeDigestOfAFolder() throws {
+        let cache = try temporaryCache()
+        let dir = cache.root.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        let files = [("b.png", "second"), ("a.png", "first"), ("sub/c.png", ""), ("B.png", "upper")]
+        for (path, text) in files { try Data(text.utf8).write(to: dir.appendingPathComponent(path)) }
+        let manifest = files.map(\.0).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { path in
+            path + "\u{0}" + SHA256.hash(Data(files.first { $0.0 == path }!.1.utf8)) + "\n"
+        }.joined()
+        let (digest, size) = try AssetTreeDigest.digest(of: dir)
+        XCTAssertEqual(digest, SHA256.hash(Data(manifest.utf8)))
+        XCTAssertEqual(size, files.reduce(0) { $0 + $1.1.utf8.count })
+        try Data("changed".utf8).write(to: dir.appendingPathComponent("sub/c.png"))
+        XCTAssertNotEqual(try AssetTreeDigest.digest(of: dir).sha256, digest)
+    }
+
     // MARK: Catalog
 
     func testCatalogPinsAreWellFormed() {
         XCTAssertEqual(Set(AssetCatalog.all.map(\.name)).count, AssetCatalog.all.count)
-        for name in ["smollm2", "minilm", "fashion-mnist", "fid-inception"] {
+        for name in ["smollm2", "minilm", "fashion-mnist", "fid-inception", "digits", "mnist-5k", "emojione"] {
             XCTAssertNotNil(AssetCatalog.asset(named: name), name)
         }
         let hex = CharacterSet(charactersIn: "0123456789abcdef")
@@ -71,7 +88,7 @@ final class AssetsTests: XCTestCase {
                 XCTAssertEqual(f.sha256.count, 64, "\(a.name)/\(f.name)")
                 XCTAssertTrue(f.sha256.unicodeScalars.allSatisfy(hex.contains), "\(a.name)/\(f.name)")
                 XCTAssertGreaterThan(f.size, 0)
-                XCTAssertFalse(f.name.contains("/"))
+                XCTAssertFalse(f.name.hasPrefix("/") || f.name.split(separator: "/").contains(".."), f.name)
             }
         }
         XCTAssertEqual(AssetCatalog.smollm2.files[0].sha256, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")

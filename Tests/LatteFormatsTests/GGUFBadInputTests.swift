@@ -188,3 +188,48 @@ final class GGUFBadInputTests: XCTestCase {
         assertGGUFError(.truncated, path: empty) { try GGUFFile(path: empty) }
     }
 }
+
+/// Seeded random corruption of a valid file: whatever the damage, opening either succeeds (and then
+/// every tensor decodes within bounds) or throws a `GGUFError` naming the file. A crash fails the run.
+final class GGUFMutationTests: XCTestCase {
+    func testRandomCorruptionsNeverCrash() throws {
+        let original = try GGUFFixtures.bytes("types.gguf")
+        let name = "mutant.gguf"
+        var state: UInt64 = 0x2545_f491_4f6c_dd1d
+        func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
+        // Values that break size arithmetic when written over a count, length, dimension or offset.
+        let interesting: [UInt64] = [0, 1, 2, 3, 31, 32, 33, 255, 0x7fff_ffff, 0xffff_ffff, 1 << 32, 1 << 40,
+                                     1 << 62, UInt64(Int64.max), UInt64.max, UInt64(original.count)]
+        let iterations = _isDebugAssertConfiguration() ? 3000 : 40000
+        var opened = 0, rejected = 0
+        for _ in 0..<iterations {
+            var bytes = original
+            let header = 600  // most mutations hit the header, metadata and tensor infos
+            for _ in 0..<(1 + Int(next() % 4)) {
+                let at = Int(next() % UInt64(next() % 4 == 0 ? bytes.count : min(header, bytes.count)))
+                switch next() % 4 {
+                case 0: bytes[at] = UInt8(truncatingIfNeeded: next())
+                case 1: bytes[at] ^= UInt8(1 << (next() % 8))
+                case 2:
+                    let v = interesting[Int(next() % UInt64(interesting.count))]
+                    for k in 0..<8 where at + k < bytes.count { bytes[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
+                default: bytes.removeLast(Int(next() % UInt64(bytes.count / 4 + 1)))
+                }
+            }
+            do {
+                let f = try GGUFFile(bytes: bytes, name: name)
+                opened += 1
+                for t in f.tensors where t.type.isDequantizable {
+                    XCTAssertEqual(try f.dequantize(t).count, t.rowCount * t.rowLength)
+                    XCTAssertLessThanOrEqual(f.dataOffset + t.offset + t.byteCount, bytes.count)
+                }
+            } catch let e as GGUFError {
+                rejected += 1
+                XCTAssertTrue(e.description.contains(name), e.description)
+            }
+        }
+        XCTAssertEqual(opened + rejected, iterations)
+        XCTAssertGreaterThan(rejected, iterations / 4, "the mutations should break most files")
+        print("mutation test: \(opened) opened, \(rejected) rejected")
+    }
+}

@@ -39,13 +39,18 @@ final class GGUFNameTableTests: XCTestCase {
             let rows = c["rows"] as! Int, heads = c["heads"] as! Int
             let gguf = (c["gguf"] as! [Double]).map(Float.init), hf = (c["hf"] as! [Double]).map(Float.init)
             XCTAssertNotEqual(gguf, hf)
-            XCTAssertEqual(unpermuteQK(gguf, rows: rows, heads: heads), hf, "heads \(heads) rows \(rows)")
+            XCTAssertEqual(try unpermuteQK(gguf, rows: rows, heads: heads), hf, "heads \(heads) rows \(rows)")
             // Whole rows move, so the same works on raw (e.g. quantised) row bytes.
             let cols = c["cols"] as! Int
             let bytes: [UInt8] = gguf.map { UInt8(Int($0) % 251) }
-            let moved = unpermuteQK(bytes, rows: rows, heads: heads)
+            let moved = try unpermuteQK(bytes, rows: rows, heads: heads)
             XCTAssertEqual(moved, hf.map { UInt8(Int($0) % 251) })
             XCTAssertEqual(moved.count, rows * cols)
         }
+        // Inconsistent head counts (from bad metadata) throw instead of trapping.
+        XCTAssertThrowsError(try unpermuteQK([Float](repeating: 0, count: 24), rows: 12, heads: 5))
+        XCTAssertThrowsError(try unpermuteQK([Float](repeating: 0, count: 24), rows: 12, heads: 0))
+        XCTAssertThrowsError(try unpermuteQK([Float](repeating: 0, count: 24), rows: 6, heads: 2))  // odd head size
+        XCTAssertThrowsError(try unpermuteQK([Float](repeating: 0, count: 25), rows: 12, heads: 3))
     }
 }

@@ -58,6 +58,12 @@ final class GGUFReaderTests: XCTestCase {
         XCTAssertEqual(file.metadata["test.float64"]?.double, 2.718281828459045)
         XCTAssertNil(file.metadata["test.string"]?.int)
         XCTAssertNil(file.metadata["test.uint64"]?.int)  // 1.8e19 does not fit an Int
+        XCTAssertEqual(try file.requireInt("test.int16"), -30000)
+        XCTAssertEqual(try file.requireDouble("test.float32"), Double(Float(0.1)))
+        XCTAssertEqual(try file.requireString("general.architecture"), "latte-test")
+        assertGGUFError(.missingMetadata, path: "types.gguf") { try file.requireInt("llama.block_count") }
+        let e = assertGGUFError(.missingMetadata, path: "types.gguf") { try file.requireInt("test.string") }
+        XCTAssertTrue(e?.message.contains("string") ?? false)
     }
 
     func testEveryTypeDequantisesBitExactlyToTheReference() throws {
@@ -98,6 +104,9 @@ final class GGUFReaderTests: XCTestCase {
             try small.withUnsafeMutableBufferPointer { try file.dequantize(q, rows: 0..<1, into: $0) }
         }
         assertGGUFError(.noSuchTensor, path: "types.gguf") { try file.tensorInfo(named: "nope") }
+        let f32 = try file.tensorInfo(named: "t.f32")
+        XCTAssertEqual(Array(try file.float32View(of: f32)), try file.dequantize(f32))
+        assertGGUFError(.unsupportedDequantization, path: "types.gguf") { try file.float32View(of: q) }
     }
 
     func testMappedAndInMemoryReadsAgreeAndVersion2Opens() throws {

@@ -84,9 +84,41 @@ final class GGUFSmolLM2Tests: XCTestCase {
         }
     }
 
+    /// transformers un-permutes Q/K rows when it loads a GGUF; our dequantise + `unpermuteQK` must give
+    /// the same rows in the same order (and the permuted order must not, or the check proves nothing).
+    func testUnpermutedQKRowsMatchTransformers() throws {
+        let doc = try GGUFFixtures.json("smollm2_hf_qk.json")
+        let heads = try file.requireInt("llama.attention.head_count")
+        let kvHeads = try file.requireInt("llama.attention.head_count_kv")
+        let tensors = try XCTUnwrap(doc["tensors"] as? [String: [String: Any]])
+        XCTAssertEqual(tensors.count, 4)
+        for (name, ref) in tensors {
+            let info = try file.tensorInfo(named: name)
+            XCTAssertEqual(LlamaGGUFNames.hfName(forGGUF: name), ref["hf_name"] as? String)
+            let h = LlamaGGUFNames.permutation(forGGUF: name) == .query ? heads : kvHeads
+            let stored = try file.dequantize(info)
+            let hf = try unpermuteQK(stored, rows: info.rowCount, heads: h)
+            let expected = try XCTUnwrap(ref["row_sums"] as? [Double])
+            func rowSums(_ v: [Float]) -> [Double] {
+                (0..<info.rowCount).map { r in v[r * info.rowLength..<(r + 1) * info.rowLength].reduce(0.0) { $0 + Double($1) } }
+            }
+            let got = rowSums(hf), permuted = rowSums(stored)
+            XCTAssertEqual(got.count, expected.count, name)
+            let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThan(worst, 1e-9, name)
+            XCTAssertGreaterThan(zip(permuted, expected).map { abs($0 - $1) }.max() ?? 0, 1e-3, "\(name): permuted rows match too")
+            XCTAssertEqual(Array(hf[info.rowLength..<info.rowLength + 8]), (ref["row_1_first_8"] as! [Double]).map(Float.init), name)
+        }
+    }
+
     /// Prints decode throughput (not asserted: timing depends on the machine and its load).
     func testDequantisationThroughput() throws {
         if _isDebugAssertConfiguration() { throw XCTSkip("timing is only meaningful in release builds") }
+        let openStart = DispatchTime.now().uptimeNanoseconds
+        let reopened = try GGUFFile(path: file.path)  // header, 33 metadata pairs (98k strings), 272 tensor infos
+        print(String(format: "open %@: %.1f ms", (file.path as NSString).lastPathComponent,
+                     Double(DispatchTime.now().uptimeNanoseconds - openStart) / 1e6))
+        XCTAssertEqual(reopened.tensors.count, file.tensors.count)
         for name in ["token_embd.weight", "blk.0.ffn_down.weight"] {
             let info = try file.tensorInfo(named: name)
             var out = [Float](repeating: 0, count: info.elementCount)

@@ -60,10 +60,7 @@ public struct AssetCache: Sendable {
 
     public func isPresent(_ asset: Asset) -> Bool {
         guard let marker = try? readMarker(asset), marker == Marker(asset) else { return false }
-        return asset.files.allSatisfy { f in
-            let p = directory(for: asset).appendingPathComponent(f.name).path
-            return (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) == f.size
-        }
+        return asset.files.allSatisfy { Self.installedSize(of: $0, in: directory(for: asset)) == $0.size }
     }
 
     /// The path of `file` (default: the first) of a present asset, or an error saying how to fetch it.
@@ -80,6 +77,18 @@ public struct AssetCache: Sendable {
     public func fileIfPresent(asset name: String, file: String? = nil) -> URL? {
         guard let asset = AssetCatalog.asset(named: name), isPresent(asset) else { return nil }
         return try? path(for: asset, file: file)
+    }
+
+    /// The size on disk of a file entry, or of a folder entry's files; nil when absent or of the wrong kind.
+    static func installedSize(of f: AssetFile, in folder: URL) -> Int? {
+        size(at: folder.appendingPathComponent(f.name), directory: f.isDirectory)
+    }
+
+    static func size(at url: URL, directory: Bool) -> Int? {
+        if directory { return AssetTreeDigest.size(of: url) }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else { return nil }
+        return try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int
     }
 
     static func asset(named name: String) throws -> Asset {

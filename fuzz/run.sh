@@ -15,8 +15,13 @@ case "$target" in
   dataset) seeds=fuzz/datasets/corpus ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
+# Coverage + AddressSanitizer everywhere; libFuzzer's driver without its main, since SwiftPM gives the
+# executable its own main (Sources/latte-fuzz/Entry.swift calls LLVMFuzzerRunDriver).
+runtime="$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")/lib/clang"
+fuzzer_lib="$(ls "$runtime"/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a | head -1)"
 swift build -c release --product latte-fuzz --scratch-path .build-fuzz \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld -Xcc -fsanitize=fuzzer-no-link,address
+  -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table \
+  -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address -Xlinker "$fuzzer_lib" -Xlinker -lstdc++
 work="${TMPDIR:-/tmp}/latte-fuzz/$target"
 mkdir -p "$work/corpus"
 LATTE_FUZZ_TARGET="$target" .build-fuzz/release/latte-fuzz -max_total_time="$seconds" -max_len=262144 \

@@ -1,7 +1,168 @@
 import ArgumentParser
+import Foundation
 import LatteKernels
 
+/// GEMM throughput of the pure path against OpenBLAS (loaded with dlopen) in the same run, on the
+/// projection shapes of the models: C[M×N] = A[M×K] · Wᵀ with W stored [N, K] as checkpoints store it.
+/// M = 1 rows are decode steps and are compared against cblas_sgemv.
 struct BenchGemmCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gemm", abstract: "GEMM throughput against OpenBLAS.")
-    func run() throws { throw ValidationError("not yet implemented") }
+    static let configuration = CommandConfiguration(
+        commandName: "gemm", abstract: "GEMM throughput against OpenBLAS measured in the same run.")
+
+    static let defaultShapes = [
+        "64x576x576", "64x576x1536", "64x1536x576", "256x576x576", "256x1536x1536", "256x1536x8960",
+        "256x8960x1536", "1024x1024x1024", "1x576x1536", "1x1536x8960",
+    ]
+
+    @Flag(help: "Print a JSON array instead of a table.")
+    var json = false
+
+    @Option(help: "Threads for both libraries (default: LATTE_THREADS or the processor count).")
+    var threads: Int?
+
+    @Option(help: "Timed repetitions per library and shape; the best one counts.")
+    var repeats = 7
+
+    @Option(help: "Comma-separated MxKxN shapes (default: the model shapes).")
+    var shapes: String?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+    }
+
+    func run() throws {
+        let list = try (shapes.map { $0.split(separator: ",").map(String.init) } ?? Self.defaultShapes).map(parse)
+        let threadCount = threads ?? Parallel.threadCount
+        Parallel.threadCount = threadCount
+        let blas = OpenBLAS.shared
+        if let blas {
+            blas.setThreadCount(threadCount)
+        } else {
+            FileHandle.standardError.write(Data(
+                "OpenBLAS could not be loaded (libopenblas.so.0 / libopenblas.so): openblas_gflops and ratio are null. On Debian: apt-get install -y libopenblas0-pthread\n".utf8))
+        }
+        var rows: [BenchRow] = []
+        for shape in list {
+            let row = measure(shape, threads: threadCount, blas: blas)
+            rows.append(row)
+            if !json { FileHandle.standardError.write(Data("\(row.tableLine)\n".utf8)) }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            print("shape (MxKxN)     threads  ours GFLOP/s  OpenBLAS GFLOP/s  ratio")
+            for row in rows { print(row.tableLine) }
+            print(KernelInfo.summary)
+        }
+    }
+
+    struct Shape { let m: Int, k: Int, n: Int; var name: String { "\(m)x\(k)x\(n)" } }
+
+    private func parse(_ text: String) throws -> Shape {
+        let parts = text.split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("bad shape '\(text)': expected MxKxN with positive integers, e.g. 64x576x1536")
+        }
+        return Shape(m: parts[0], k: parts[1], n: parts[2])
+    }
+
+    private func measure(_ shape: Shape, threads: Int, blas: OpenBLAS?) -> BenchRow {
+        let (m, k, n) = (shape.m, shape.k, shape.n)
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+        let ours = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        let theirs = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { a.deallocate(); w.deallocate(); ours.deallocate(); theirs.deallocate() }
+        var state: UInt32 = 12345
+        for i in 0..<(m * k) { state = state &* 1_664_525 &+ 1_013_904_223; a[i] = Float(state >> 8) / 16_777_216 - 0.5 }
+        for i in 0..<(n * k) { state = state &* 1_664_525 &+ 1_013_904_223; w[i] = Float(state >> 8) / 16_777_216 - 0.5 }
+
+        let flops = 2.0 * Double(m) * Double(n) * Double(k)
+        let oursSeconds = bestTime(flops: flops) {
+            Gemm.sgemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: w, ldb: k,
+                       beta: 0, c: ours, ldc: n)
+        }
+        var blasSeconds: Double?
+        var maxDifference: Float = 0
+        if let blas {
+            // Let the other library's spinning threads park before timing this one.
+            usleep(200_000)
+            blasSeconds = bestTime(flops: flops) {
+                if m == 1 {
+                    blas.sgemv(transpose: false, m: n, n: k, alpha: 1, a: w, lda: k, x: a, incX: 1, beta: 0, y: theirs,
+                               incY: 1)
+                } else {
+                    blas.sgemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: w,
+                               ldb: k, beta: 0, c: theirs, ldc: n)
+                }
+            }
+            usleep(200_000)
+            for i in 0..<(m * n) { maxDifference = max(maxDifference, abs(ours[i] - theirs[i])) }
+            if !(maxDifference <= 1e-3 * Float(k).squareRoot()) {
+                FileHandle.standardError.write(Data(
+                    "warning: \(shape.name): results differ from OpenBLAS by up to \(maxDifference)\n".utf8))
+            }
+        }
+        let oursGflops = flops / oursSeconds / 1e9
+        let blasGflops = blasSeconds.map { flops / $0 / 1e9 }
+        return BenchRow(shape: shape.name, threads: threads, ours_gflops: round2(oursGflops),
+                        openblas_gflops: blasGflops.map(round2), ratio: blasGflops.map { round3(oursGflops / $0) })
+    }
+
+    /// Best seconds per call: warm up, then `repeats` timed runs of enough calls to last ≥ 20 ms.
+    private func bestTime(flops: Double, _ body: () -> Void) -> Double {
+        var calls = 1
+        var start = DispatchTime.now().uptimeNanoseconds
+        body()
+        var once = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        // Warm-up: caches, page faults, thread start-up; also refines the per-call estimate.
+        let warmEnd = DispatchTime.now().uptimeNanoseconds + 100_000_000
+        while DispatchTime.now().uptimeNanoseconds < warmEnd {
+            start = DispatchTime.now().uptimeNanoseconds
+            body()
+            once = min(once, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        calls = max(1, Int(0.02 / max(once, 1e-7)))
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<calls { body() }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(calls))
+        }
+        return best
+    }
+
+    private func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+    private func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+}
+
+/// One benchmark result; field names are the JSON keys of the format.
+struct BenchRow: Encodable {
+    let shape: String
+    let threads: Int
+    let ours_gflops: Double
+    let openblas_gflops: Double?
+    let ratio: Double?
+
+    enum CodingKeys: String, CodingKey { case shape, threads, ours_gflops, openblas_gflops, ratio }
+
+    func encode(to encoder: Encoder) throws {
+        // Explicit nulls: a missing OpenBLAS must show as null, not as an absent key.
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(shape, forKey: .shape)
+        try c.encode(threads, forKey: .threads)
+        try c.encode(ours_gflops, forKey: .ours_gflops)
+        try c.encode(openblas_gflops, forKey: .openblas_gflops)
+        try c.encode(ratio, forKey: .ratio)
+    }
+
+    var tableLine: String {
+        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+        return pad(shape, 18) + pad("\(threads)", 9) + pad(String(format: "%.1f", ours_gflops), 14)
+            + pad(openblas_gflops.map { String(format: "%.1f", $0) } ?? "n/a", 18)
+            + (ratio.map { String(format: "%.3f", $0) } ?? "n/a")
+    }
 }

@@ -174,10 +174,18 @@ final class ThreadPool: @unchecked Sendable {
         var seen = initial
         while true {
             seen = waitForJob(after: seen)
-            guard id <= seen & 255, let body = job else { continue }
-            drain(body, jobCount)
+            guard id <= seen & 255 else { continue }
+            runJob()
             finished.add(1, ordering: .releasing)
         }
+    }
+
+    /// The worker's copy of the job closure must be released before it reports `finished`: the
+    /// caller's `withoutActuallyEscaping` checks that no reference outlives the call.
+    @inline(never)
+    private func runJob() {
+        guard let body = job else { return }
+        drain(body, jobCount)
     }
 
     private func waitForJob(after seen: Int) -> Int {

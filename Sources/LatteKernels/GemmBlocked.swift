@@ -12,16 +12,28 @@
 // loops over blocks stay in Swift; the sweep over micro-tiles is in C (one call per block) so no
 // per-tile call overhead crosses the language boundary.
 import CLatteKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 enum GemmBlocked {
     /// Depth of a packed block: A panel (MR×KC = 8 KiB) in L1, B panel (KC×NR) in L1/L2.
-    static let kc = 256
+    static let kc = tuning(0, 256)
     /// Rows of A swept per B block: A block MC×KC = 128 KiB in L2.
-    static let mc = 128
+    static let mc = tuning(1, 128)
     /// Columns per B block: KC×NC = 480 KiB in L2 (a multiple of every NR: 48 and 16).
-    static let nc = 480
+    static let nc = tuning(2, 480)
+
+    // TEMPORARY tuning hook: LATTE_GEMM_BLOCKS="kc,mc,nc".
+    static func tuning(_ i: Int, _ d: Int) -> Int {
+        guard let raw = getenv("LATTE_GEMM_BLOCKS") else { return d }
+        let parts = String(cString: raw).split(separator: ",").compactMap { Int($0) }
+        return parts.count > i ? parts[i] : d
+    }
     /// Below this many flops one thread wins (dispatch and split overheads dominate).
     static let parallelFlops = 2_000_000
+    /// Tasks per thread in a parallel phase (dynamic load balancing).
+    static let tasksPerThread = tuning(3, 4)
 
     static func run(
         kind: GemmKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -37,9 +49,12 @@ enum GemmBlocked {
         // Packed A: for each KC block (offset pc·mPad), mPanels panels of MR×kcb.
         guard let ap = latte_gemm_scratch(0, mPad * k) else { fatalError("sgemm: out of memory for packed A") }
         let kBlocks = (k + kc - 1) / kc
+        // More tasks than threads: indices are claimed dynamically, so a thread that the OS
+        // deschedules (other processes share these cores) leaves its share to the others.
+        let packTasks = threads == 1 ? 1 : min(mPanels, threads * tasksPerThread)
         let packA: (Int) -> Void = { task in
             // Tasks split the panels of every K block evenly.
-            let p0 = mPanels * task / threads, p1 = mPanels * (task + 1) / threads
+            let p0 = mPanels * task / packTasks, p1 = mPanels * (task + 1) / packTasks
             if p0 == p1 { return }
             for kb in 0..<kBlocks {
                 let pc = kb * kc, kcb = min(kc, k - pc)
@@ -53,20 +68,24 @@ enum GemmBlocked {
         if threads == 1 {
             packA(0)
         } else {
-            Parallel.forEach(threads, packA)
+            Parallel.forEach(packTasks, packA)
         }
 
         // Split N when it has enough panels (threads then share all of packed A and pack
         // disjoint parts of B); otherwise split M (each thread packs all of B, which is small then).
         let splitN = nPanels >= 2 * threads || nPanels >= mPanels
+        // N tasks share packed A and pack disjoint parts of B, so finer tasks cost nothing extra
+        // (beyond ~1 MFLOP each); M tasks each pack all of B, so they stay one per thread.
+        let tasks = threads == 1 ? 1
+            : splitN ? max(threads, min(nPanels, threads * tasksPerThread, flops / 1_000_000)) : threads
         let compute: (Int) -> Void = { task in
             var rowStart = 0, rowEnd = m, colStart = 0, colEnd = n
             if splitN {
-                colStart = min(n, nPanels * task / threads * nr)
-                colEnd = min(n, nPanels * (task + 1) / threads * nr)
+                colStart = min(n, nPanels * task / tasks * nr)
+                colEnd = min(n, nPanels * (task + 1) / tasks * nr)
             } else {
-                rowStart = min(m, mPanels * task / threads * mr)
-                rowEnd = min(m, mPanels * (task + 1) / threads * mr)
+                rowStart = min(m, mPanels * task / tasks * mr)
+                rowEnd = min(m, mPanels * (task + 1) / tasks * mr)
             }
             if rowStart >= rowEnd || colStart >= colEnd { return }
             let ncMax = min(nc, colEnd - colStart)
@@ -100,7 +119,7 @@ enum GemmBlocked {
         if threads == 1 {
             compute(0)
         } else {
-            Parallel.forEach(threads, compute)
+            Parallel.forEach(tasks, compute)
         }
     }
 }

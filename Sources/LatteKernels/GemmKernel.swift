@@ -29,9 +29,12 @@ public enum GemmKernel: Int32, CaseIterable, Sendable, CustomStringConvertible {
 }
 
 extension Gemm {
-    /// Tests set this to force a family (it must be supported); nil means `GemmKernel.best`.
+    /// Tests set this to force a family; nil, or a family this CPU can't run, means `GemmKernel.best`.
     nonisolated(unsafe) static var kernelOverride: GemmKernel?
 
     /// The family `sgemm` uses.
-    public static var kernel: GemmKernel { kernelOverride ?? GemmKernel.best }
+    public static var kernel: GemmKernel {
+        if let forced = kernelOverride, forced.isSupported { return forced }
+        return GemmKernel.best
+    }
 }

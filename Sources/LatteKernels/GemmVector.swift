@@ -43,7 +43,8 @@ enum GemmVector {
         // Rows are split in groups of 4 (the rows kernel's unroll); columns in groups of 64.
         let grain = rowsLayout ? 4 : 64
         let groups = (outputs + grain - 1) / grain
-        let tasks = work < parallelElements ? 1 : max(1, min(threads, groups))
+        // Several tasks per thread, claimed dynamically, so a descheduled thread's share moves on.
+        let tasks = work < parallelElements || threads == 1 ? 1 : max(1, min(threads * 4, groups))
         let xv = xs, yv = y
         let body: (Int) -> Void = { task in
             let j0 = min(outputs, groups * task / tasks * grain)

@@ -26,6 +26,11 @@ struct BenchGemmCommand: ParsableCommand {
     @Option(help: "Comma-separated MxKxN shapes (default: the model shapes).")
     var shapes: String?
 
+    @Flag(help: ArgumentHelp(
+        "Time with process CPU time instead of wall time (for tuning on a busy machine; meaningful with --threads 1).",
+        visibility: .hidden))
+    var cpuTime = false
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
@@ -112,25 +117,31 @@ struct BenchGemmCommand: ParsableCommand {
                         openblas_gflops: blasGflops.map(round2), ratio: blasGflops.map { round3(oursGflops / $0) })
     }
 
+    private func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(cpuTime ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
     /// Best seconds per call: warm up, then `repeats` timed runs of enough calls to last ≥ 20 ms.
     private func bestTime(flops: Double, _ body: () -> Void) -> Double {
         var calls = 1
-        var start = DispatchTime.now().uptimeNanoseconds
+        var start = now()
         body()
-        var once = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var once = Double(now() - start) / 1e9
         // Warm-up: caches, page faults, thread start-up; also refines the per-call estimate.
         let warmEnd = DispatchTime.now().uptimeNanoseconds + 100_000_000
         while DispatchTime.now().uptimeNanoseconds < warmEnd {
-            start = DispatchTime.now().uptimeNanoseconds
+            start = now()
             body()
-            once = min(once, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            once = min(once, Double(now() - start) / 1e9)
         }
         calls = max(1, Int(0.02 / max(once, 1e-7)))
         var best = Double.infinity
         for _ in 0..<repeats {
-            start = DispatchTime.now().uptimeNanoseconds
+            start = now()
             for _ in 0..<calls { body() }
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(calls))
+            best = min(best, Double(now() - start) / 1e9 / Double(calls))
         }
         return best
     }

@@ -12,28 +12,18 @@
 // loops over blocks stay in Swift; the sweep over micro-tiles is in C (one call per block) so no
 // per-tile call overhead crosses the language boundary.
 import CLatteKernels
-#if canImport(Glibc)
-import Glibc
-#endif
 
 enum GemmBlocked {
     /// Depth of a packed block: A panel (MR×KC = 8 KiB) in L1, B panel (KC×NR) in L1/L2.
-    static let kc = tuning(0, 256)
+    static let kc = 256
     /// Rows of A swept per B block: A block MC×KC = 128 KiB in L2.
-    static let mc = tuning(1, 128)
+    static let mc = 128
     /// Columns per B block: KC×NC = 480 KiB in L2 (a multiple of every NR: 48 and 16).
-    static let nc = tuning(2, 480)
-
-    // TEMPORARY tuning hook: LATTE_GEMM_BLOCKS="kc,mc,nc".
-    static func tuning(_ i: Int, _ d: Int) -> Int {
-        guard let raw = getenv("LATTE_GEMM_BLOCKS") else { return d }
-        let parts = String(cString: raw).split(separator: ",").compactMap { Int($0) }
-        return parts.count > i ? parts[i] : d
-    }
+    static let nc = 480
     /// Below this many flops one thread wins (dispatch and split overheads dominate).
     static let parallelFlops = 2_000_000
     /// Tasks per thread in a parallel phase (dynamic load balancing).
-    static let tasksPerThread = tuning(3, 4)
+    static let tasksPerThread = 4
 
     static func run(
         kind: GemmKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,

@@ -46,6 +46,8 @@ struct BenchGemmCommand: ParsableCommand {
         let blas = withoutOpenblas ? nil : OpenBLAS.shared
         if let blas {
             blas.setThreadCount(threadCount)
+        } else if withoutOpenblas {
+            FileHandle.standardError.write(Data("OpenBLAS disabled by --without-openblas: openblas_gflops and ratio are null\n".utf8))
         } else {
             FileHandle.standardError.write(Data(
                 "OpenBLAS could not be loaded (libopenblas.so.0 / libopenblas.so): openblas_gflops and ratio are null. On Debian: apt-get install -y libopenblas0-pthread\n".utf8))

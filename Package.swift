@@ -32,7 +32,11 @@ let package = Package(
         .target(name: "LatteTensor", dependencies: ["LatteKernels"]),
         .target(name: "LatteNN", dependencies: ["LatteTensor"]),
         .target(name: "LatteTokenizers"),
-        .target(name: "LatteFormats", dependencies: ["LatteTensor"]),
+        // C shim over the system libpng, libjpeg and zlib: their longjmp error paths stay in C.
+        .target(
+            name: "CImageShims",
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
+        .target(name: "LatteFormats", dependencies: ["LatteTensor", "CImageShims"]),
         .executableTarget(
             name: "latte",
             dependencies: [
@@ -40,10 +44,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "LatteKernelsTests", dependencies: ["LatteKernels"]),
-        .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"]),
+        .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteNNTests", dependencies: ["LatteNN"]),
         .testTarget(name: "LatteTokenizersTests", dependencies: ["LatteTokenizers"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"]),
+        .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -6,11 +6,11 @@ struct Latte: ParsableCommand {
         commandName: "latte",
         abstract: "LatteFlow: LaTtE-Flow image generation and understanding on the CPU.",
         // One file per subcommand; add new ones here.
-        subcommands: [InfoCommand.self, BenchCommand.self])
+        subcommands: [InfoCommand.self, AssetsCommand.self, TokenizeCommand.self, BenchCommand.self])
 }
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print ratios against references measured in the same run.",
-        subcommands: [BenchGemmCommand.self])
+        subcommands: [BenchGemmCommand.self, BenchTransformerCommand.self, BenchKernelsCommand.self, BenchTokenizerCommand.self])
 }

@@ -4,4 +4,5 @@
 #include "latte_cpu.h"
 #include "latte_gemm.h"
 #include "latte_vecmath.h"
+#include "latte_attention.h"
 #endif

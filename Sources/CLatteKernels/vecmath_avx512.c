@@ -1,0 +1,6 @@
+// Vector-math kernels compiled for AVX512 (selected at run time by vecmath_dispatch.c).
+#if defined(__x86_64__)
+#include "vecmath_simd_avx512.h"
+#include "vecmath_template.h"
+#pragma clang attribute pop
+#endif

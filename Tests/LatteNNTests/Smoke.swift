@@ -1,3 +1,0 @@
-import XCTest
-@testable import LatteNN
-final class LatteNNSmokeTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -55,8 +55,9 @@ enum GemmBlocked {
                                   ap + pc * mPad + p0 * mr * kcb)
             }
         }
-        if threads == 1 {
-            packA(0)
+        if threads == 1 || mPad * k < 1 << 18 {
+            // A small A (e.g. 64 tokens) packs faster on this thread than a dispatch round-trip.
+            for task in 0..<packTasks { packA(task) }
         } else {
             Parallel.forEach(packTasks, packA)
         }

@@ -8,6 +8,8 @@ public enum KernelInfo {
         [
             "gemm=\(Gemm.kernel)",
             "gemv=\(Gemm.kernel.name)",
+            "vecmath=\(VectorMath.variant)",
+            "attention=\(VectorMath.variant)",
         ]
     }
 

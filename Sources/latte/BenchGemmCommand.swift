@@ -20,8 +20,8 @@ struct BenchGemmCommand: ParsableCommand {
     @Option(help: "Threads for both libraries (default: LATTE_THREADS or the processor count).")
     var threads: Int?
 
-    @Option(help: "Timed repetitions per library and shape; the best one counts.")
-    var repeats = 7
+    @Option(help: "Timed runs per library and shape (alternating); the best one counts.")
+    var repeats = 10
 
     @Option(help: "Comma-separated MxKxN shapes (default: the model shapes).")
     var shapes: String?
@@ -89,25 +89,37 @@ struct BenchGemmCommand: ParsableCommand {
         for i in 0..<(n * k) { state = state &* 1_664_525 &+ 1_013_904_223; w[i] = Float(state >> 8) / 16_777_216 - 0.5 }
 
         let flops = 2.0 * Double(m) * Double(n) * Double(k)
-        let oursSeconds = bestTime(flops: flops) {
+        let runOurs = {
             Gemm.sgemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: w, ldb: k,
                        beta: 0, c: ours, ldc: n)
         }
-        var blasSeconds: Double?
-        var maxDifference: Float = 0
-        if let blas {
-            // Let the other library's spinning threads park before timing this one.
-            usleep(200_000)
-            blasSeconds = bestTime(flops: flops) {
-                if m == 1 {
-                    blas.sgemv(transpose: false, m: n, n: k, alpha: 1, a: w, lda: k, x: a, incX: 1, beta: 0, y: theirs,
-                               incY: 1)
-                } else {
-                    blas.sgemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: w,
-                               ldb: k, beta: 0, c: theirs, ldc: n)
-                }
+        let runBlas = {
+            guard let blas else { return }
+            if m == 1 {
+                blas.sgemv(transpose: false, m: n, n: k, alpha: 1, a: w, lda: k, x: a, incX: 1, beta: 0, y: theirs,
+                           incY: 1)
+            } else {
+                blas.sgemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: w,
+                           ldb: k, beta: 0, c: theirs, ldc: n)
             }
-            usleep(200_000)
+        }
+        // Warm up both (caches, page faults, thread start-up) and size each timed run to ≥ 20 ms.
+        let oursCalls = callsPerRun(runOurs)
+        let blasCalls = blas == nil ? 0 : callsPerRun(runBlas)
+        // Alternate the two libraries run by run, so both see the same (noisy) machine; pause
+        // between them so the other library's spinning threads have parked.
+        var oursSeconds = Double.infinity, blasBest = Double.infinity
+        for _ in 0..<repeats {
+            oursSeconds = min(oursSeconds, timedRun(calls: oursCalls, runOurs))
+            if blas != nil {
+                usleep(150_000)
+                blasBest = min(blasBest, timedRun(calls: blasCalls, runBlas))
+                usleep(150_000)
+            }
+        }
+        let blasSeconds: Double? = blas == nil ? nil : blasBest
+        if blas != nil {
+            var maxDifference: Float = 0
             for i in 0..<(m * n) { maxDifference = max(maxDifference, abs(ours[i] - theirs[i])) }
             if !(maxDifference <= 1e-3 * Float(k).squareRoot()) {
                 FileHandle.standardError.write(Data(
@@ -126,27 +138,21 @@ struct BenchGemmCommand: ParsableCommand {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
-    /// Best seconds per call: warm up, then `repeats` timed runs of enough calls to last ≥ 20 ms.
-    private func bestTime(flops: Double, _ body: () -> Void) -> Double {
-        var calls = 1
-        var start = now()
-        body()
-        var once = Double(now() - start) / 1e9
-        // Warm-up: caches, page faults, thread start-up; also refines the per-call estimate.
+    /// Warms `body` up for 100 ms and returns how many calls make a timed run of ≥ 20 ms.
+    private func callsPerRun(_ body: () -> Void) -> Int {
+        var once = Double.infinity
         let warmEnd = DispatchTime.now().uptimeNanoseconds + 100_000_000
-        while DispatchTime.now().uptimeNanoseconds < warmEnd {
-            start = now()
-            body()
-            once = min(once, Double(now() - start) / 1e9)
-        }
-        calls = max(1, Int(0.02 / max(once, 1e-7)))
-        var best = Double.infinity
-        for _ in 0..<repeats {
-            start = now()
-            for _ in 0..<calls { body() }
-            best = min(best, Double(now() - start) / 1e9 / Double(calls))
-        }
-        return best
+        repeat {
+            once = min(once, timedRun(calls: 1, body))
+        } while DispatchTime.now().uptimeNanoseconds < warmEnd
+        return max(1, Int(0.02 / max(once, 1e-7)))
+    }
+
+    /// Seconds per call over `calls` back-to-back calls.
+    private func timedRun(calls: Int, _ body: () -> Void) -> Double {
+        let start = now()
+        for _ in 0..<calls { body() }
+        return Double(now() - start) / 1e9 / Double(calls)
     }
 
     private func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }

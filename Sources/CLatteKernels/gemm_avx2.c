@@ -106,26 +106,29 @@ AVX2 void latte_pack_ncontig_avx2(ptrdiff_t width, const float *src, ptrdiff_t l
 
 // ---- micro-kernel ---------------------------------------------------------------------------------
 
-static inline AVX2 __attribute__((always_inline)) void tile_6xnv(const int NV, ptrdiff_t kc, const float *ap,
-                                                                 const float *bp, float *c, ptrdiff_t ldc,
-                                                                 ptrdiff_t mr, ptrdiff_t nr, float alpha,
-                                                                 float beta) {
+// A element (i, p) is a[i·rs + p·cs] (packed: rs = 1, cs = MR; in place: rs = lda, cs = 1).
+static inline AVX2 __attribute__((always_inline)) void tile_6xnv(const int NV, ptrdiff_t kc, const float *a,
+                                                                 ptrdiff_t rs, ptrdiff_t cs, const float *bp,
+                                                                 float *c, ptrdiff_t ldc, ptrdiff_t mr,
+                                                                 ptrdiff_t nr, float alpha, float beta) {
+    const float *ar[MR];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) ar[i] = a + (i < mr ? i : mr - 1) * rs;
     __m256 acc[MR][2];
 #pragma clang loop unroll(full)
     for (int i = 0; i < MR; i++) {
         acc[i][0] = _mm256_setzero_ps();
         acc[i][1] = _mm256_setzero_ps();
     }
-    for (ptrdiff_t p = 0; p < kc; p++) {
+    for (ptrdiff_t p = 0, off = 0; p < kc; p++, off += cs) {
         __m256 b0 = _mm256_load_ps(bp);
         __m256 b1 = NV > 1 ? _mm256_load_ps(bp + 8) : b0;
 #pragma clang loop unroll(full)
         for (int i = 0; i < MR; i++) {
-            __m256 av = _mm256_broadcast_ss(ap + i);
+            __m256 av = _mm256_broadcast_ss(ar[i] + off);
             acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
             if (NV > 1) acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
         }
-        ap += MR;
         bp += NR;
     }
     __m256i lastMask = lane_mask(nr - 8 * (NV - 1));
@@ -146,26 +149,27 @@ static inline AVX2 __attribute__((always_inline)) void tile_6xnv(const int NV, p
     }
 }
 
-static AVX2 void tile_6x16(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc, ptrdiff_t mr,
-                           ptrdiff_t nr, float alpha, float beta) {
-    tile_6xnv(2, kc, ap, bp, c, ldc, mr, nr, alpha, beta);
+static AVX2 void tile_6x16(ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *bp, float *c,
+                           ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, float alpha, float beta) {
+    tile_6xnv(2, kc, a, rs, cs, bp, c, ldc, mr, nr, alpha, beta);
 }
-static AVX2 void tile_6x8(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc, ptrdiff_t mr,
-                          ptrdiff_t nr, float alpha, float beta) {
-    tile_6xnv(1, kc, ap, bp, c, ldc, mr, nr, alpha, beta);
+static AVX2 void tile_6x8(ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *bp, float *c,
+                           ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, float alpha, float beta) {
+    tile_6xnv(1, kc, a, rs, cs, bp, c, ldc, mr, nr, alpha, beta);
 }
 
-AVX2 void latte_gemm_macro_avx2(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *ap, const float *bp,
-                                float *c, ptrdiff_t ldc, float alpha, float beta) {
+AVX2 void latte_gemm_macro_avx2(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                                ptrdiff_t panelStride, const float *bp, float *c, ptrdiff_t ldc, float alpha,
+                                float beta) {
     for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
         ptrdiff_t nr = nc - jr < NR ? nc - jr : NR;
         const float *bpanel = bp + (jr / NR) * NR * kc;
         for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
             ptrdiff_t mr = mc - ir < MR ? mc - ir : MR;
-            const float *apanel = ap + (ir / MR) * MR * kc;
+            const float *apanel = a + (ir / MR) * panelStride;
             float *ct = c + ir * ldc + jr;
-            if (nr > 8) tile_6x16(kc, apanel, bpanel, ct, ldc, mr, nr, alpha, beta);
-            else tile_6x8(kc, apanel, bpanel, ct, ldc, mr, nr, alpha, beta);
+            if (nr > 8) tile_6x16(kc, apanel, rs, cs, bpanel, ct, ldc, mr, nr, alpha, beta);
+            else tile_6x8(kc, apanel, rs, cs, bpanel, ct, ldc, mr, nr, alpha, beta);
         }
     }
 }

@@ -16,17 +16,22 @@
 
 // One 8×(16·NV) tile over kc steps. NV is a compile-time constant at every call site, so the
 // accumulator array is fully unrolled into registers. Columns past nr are masked on load/store.
-static inline AVX512 __attribute__((always_inline)) void tile_8xnv(const int NV, ptrdiff_t kc, const float *ap,
-                                                                   const float *bp, float *c, ptrdiff_t ldc,
-                                                                   ptrdiff_t mr, ptrdiff_t nr, float alpha,
-                                                                   float beta) {
+// A element (i, p) is a[i·rs + p·cs]: a packed panel has rs = 1, cs = MR; row-major A read in place
+// has rs = lda, cs = 1 (rows past mr then repeat the last valid row and are never stored).
+static inline AVX512 __attribute__((always_inline)) void tile_8xnv(const int NV, ptrdiff_t kc, const float *a,
+                                                                   ptrdiff_t rs, ptrdiff_t cs, const float *bp,
+                                                                   float *c, ptrdiff_t ldc, ptrdiff_t mr,
+                                                                   ptrdiff_t nr, float alpha, float beta) {
+    const float *ar[MR];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) ar[i] = a + (i < mr ? i : mr - 1) * rs;
     __m512 acc[MR][3];
 #pragma clang loop unroll(full)
     for (int i = 0; i < MR; i++) {
 #pragma clang loop unroll(full)
         for (int v = 0; v < 3; v++) acc[i][v] = _mm512_setzero_ps();
     }
-    for (ptrdiff_t p = 0; p < kc; p++) {
+    for (ptrdiff_t p = 0, off = 0; p < kc; p++, off += cs) {
         __m512 b0 = _mm512_load_ps(bp);
         __m512 b1 = NV > 1 ? _mm512_load_ps(bp + 16) : b0;
         __m512 b2 = NV > 2 ? _mm512_load_ps(bp + 32) : b0;
@@ -34,12 +39,11 @@ static inline AVX512 __attribute__((always_inline)) void tile_8xnv(const int NV,
         _mm_prefetch((const char *)(bp + 8 * NR), _MM_HINT_T0);
 #pragma clang loop unroll(full)
         for (int i = 0; i < MR; i++) {
-            __m512 av = _mm512_set1_ps(ap[i]);
+            __m512 av = _mm512_set1_ps(ar[i][off]);
             acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
             if (NV > 1) acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
             if (NV > 2) acc[i][2] = _mm512_fmadd_ps(av, b2, acc[i][2]);
         }
-        ap += MR;
         bp += NR;
     }
     ptrdiff_t lastCols = nr - 16 * (NV - 1);
@@ -60,21 +64,22 @@ static inline AVX512 __attribute__((always_inline)) void tile_8xnv(const int NV,
     }
 }
 
-static AVX512 void tile_8x48(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc,
-                             ptrdiff_t mr, ptrdiff_t nr, float alpha, float beta) {
-    tile_8xnv(3, kc, ap, bp, c, ldc, mr, nr, alpha, beta);
+static AVX512 void tile_8x48(ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *bp, float *c,
+                             ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, float alpha, float beta) {
+    tile_8xnv(3, kc, a, rs, cs, bp, c, ldc, mr, nr, alpha, beta);
 }
-static AVX512 void tile_8x32(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc,
-                             ptrdiff_t mr, ptrdiff_t nr, float alpha, float beta) {
-    tile_8xnv(2, kc, ap, bp, c, ldc, mr, nr, alpha, beta);
+static AVX512 void tile_8x32(ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *bp, float *c,
+                             ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, float alpha, float beta) {
+    tile_8xnv(2, kc, a, rs, cs, bp, c, ldc, mr, nr, alpha, beta);
 }
-static AVX512 void tile_8x16(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc,
-                             ptrdiff_t mr, ptrdiff_t nr, float alpha, float beta) {
-    tile_8xnv(1, kc, ap, bp, c, ldc, mr, nr, alpha, beta);
+static AVX512 void tile_8x16(ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *bp, float *c,
+                             ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, float alpha, float beta) {
+    tile_8xnv(1, kc, a, rs, cs, bp, c, ldc, mr, nr, alpha, beta);
 }
 
-AVX512 void latte_gemm_macro_avx512(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *ap, const float *bp,
-                                    float *c, ptrdiff_t ldc, float alpha, float beta) {
+AVX512 void latte_gemm_macro_avx512(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *a, ptrdiff_t rs,
+                                    ptrdiff_t cs, ptrdiff_t panelStride, const float *bp, float *c, ptrdiff_t ldc,
+                                    float alpha, float beta) {
     // B micro-panel outer, A micro-panels inner: one B panel (kc×48) is reused by every A panel of
     // the block while it is hot in L1/L2; the A block (mc×kc) stays in L2.
     for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
@@ -82,11 +87,11 @@ AVX512 void latte_gemm_macro_avx512(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, co
         const float *bpanel = bp + (jr / NR) * NR * kc;
         for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
             ptrdiff_t mr = mc - ir < MR ? mc - ir : MR;
-            const float *apanel = ap + (ir / MR) * MR * kc;
+            const float *apanel = a + (ir / MR) * panelStride;
             float *ct = c + ir * ldc + jr;
-            if (nr > 32) tile_8x48(kc, apanel, bpanel, ct, ldc, mr, nr, alpha, beta);
-            else if (nr > 16) tile_8x32(kc, apanel, bpanel, ct, ldc, mr, nr, alpha, beta);
-            else tile_8x16(kc, apanel, bpanel, ct, ldc, mr, nr, alpha, beta);
+            if (nr > 32) tile_8x48(kc, apanel, rs, cs, bpanel, ct, ldc, mr, nr, alpha, beta);
+            else if (nr > 16) tile_8x32(kc, apanel, rs, cs, bpanel, ct, ldc, mr, nr, alpha, beta);
+            else tile_8x16(kc, apanel, rs, cs, bpanel, ct, ldc, mr, nr, alpha, beta);
         }
     }
 }

@@ -61,13 +61,20 @@ void latte_gemm_pack_b(int kind, int transB, const float *b, ptrdiff_t ldb, ptrd
     else latte_pack_ncontig_generic(nr, b, ldb, kc, nc, bp);
 }
 
-void latte_gemm_macro(int kind, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *ap, const float *bp,
-                      float *c, ptrdiff_t ldc, float alpha, float beta) {
+void latte_gemm_macro(int kind, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *a, ptrdiff_t rs,
+                      ptrdiff_t cs, ptrdiff_t panelStride, const float *bp, float *c, ptrdiff_t ldc, float alpha,
+                      float beta) {
 #if defined(__x86_64__)
-    if (kind == LATTE_GEMM_AVX512) { latte_gemm_macro_avx512(mc, nc, kc, ap, bp, c, ldc, alpha, beta); return; }
-    if (kind == LATTE_GEMM_AVX2) { latte_gemm_macro_avx2(mc, nc, kc, ap, bp, c, ldc, alpha, beta); return; }
+    if (kind == LATTE_GEMM_AVX512) {
+        latte_gemm_macro_avx512(mc, nc, kc, a, rs, cs, panelStride, bp, c, ldc, alpha, beta);
+        return;
+    }
+    if (kind == LATTE_GEMM_AVX2) {
+        latte_gemm_macro_avx2(mc, nc, kc, a, rs, cs, panelStride, bp, c, ldc, alpha, beta);
+        return;
+    }
 #endif
-    latte_gemm_macro_generic(mc, nc, kc, ap, bp, c, ldc, alpha, beta);
+    latte_gemm_macro_generic(mc, nc, kc, a, rs, cs, panelStride, bp, c, ldc, alpha, beta);
 }
 
 void latte_gemv_rows(int kind, ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x, float *y,

@@ -42,15 +42,17 @@ void latte_pack_ncontig_generic(ptrdiff_t width, const float *src, ptrdiff_t ld,
 
 // Full MR×NR tile into a local array (the compiler keeps it in vector registers), then a scalar
 // merge that handles edges, alpha and beta (beta == 0: C is not read).
-static void tile_generic(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc, ptrdiff_t mr,
-                         ptrdiff_t nr, float alpha, float beta) {
+// A element (i, p) is a[i·rs + p·cs] (packed: rs = 1, cs = MR; in place: rs = lda, cs = 1).
+static void tile_generic(ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *bp, float *c,
+                         ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr, float alpha, float beta) {
+    const float *ar[MR];
+    for (int i = 0; i < MR; i++) ar[i] = a + (i < mr ? i : mr - 1) * rs;
     float acc[MR][NR] = {{0}};
-    for (ptrdiff_t p = 0; p < kc; p++) {
+    for (ptrdiff_t p = 0, off = 0; p < kc; p++, off += cs) {
         for (int i = 0; i < MR; i++) {
-            float a = ap[i];
-            for (int j = 0; j < NR; j++) acc[i][j] += a * bp[j];
+            float av = ar[i][off];
+            for (int j = 0; j < NR; j++) acc[i][j] += av * bp[j];
         }
-        ap += MR;
         bp += NR;
     }
     for (ptrdiff_t i = 0; i < mr; i++) {
@@ -63,14 +65,16 @@ static void tile_generic(ptrdiff_t kc, const float *ap, const float *bp, float *
     }
 }
 
-void latte_gemm_macro_generic(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *ap, const float *bp,
-                              float *c, ptrdiff_t ldc, float alpha, float beta) {
+void latte_gemm_macro_generic(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                              ptrdiff_t panelStride, const float *bp, float *c, ptrdiff_t ldc, float alpha,
+                              float beta) {
     for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
         ptrdiff_t nr = nc - jr < NR ? nc - jr : NR;
         const float *bpanel = bp + (jr / NR) * NR * kc;
         for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
             ptrdiff_t mr = mc - ir < MR ? mc - ir : MR;
-            tile_generic(kc, ap + (ir / MR) * MR * kc, bpanel, c + ir * ldc + jr, ldc, mr, nr, alpha, beta);
+            tile_generic(kc, a + (ir / MR) * panelStride, rs, cs, bpanel, c + ir * ldc + jr, ldc, mr, nr, alpha,
+                         beta);
         }
     }
 }

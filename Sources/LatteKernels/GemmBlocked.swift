@@ -1,6 +1,7 @@
 // The packed, cache-blocked GEMM driver (GotoBLAS / BLIS loop structure).
 //
-//   pack all of op(A) once, shared by the threads      (M×K floats; each element packed once)
+//   pack all of op(A) once, shared by the threads      (M×K floats; each element packed once;
+//                                                       a row-major A is read in place instead)
 //   per thread, over its own column (or row) range:
 //     jc: NC columns                                   B block KC×NC stays in L2 across ic
 //       pc: KC deep   → pack B block (thread-local)
@@ -36,8 +37,14 @@ enum GemmBlocked {
         let flops = 2 * m * n * k
         let threads = flops < parallelFlops ? 1 : max(1, min(requested, max(mPanels, nPanels)))
 
-        // Packed A: for each KC block (offset pc·mPad), mPanels panels of MR×kcb.
-        guard let ap = latte_gemm_scratch(0, mPad * k) else { fatalError("sgemm: out of memory for packed A") }
+        // A row-major op(A) (X in X·Wᵀ, dY in dY·W) is read in place by the micro-kernel: its rows
+        // are contiguous in k, so each of the MR broadcasts per step streams one row, and skipping the
+        // pack removes a serial phase before the threads start. A transposed op(A) is packed: for each
+        // KC block (offset pc·mPad), mPanels panels of MR×kcb.
+        let packsA = transposeA
+        guard let ap = packsA ? latte_gemm_scratch(0, mPad * k) : UnsafeMutablePointer(mutating: a) else {
+            fatalError("sgemm: out of memory for packed A")
+        }
         let kBlocks = (k + kc - 1) / kc
         // More tasks than threads: indices are claimed dynamically, so a thread that the OS
         // deschedules (other processes share these cores) leaves its share to the others.
@@ -55,7 +62,9 @@ enum GemmBlocked {
                                   ap + pc * mPad + p0 * mr * kcb)
             }
         }
-        if threads == 1 || mPad * k < 1 << 18 {
+        if !packsA {
+            // Nothing to pack.
+        } else if threads == 1 || mPad * k < 1 << 18 {
             // A small A (e.g. 64 tokens) packs faster on this thread than a dispatch round-trip.
             for task in 0..<packTasks { packA(task) }
         } else {
@@ -65,10 +74,13 @@ enum GemmBlocked {
         // Split N when it has enough panels (threads then share all of packed A and pack
         // disjoint parts of B); otherwise split M (each thread packs all of B, which is small then).
         let splitN = nPanels >= 2 * threads || nPanels >= mPanels
-        // N tasks share packed A and pack disjoint parts of B, so finer tasks cost nothing extra
-        // (beyond ~1 MFLOP each); M tasks each pack all of B, so they stay one per thread.
+        // N tasks share packed A and pack disjoint parts of B, so finer tasks cost nothing extra.
+        // With few panels (N = 576 is 12 panels of 48) every task is one panel: equal tasks split
+        // evenly between threads, where 8 tasks of 1 or 2 panels could end 7:5. M tasks each pack
+        // all of B, so they stay one per thread.
         let tasks = threads == 1 ? 1
-            : splitN ? max(threads, min(nPanels, threads * tasksPerThread, flops / 1_000_000)) : threads
+            : !splitN ? threads
+            : nPanels <= threads * 2 * tasksPerThread ? nPanels : threads * tasksPerThread
         let compute: (Int) -> Void = { task in
             var rowStart = 0, rowEnd = m, colStart = 0, colEnd = n
             if splitN {
@@ -94,12 +106,16 @@ enum GemmBlocked {
                     latte_gemm_pack_b(kind.rawValue, transposeB ? 1 : 0, src, ldb, kcb, ncb, bp)
                     // The first K block applies beta; later ones accumulate onto it.
                     let blockBeta: Float = pc == 0 ? beta : 1
-                    let blockA = ap + pc * mPad
                     var ic = rowStart
                     while ic < rowEnd {
                         let mcb = min(mc / mr * mr, rowEnd - ic)
-                        latte_gemm_macro(kind.rawValue, mcb, ncb, kcb, blockA + ic * kcb, bp,
-                                         c + ic * ldc + jc, ldc, alpha, blockBeta)
+                        if packsA {
+                            latte_gemm_macro(kind.rawValue, mcb, ncb, kcb, ap + pc * mPad + ic * kcb, 1, mr, mr * kcb,
+                                             bp, c + ic * ldc + jc, ldc, alpha, blockBeta)
+                        } else {
+                            latte_gemm_macro(kind.rawValue, mcb, ncb, kcb, a + ic * lda + pc, lda, 1, mr * lda,
+                                             bp, c + ic * ldc + jc, ldc, alpha, blockBeta)
+                        }
                         ic += mcb
                     }
                     pc += kcb

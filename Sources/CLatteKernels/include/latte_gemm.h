@@ -34,10 +34,13 @@ void latte_gemm_pack_a(int kind, int transA, const float *a, ptrdiff_t lda, ptrd
 void latte_gemm_pack_b(int kind, int transB, const float *b, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t nc,
                        float *bp);
 
-/// C[0..<mc, 0..<nc] = alpha · Apacked · Bpacked + beta · C over one packed block (all micro-tiles).
-/// beta == 0 means C is not read.
-void latte_gemm_macro(int kind, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *ap, const float *bp,
-                      float *c, ptrdiff_t ldc, float alpha, float beta);
+/// C[0..<mc, 0..<nc] = alpha · A · Bpacked + beta · C over one block (all micro-tiles). A element (i, p)
+/// of the MR-row panel starting at a + (i0/MR)·panelStride is at [i·rs + p·cs]: a packed A has rs = 1,
+/// cs = MR, panelStride = MR·kc; a row-major A read in place (no packing) has rs = lda, cs = 1,
+/// panelStride = MR·lda. beta == 0 means C is not read.
+void latte_gemm_macro(int kind, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *a, ptrdiff_t rs,
+                      ptrdiff_t cs, ptrdiff_t panelStride, const float *bp, float *c, ptrdiff_t ldc, float alpha,
+                      float beta);
 
 /// y[j] = alpha · Σ_k w[j·ldw + k] · x[k] + beta · y[j] for j in 0..<n (W stored [n, k]).
 void latte_gemv_rows(int kind, ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x,

@@ -2,6 +2,7 @@ import ArgumentParser
 import LatteKernels
 
 struct InfoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Print CPU features and selected kernels.")
-    func run() { print("cpu: \(CPUFeatures.current)") }
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Print CPU features, selected kernels, threads and whether OpenBLAS was found.")
+    func run() { print(KernelInfo.summary) }
 }

@@ -1,0 +1,68 @@
+import Foundation
+import LatteTensor
+
+/// How training draws t ∈ (0, 1).
+public enum TimestepDistribution: Sendable, Equatable, Codable {
+    case uniform
+    /// σ(N(mean, std)) — logit-normal, the project's default with (0, 1).
+    case logitNormal(mean: Float, std: Float)
+
+    public func sample(_ generator: inout RandomGenerator) -> Float {
+        switch self {
+        case .uniform: return generator.nextFloat()
+        case .logitNormal(let m, let s):
+            let z = m + s * generator.nextNormal()
+            return 1 / (1 + Foundation.exp(-z))
+        }
+    }
+}
+
+/// The per-group flow-matching objective (METHOD.md §3): x_t = t·x1 + (1 − t)·x0 with x0 ~ N(0, I),
+/// target u = x1 − x0; each sample is routed to the group owning its t, the batch is split by group so
+/// every group present trains in the same step, and L = Σ_k (n_k / B)·mean‖v_k − u‖² over its samples.
+public struct FlowMatchingLoss {
+    public var timesteps: TimestepDistribution
+
+    public init(timesteps: TimestepDistribution = .logitNormal(mean: 0, std: 1)) {
+        self.timesteps = timesteps
+    }
+
+    public struct Result {
+        /// Mean squared error over the whole batch (what is differentiated).
+        public let loss: Tensor
+        /// Per group: (samples routed to it, its mean squared error); nil where no sample fell.
+        public let perGroup: [(count: Int, loss: Float)?]
+    }
+
+    /// Draws t and noise for data latents x1 [B, C, H, W] and computes the loss.
+    public func callAsFunction(_ model: LayerwiseTimestepExperts, data x1: Tensor, prompt: PromptCache,
+                               generator: inout RandomGenerator) -> Result {
+        let b = x1.dim(0)
+        let t = (0..<b).map { _ in timesteps.sample(&generator) }
+        let noise = Tensor.normal(x1.shape, generator: &generator)
+        return loss(model, data: x1, noise: noise, t: t, prompt: prompt)
+    }
+
+    /// The loss for given noise and times (deterministic; used by tests and by `callAsFunction`).
+    public func loss(_ model: LayerwiseTimestepExperts, data x1: Tensor, noise x0: Tensor, t: [Float], prompt: PromptCache) -> Result {
+        let b = x1.dim(0)
+        let c = model.configuration
+        var total: Tensor? = nil
+        var perGroup: [(count: Int, loss: Float)?] = Array(repeating: nil, count: c.groups)
+        for k in 0..<c.groups {
+            let rows = (0..<b).filter { c.group(owning: t[$0]) == k }
+            if rows.isEmpty { continue }
+            let idx = Tensor(indices: rows)
+            let data = x1.indexSelect(axis: 0, indices: idx), noise = x0.indexSelect(axis: 0, indices: idx)
+            let tk = rows.map { t[$0] }
+            let tt = Tensor(tk, shape: [rows.count, 1, 1, 1])
+            let xt = data * tt + noise * (1 - tt)
+            let v = model.velocity(xt, t: tk, prompt: prompt.selecting(rows: rows), group: k)
+            let lk = (v - (data - noise)).pow(2).mean()
+            perGroup[k] = (rows.count, withoutGradient { lk.item() })
+            let weighted = lk * (Float(rows.count) / Float(b))
+            total = total.map { $0 + weighted } ?? weighted
+        }
+        return Result(loss: total!, perGroup: perGroup)
+    }
+}

@@ -1,0 +1,147 @@
+import LatteTensor
+
+/// ODE solvers for dx/dt = v(x, t) from noise (t = 0) to data (t = 1).
+public enum FlowSolver: String, Codable, Sendable {
+    case euler
+    /// Heun's second-order method (Euler on the last step, where t reaches 1).
+    case heun
+}
+
+public struct SamplerSettings: Codable, Equatable, Sendable {
+    public var steps: Int
+    public var solver: FlowSolver
+    /// Classifier-free guidance w: v = v_u + w·(v_c − v_u); 1 turns guidance off.
+    public var guidance: Float
+    /// Time shift as SD3 / diffusers: σ′ = s·σ / (1 + (s − 1)·σ) with σ = 1 − t; s > 1 spends more
+    /// steps at high noise. 1 = a uniform grid.
+    public var shift: Float
+    public var seed: UInt64
+
+    public init(steps: Int = 40, solver: FlowSolver = .euler, guidance: Float = 3, shift: Float = 1, seed: UInt64 = 0) {
+        self.steps = steps
+        self.solver = solver
+        self.guidance = guidance
+        self.shift = shift
+        self.seed = seed
+    }
+}
+
+/// One completed sampling step.
+public struct SamplingProgress {
+    public let step: Int
+    public let totalSteps: Int
+    /// The time the step started from and the group that ran.
+    public let time: Float
+    public let group: Int
+    /// The current latent (a preview can be decoded from it).
+    public let latent: Tensor
+}
+
+/// Samples latents with the layerwise timestep experts: at each step only the group owning the
+/// step's time runs (METHOD.md §3). Deterministic for a given seed. Iterate `steps(…)` for progress,
+/// previews or cancellation, or call `sample(…)`.
+public struct FlowSampler {
+    public let model: LayerwiseTimestepExperts
+    public let settings: SamplerSettings
+
+    public init(model: LayerwiseTimestepExperts, settings: SamplerSettings) {
+        self.model = model
+        self.settings = settings
+    }
+
+    /// t_0 = 0 < … < t_N = 1 on the shifted grid, with group boundaries inserted where a group would
+    /// otherwise get no step (every expert runs at least once).
+    public static func timeGrid(steps: Int, shift: Float, configuration c: GeneratorConfiguration) -> [Float] {
+        var grid = (0...steps).map { i -> Float in
+            let sigma = 1 - Float(i) / Float(steps)
+            let shifted = shift * sigma / (1 + (shift - 1) * sigma)
+            return 1 - shifted
+        }
+        grid[0] = 0; grid[steps] = 1
+        let b = c.resolvedBoundaries
+        for k in 0..<c.groups where !grid.dropLast().contains(where: { c.group(owning: $0) == k }) {
+            grid.append(b[k])
+        }
+        return Array(Set(grid)).sorted()
+    }
+
+    /// The step iterator: latents for `prompt` (one row per image), guided against `nullPrompt`
+    /// (one row, or one per image) when guidance ≠ 1.
+    public func steps(prompt: PromptCache, nullPrompt: PromptCache?) throws -> Steps {
+        guard settings.steps >= 1 else { throw GeneratorError.invalidInput("steps must be at least 1, got \(settings.steps)") }
+        let guided = settings.guidance != 1
+        if guided && nullPrompt == nil { throw GeneratorError.invalidInput("guidance \(settings.guidance) needs a null prompt") }
+        let n = prompt.batch
+        var batchPrompt = prompt
+        if guided, let null = nullPrompt {
+            guard null.batch == 1 || null.batch == n else { throw GeneratorError.invalidInput("null prompt batch \(null.batch) for \(n) images") }
+            let nulls = null.batch == 1 ? PromptCache.stack(Array(repeating: null, count: n)) : null
+            batchPrompt = PromptCache.stack([prompt, nulls])
+        }
+        let c = model.configuration
+        var g = RandomGenerator(seed: settings.seed)
+        let x = Tensor.normal([n, c.latentChannels, c.latentHeight, c.latentWidth], generator: &g)
+        return Steps(sampler: self, grid: Self.timeGrid(steps: settings.steps, shift: settings.shift, configuration: c),
+                     prompt: batchPrompt, guided: guided, latent: x)
+    }
+
+    /// Runs every step and returns the final latents [n, C, H, W]. `progress` may return false to stop.
+    public func sample(prompt: PromptCache, nullPrompt: PromptCache?, progress: ((SamplingProgress) -> Bool)? = nil) throws -> Tensor {
+        var it = try steps(prompt: prompt, nullPrompt: nullPrompt)
+        var last = it.latent
+        while let p = it.next() {
+            last = p.latent
+            if let progress, !progress(p) { break }
+        }
+        return last
+    }
+
+    /// Guided velocity for the current latents at time t.
+    func velocity(_ x: Tensor, t: Float, prompt: PromptCache, guided: Bool) -> Tensor {
+        let k = model.configuration.group(owning: t)
+        let n = x.dim(0)
+        return withoutGradient {
+            if !guided { return model.velocity(x, t: Array(repeating: t, count: n), prompt: prompt, group: k) }
+            // Conditional and unconditional rows in one batch of 2n.
+            let v = model.velocity(Tensor.concat([x, x], axis: 0), t: Array(repeating: t, count: 2 * n), prompt: prompt, group: k)
+            let cond = v.sliced(axis: 0, 0..<n), uncond = v.sliced(axis: 0, n..<(2 * n))
+            return uncond + (cond - uncond) * settings.guidance
+        }
+    }
+
+    public struct Steps: IteratorProtocol, Sequence {
+        let sampler: FlowSampler
+        public let grid: [Float]
+        let prompt: PromptCache
+        let guided: Bool
+        public private(set) var latent: Tensor
+        private var index = 0
+
+        init(sampler: FlowSampler, grid: [Float], prompt: PromptCache, guided: Bool, latent: Tensor) {
+            self.sampler = sampler
+            self.grid = grid
+            self.prompt = prompt
+            self.guided = guided
+            self.latent = latent
+        }
+
+        public var totalSteps: Int { grid.count - 1 }
+
+        public mutating func next() -> SamplingProgress? {
+            guard index < grid.count - 1 else { return nil }
+            let (t0, t1) = (grid[index], grid[index + 1])
+            let dt = t1 - t0
+            let v0 = sampler.velocity(latent, t: t0, prompt: prompt, guided: guided)
+            if sampler.settings.solver == .heun && index + 1 < grid.count - 1 {
+                let predicted = latent + v0 * dt
+                let v1 = sampler.velocity(predicted, t: t1, prompt: prompt, guided: guided)
+                latent = latent + (v0 + v1) * (dt / 2)
+            } else {
+                latent = latent + v0 * dt
+            }
+            index += 1
+            return SamplingProgress(step: index, totalSteps: grid.count - 1, time: t0,
+                                    group: sampler.model.configuration.group(owning: t0), latent: latent)
+        }
+    }
+}

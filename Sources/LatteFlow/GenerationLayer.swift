@@ -1,0 +1,77 @@
+import LatteNN
+import LatteTensor
+
+/// One generation layer, the trainable twin of backbone layer ℓ (METHOD.md §2): its own norms,
+/// Q/K/V/O projections and SwiGLU MLP; K/V heads with the backbone layer's geometry so image queries
+/// attend to [K_prompt ; K_image]. Adaptive norms modulated by the timestep (shift, scale, gate;
+/// zero-initialised as DiT's adaLN-Zero), and an optional residual-attention gate.
+public final class GenerationLayer: Module {
+    public let input_layernorm: RMSNorm
+    public let post_attention_layernorm: RMSNorm
+    public let q_proj: Linear
+    public let k_proj: Linear
+    public let v_proj: Linear
+    public let o_proj: Linear
+    public let mlp: SwiGLU
+    /// SiLU(temb) → shift, scale, gate for attention and for the MLP (6·width values).
+    public let adaLN_modulation: Linear
+    public let residual_gate: ResidualAttentionGate?
+
+    let queryHeads: Int, kvHeads: Int, headDim: Int
+
+    public init(_ c: GeneratorConfiguration, residualGate: Bool, generator: inout RandomGenerator) {
+        queryHeads = c.queryHeads
+        kvHeads = c.kvHeads
+        headDim = c.headDim
+        input_layernorm = RMSNorm(c.width, eps: c.normEps)
+        post_attention_layernorm = RMSNorm(c.width, eps: c.normEps)
+        let std = 0.02 as Float
+        q_proj = Linear(c.width, c.queryHeads * c.headDim, bias: false, weightInit: .normal(std: std), generator: &generator)
+        k_proj = Linear(c.width, c.kvHeads * c.headDim, bias: false, weightInit: .normal(std: std), generator: &generator)
+        v_proj = Linear(c.width, c.kvHeads * c.headDim, bias: false, weightInit: .normal(std: std), generator: &generator)
+        o_proj = Linear(c.queryHeads * c.headDim, c.width, bias: false, weightInit: .normal(std: std), generator: &generator)
+        mlp = SwiGLU(hiddenSize: c.width, intermediateSize: c.mlpWidth, generator: &generator)
+        adaLN_modulation = Linear(c.width, 6 * c.width, weightInit: .constant(0), biasInit: .constant(0), generator: &generator)
+        residual_gate = residualGate ? ResidualAttentionGate(width: c.width, heads: c.queryHeads, generator: &generator) : nil
+    }
+
+    /// h [B, N, width] → (h′, S̃ image-to-image pre-softmax scores [B, Hq, N, N] when the residual
+    /// attention is on, for the next layer).
+    ///
+    /// - conditioning: SiLU(temb) [B, width].
+    /// - prompt: this layer's prompt keys and values [B, kvHeads, T, headDim]; promptBias masks padding.
+    /// - rotary: cos/sin [B, 1, N, headDim] of the image tokens' M-RoPE positions.
+    /// - previousScores: S̃_{ℓ−1} for the residual (nil for the first layer of a group).
+    public func callAsFunction(
+        _ h: Tensor, conditioning: Tensor, promptKeys: Tensor, promptValues: Tensor, promptBias: Tensor?,
+        rotary: (cos: Tensor, sin: Tensor), previousScores: Tensor?
+    ) -> (hidden: Tensor, scores: Tensor?) {
+        let (b, n, w) = (h.dim(0), h.dim(1), h.dim(2))
+        let mod = adaLN_modulation(conditioning).reshaped([b, 1, 6 * w]).chunked(6, axis: 2)
+        let (shift1, scale1, gate1, shift2, scale2, gate2) = (mod[0], mod[1], mod[2], mod[3], mod[4], mod[5])
+
+        let x = input_layernorm(h) * (scale1 + 1) + shift1
+        let q = q_proj(x).reshaped([b, n, queryHeads, headDim]).permuted([0, 2, 1, 3]).applyingRotary(cos: rotary.cos, sin: rotary.sin)
+        let kImg = k_proj(x).reshaped([b, n, kvHeads, headDim]).permuted([0, 2, 1, 3]).applyingRotary(cos: rotary.cos, sin: rotary.sin)
+        let vImg = v_proj(x).reshaped([b, n, kvHeads, headDim]).permuted([0, 2, 1, 3])
+        let t = promptKeys.dim(2)
+        let keys = Tensor.concat([promptKeys, kImg], axis: 2)
+        let values = Tensor.concat([promptValues, vImg], axis: 2)
+
+        // Additive score bias over [prompt | image] columns: prompt padding, and γ ⊙ S̃_{ℓ−1} on the
+        // image-to-image block (METHOD.md §4).
+        var bias: Tensor? = nil
+        let residual: Tensor? = (residual_gate != nil && previousScores != nil) ? residual_gate!(conditioning) * previousScores! : nil
+        if promptBias != nil || residual != nil {
+            let promptPart = (promptBias ?? Tensor.zeros([b, 1, 1, t])).expanded([b, queryHeads, n, t])
+            let imagePart = residual ?? Tensor.zeros([b, queryHeads, n, n])
+            bias = Tensor.concat([promptPart, imagePart], axis: 3)
+        }
+        let wantScores = residual_gate != nil
+        let (attn, scores) = Tensor.scaledDotProductAttention(query: q, key: keys, value: values, bias: bias, returnScores: wantScores)
+        let merged = attn.permuted([0, 2, 1, 3]).reshaped([b, n, queryHeads * headDim])
+        var out = h + gate1 * o_proj(merged)
+        out = out + gate2 * mlp(post_attention_layernorm(out) * (scale2 + 1) + shift2)
+        return (out, scores.map { $0.sliced(axis: 3, t..<(t + n)) })
+    }
+}

@@ -1,0 +1,57 @@
+import LatteNN
+import LatteTensor
+
+/// Latent [B, C, H, W] ↔ image tokens [B, (H/p)·(W/p), p·p·C], row-major over the patch grid with each
+/// token's values ordered (row in patch, column in patch, channel).
+public enum LatentPatches {
+    public static func patchify(_ z: Tensor, patch p: Int) -> Tensor {
+        let (b, c, h, w) = (z.dim(0), z.dim(1), z.dim(2), z.dim(3))
+        return z.reshaped([b, c, h / p, p, w / p, p]).permuted([0, 2, 4, 3, 5, 1]).reshaped([b, (h / p) * (w / p), p * p * c])
+    }
+
+    public static func unpatchify(_ tokens: Tensor, patch p: Int, channels c: Int, height h: Int, width w: Int) -> Tensor {
+        let b = tokens.dim(0)
+        return tokens.reshaped([b, h / p, w / p, p, p, c]).permuted([0, 5, 1, 3, 2, 4]).reshaped([b, c, h, w])
+    }
+
+    /// M-RoPE cos/sin [B, 1, N, headDim] of the image tokens that follow prompts of the given lengths:
+    /// temporal id = prompt length, height/width ids = prompt length + grid row/column (METHOD.md §2).
+    public static func rotaryTables(promptLengths: [Int], gridHeight: Int, gridWidth: Int,
+                                    headDim: Int, theta: Float, sections: [Int]) -> (cos: Tensor, sin: Tensor) {
+        var cosRows: [Tensor] = [], sinRows: [Tensor] = []
+        var cache: [Int: (Tensor, Tensor)] = [:]
+        for length in promptLengths {
+            if cache[length] == nil {
+                var streams: [[Int]] = [[], [], []]
+                for r in 0..<gridHeight { for c in 0..<gridWidth {
+                    streams[0].append(length); streams[1].append(length + r); streams[2].append(length + c)
+                } }
+                let t = Rotary.multimodalTables(positions: streams, sections: sections, headDim: headDim, theta: theta)
+                cache[length] = (t.cos, t.sin)
+            }
+            cosRows.append(cache[length]!.0.unsqueezed(0))
+            sinRows.append(cache[length]!.1.unsqueezed(0))
+        }
+        return (Tensor.concat(cosRows, axis: 0).unsqueezed(1), Tensor.concat(sinRows, axis: 0).unsqueezed(1))
+    }
+}
+
+/// The final adaptive norm and linear map back to patch values; zero-initialised so an untrained
+/// generator predicts zero velocity (METHOD.md §2).
+public final class OutputHead: Module {
+    public let norm: RMSNorm
+    public let adaLN_modulation: Linear
+    public let linear: Linear
+
+    public init(width: Int, patchValues: Int, eps: Float, generator: inout RandomGenerator) {
+        norm = RMSNorm(width, eps: eps)
+        adaLN_modulation = Linear(width, 2 * width, weightInit: .constant(0), biasInit: .constant(0), generator: &generator)
+        linear = Linear(width, patchValues, weightInit: .constant(0), biasInit: .constant(0), generator: &generator)
+    }
+
+    public func callAsFunction(_ h: Tensor, conditioning: Tensor) -> Tensor {
+        let (b, w) = (h.dim(0), h.dim(2))
+        let mod = adaLN_modulation(conditioning).reshaped([b, 1, 2 * w]).chunked(2, axis: 2)
+        return linear(norm(h) * (mod[1] + 1) + mod[0])
+    }
+}

@@ -1,0 +1,68 @@
+import LatteNN
+import LatteTensor
+
+/// The LaTtE-Flow generation pathway: L generation layers cut into K contiguous groups, each group a
+/// complete velocity predictor for its own timestep interval — the lowest layers own the noisiest
+/// times (METHOD.md §3). Only the owning group runs for a given t, so a sampling step costs L/K layers.
+/// K = 1 is the vanilla baseline (all layers at every step).
+public final class LayerwiseTimestepExperts: Module {
+    public let configuration: GeneratorConfiguration
+    public let patch_embed: Linear
+    public let t_embedder: TimestepEmbedder
+    public let layers: [GenerationLayer]
+    /// One head per group, or a single shared head (`perGroupHeads`).
+    public let heads: [OutputHead]
+
+    /// Counts layer invocations (tests check that only the owning group runs).
+    public private(set) var layerCalls = 0
+
+    public init(_ c: GeneratorConfiguration, seed: UInt64 = 0) throws {
+        try c.validate()
+        configuration = c
+        var g = RandomGenerator(seed: seed)
+        patch_embed = Linear(c.patchValues, c.width, weightInit: .normal(std: 0.02), biasInit: .constant(0), generator: &g)
+        t_embedder = TimestepEmbedder(frequencies: c.timestepFrequencies, width: c.width, generator: &g)
+        let m = c.layersPerGroup
+        layers = (0..<c.layerCount).map { l in
+            // The first layer of each group has no residual attention: the chain resets at group
+            // boundaries, since only one group runs at a time.
+            GenerationLayer(c, residualGate: c.residualAttention != .off && l % m != 0, generator: &g)
+        }
+        heads = (0..<(c.perGroupHeads ? c.groups : 1)).map { _ in
+            OutputHead(width: c.width, patchValues: c.patchValues, eps: c.normEps, generator: &g)
+        }
+    }
+
+    /// Backbone layers whose prompt keys/values group k reads.
+    public func layerRange(group k: Int) -> Range<Int> {
+        let m = configuration.layersPerGroup
+        return (k * m)..<((k + 1) * m)
+    }
+
+    /// Predicted velocity [B, C, H, W] of group k for latents x_t [B, C, H, W] at times t (one per
+    /// row, all owned by group k) under the prompts in `prompt` (one row per latent).
+    public func velocity(_ x: Tensor, t: [Float], prompt: PromptCache, group k: Int) -> Tensor {
+        let c = configuration
+        precondition(k >= 0 && k < c.groups, "group \(k) out of range 0..<\(c.groups)")
+        precondition(x.rank == 4 && x.dim(1) == c.latentChannels && x.dim(2) == c.latentHeight && x.dim(3) == c.latentWidth,
+                     "latent shape \(x.shape) differs from the configured [B, \(c.latentChannels), \(c.latentHeight), \(c.latentWidth)]")
+        precondition(t.count == x.dim(0) && prompt.batch == x.dim(0), "\(x.dim(0)) latents, \(t.count) times and \(prompt.batch) prompts")
+        precondition(prompt.layerCount == c.layerCount, "prompt cache has \(prompt.layerCount) layers, the generator \(c.layerCount)")
+
+        let conditioning = t_embedder(t).silu()
+        var h = patch_embed(LatentPatches.patchify(x, patch: c.patchSize))
+        let grid = (c.latentHeight / c.patchSize, c.latentWidth / c.patchSize)
+        let rotary = LatentPatches.rotaryTables(promptLengths: prompt.lengths, gridHeight: grid.0, gridWidth: grid.1,
+                                                headDim: c.headDim, theta: c.ropeTheta, sections: c.mropeSections)
+        let bias = prompt.paddingBias
+        var scores: Tensor? = nil
+        for l in layerRange(group: k) {
+            layerCalls += 1
+            (h, scores) = layers[l](h, conditioning: conditioning, promptKeys: prompt.keys[l], promptValues: prompt.values[l],
+                                    promptBias: bias, rotary: rotary, previousScores: scores)
+        }
+        let head = heads[c.perGroupHeads ? k : 0]
+        let tokens = head(h, conditioning: conditioning)
+        return LatentPatches.unpatchify(tokens, patch: c.patchSize, channels: c.latentChannels, height: c.latentHeight, width: c.latentWidth)
+    }
+}

@@ -1,0 +1,54 @@
+import LatteTensor
+
+/// The frozen backbone's per-layer keys (after RoPE) and values of a batch of prompts, computed once
+/// per prompt and reused by every sampling step and every group (METHOD.md §2).
+///
+/// Prompts of different lengths are right-padded to the longest; `lengths` says how many keys of each
+/// row are real, and the generator masks the rest.
+public struct PromptCache: @unchecked Sendable {
+    /// Per backbone layer: [B, kvHeads, T, headDim].
+    public let keys: [Tensor]
+    public let values: [Tensor]
+    /// Real prompt length of each batch row (≤ T).
+    public let lengths: [Int]
+
+    public init(keys: [Tensor], values: [Tensor], lengths: [Int]) {
+        precondition(keys.count == values.count, "prompt cache: \(keys.count) key layers but \(values.count) value layers")
+        self.keys = keys.map { $0.detached() }
+        self.values = values.map { $0.detached() }
+        self.lengths = lengths
+    }
+
+    public var batch: Int { lengths.count }
+    /// Padded length T.
+    public var length: Int { keys.first?.dim(2) ?? 0 }
+    public var layerCount: Int { keys.count }
+
+    /// Stacks single- or multi-row caches along the batch, right-padding shorter prompts with zeros.
+    public static func stack(_ caches: [PromptCache]) -> PromptCache {
+        precondition(!caches.isEmpty, "stacking no prompt caches")
+        let t = caches.map(\.length).max()!
+        func pad(_ x: Tensor) -> Tensor { x.dim(2) == t ? x : x.padded(axis: 2, before: 0, after: t - x.dim(2)) }
+        let layers = caches[0].layerCount
+        let keys = (0..<layers).map { l in Tensor.concat(caches.map { pad($0.keys[l]) }, axis: 0) }
+        let values = (0..<layers).map { l in Tensor.concat(caches.map { pad($0.values[l]) }, axis: 0) }
+        return PromptCache(keys: keys, values: values, lengths: caches.flatMap(\.lengths))
+    }
+
+    /// The rows `rows` of the batch, in that order.
+    public func selecting(rows: [Int]) -> PromptCache {
+        let idx = Tensor(indices: rows)
+        return PromptCache(keys: keys.map { $0.indexSelect(axis: 0, indices: idx) },
+                           values: values.map { $0.indexSelect(axis: 0, indices: idx) },
+                           lengths: rows.map { lengths[$0] })
+    }
+
+    /// Additive mask [B, 1, 1, T]: 0 on real keys, −∞ on padding; nil when nothing is padded.
+    public var paddingBias: Tensor? {
+        let t = length
+        guard lengths.contains(where: { $0 < t }) else { return nil }
+        var values = [Float](repeating: 0, count: batch * t)
+        for (b, n) in lengths.enumerated() { for j in n..<t { values[b * t + j] = -.infinity } }
+        return Tensor(values, shape: [batch, 1, 1, t])
+    }
+}

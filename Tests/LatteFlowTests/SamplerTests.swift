@@ -1,0 +1,93 @@
+import XCTest
+import LatteFlow
+import LatteNN
+import LatteTensor
+
+final class SamplerTests: XCTestCase {
+    func testTimeGridCoversEveryGroup() {
+        let c = tinyConfiguration(groups: 2)
+        XCTAssertEqual(FlowSampler.timeGrid(steps: 4, shift: 1, configuration: c), [0, 0.25, 0.5, 0.75, 1])
+        // A strong shift crowds the steps near t = 0; the boundary of the starved group is inserted.
+        let shifted = FlowSampler.timeGrid(steps: 2, shift: 20, configuration: c)
+        XCTAssertEqual(shifted.first, 0); XCTAssertEqual(shifted.last, 1)
+        for k in 0..<2 { XCTAssertTrue(shifted.dropLast().contains { c.group(owning: $0) == k }, "group \(k) gets no step in \(shifted)") }
+        // SD3 shift: σ′ = sσ/(1 + (s−1)σ); s = 3 at σ = 0.5 gives 0.75, i.e. t = 0.25.
+        XCTAssertEqual(FlowSampler.timeGrid(steps: 2, shift: 3, configuration: tinyConfiguration(groups: 1))[1], 0.25, accuracy: 1e-6)
+    }
+
+    func testOnlyTheOwningGroupRunsEachStep() throws {
+        let m = try LayerwiseTimestepExperts(tinyConfiguration(groups: 2))
+        randomizeParameters(m, seed: 1)
+        let sampler = FlowSampler(model: m, settings: SamplerSettings(steps: 6, guidance: 1, seed: 3))
+        var groups: [Int] = []
+        let before = m.layerCalls
+        _ = try sampler.sample(prompt: randomPrompt(m.configuration, length: 3, seed: 2), nullPrompt: nil) { p in groups.append(p.group); return true }
+        XCTAssertEqual(groups, [0, 0, 0, 1, 1, 1])
+        // 6 steps × 2 layers (one group of M = 2), not 6 × 4.
+        XCTAssertEqual(m.layerCalls - before, 12)
+    }
+
+    func testDeterministicAndPromptSensitive() throws {
+        let m = try LayerwiseTimestepExperts(tinyConfiguration())
+        randomizeParameters(m, seed: 4)
+        let c = m.configuration
+        let a = randomPrompt(c, length: 3, seed: 5), b = randomPrompt(c, length: 4, seed: 6), null = randomPrompt(c, length: 1, seed: 7)
+        for solver in [FlowSolver.euler, .heun] {
+            let s = FlowSampler(model: m, settings: SamplerSettings(steps: 4, solver: solver, guidance: 2.5, seed: 11))
+            let x1 = try s.sample(prompt: a, nullPrompt: null).toArray()
+            let x2 = try s.sample(prompt: a, nullPrompt: null).toArray()
+            XCTAssertEqual(x1, x2, "same seed, same image")
+            XCTAssertNotEqual(x1, try s.sample(prompt: b, nullPrompt: null).toArray(), "different prompt, different image")
+            let other = FlowSampler(model: m, settings: SamplerSettings(steps: 4, solver: solver, guidance: 2.5, seed: 12))
+            XCTAssertNotEqual(x1, try other.sample(prompt: a, nullPrompt: null).toArray(), "different seed, different image")
+        }
+    }
+
+    func testGuidanceBatchEqualsSeparateEvaluations() throws {
+        let m = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1))
+        randomizeParameters(m, seed: 8)
+        let c = m.configuration
+        let cond = randomPrompt(c, length: 3, seed: 9), null = randomPrompt(c, length: 1, seed: 10)
+        let w: Float = 4
+        let guided = try FlowSampler(model: m, settings: SamplerSettings(steps: 1, guidance: w, seed: 13)).sample(prompt: cond, nullPrompt: null)
+        // One Euler step from t = 0 to 1: x1 = x0 + v_u + w·(v_c − v_u), with the same seeded noise.
+        var g = RandomGenerator(seed: 13)
+        let x0 = Tensor.normal([1, 2, 4, 4], generator: &g)
+        let vc = m.velocity(x0, t: [0], prompt: cond, group: 0), vu = m.velocity(x0, t: [0], prompt: null, group: 0)
+        let expected = x0 + vu + (vc - vu) * w
+        for (a, b) in zip(guided.toArray(), expected.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+    }
+
+    func testGuidanceWithoutNullPromptIsAClearError() throws {
+        let m = try LayerwiseTimestepExperts(tinyConfiguration())
+        let s = FlowSampler(model: m, settings: SamplerSettings(steps: 2, guidance: 3))
+        XCTAssertThrowsError(try s.sample(prompt: randomPrompt(m.configuration, length: 2, seed: 1), nullPrompt: nil)) {
+            XCTAssertTrue("\($0)".contains("null prompt"))
+        }
+    }
+
+    /// Four latents with their own prompts: AdamW drives the flow-matching loss down ≥ 10×.
+    func testOverfitsFourLatents() throws {
+        let m = try LayerwiseTimestepExperts(tinyConfiguration())
+        let c = m.configuration
+        let prompts = (0..<4).map { randomPrompt(c, length: 2 + $0, seed: UInt64(30 + $0)) }
+        let data = Tensor.randomNormal([4, 2, 4, 4], seed: 40)
+        let arena = m.packParameters()
+        let optimizer = AdamW(arena: arena, weightDecay: 0)
+        let objective = FlowMatchingLoss(timesteps: .uniform)
+        var g = RandomGenerator(seed: 41)
+        // Evaluate on fixed noise and times so the comparison is not luck of the draw.
+        let evalNoise = Tensor.randomNormal([4, 2, 4, 4], seed: 42)
+        let evalT: [Float] = [0.1, 0.35, 0.6, 0.85]
+        let batch = PromptCache.stack(prompts)
+        func evaluate() -> Float { withoutGradient { objective.loss(m, data: data, noise: evalNoise, t: evalT, prompt: batch).loss.item() } }
+        let initial = evaluate()
+        for _ in 0..<3000 {
+            arena.zeroGradients()
+            _ = valueAndGradient(m, accumulatingInto: arena) { model in objective(model, data: data, prompt: batch, generator: &g).loss }
+            optimizer.update(learningRate: 2e-3)
+        }
+        let final = evaluate()
+        XCTAssertLessThan(final, initial / 10, "loss \(initial) → \(final)")
+    }
+}

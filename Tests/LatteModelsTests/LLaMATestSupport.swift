@@ -4,7 +4,7 @@ import LatteModels
 import LatteTensor
 import XCTest
 
-/// Fixtures written by scripts/make_llama_fixtures.py.
+/// Fixtures written by scripts/make_llama_fixtures.py (`folder` also names single files there).
 enum LLaMAFixtures {
     static let tinyNames = ["tiny-gqa-untied", "tiny-mha-tied", "tiny-llama3-rope"]
 

@@ -102,4 +102,34 @@ final class LLaMAParityTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("no such file"), "\($0)")
         }
     }
+
+    func testShardedBFloat16FolderLoads() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("llama-shards-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let source = try LLaMAFixtures.folder("tiny-mha-tied")
+        try FileManager.default.copyItem(at: source.appendingPathComponent("config.json"), to: tmp.appendingPathComponent("config.json"))
+        let tensors = try Safetensors.read(contentsOf: source.appendingPathComponent("model.safetensors")).tensors
+        // Two bf16 shards split by key, as large checkpoints are stored.
+        var shards: [[String: Tensor]] = [[:], [:]]
+        var map: [String: String] = [:]
+        for (i, key) in tensors.keys.sorted().enumerated() {
+            shards[i % 2][key] = tensors[key]!.to(.bfloat16)
+            map[key] = "model-0000\(i % 2 + 1)-of-00002.safetensors"
+        }
+        for (i, shard) in shards.enumerated() {
+            try Safetensors.write(shard, to: tmp.appendingPathComponent("model-0000\(i + 1)-of-00002.safetensors"))
+        }
+        try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": map])
+            .write(to: tmp.appendingPathComponent("model.safetensors.index.json"))
+        let bf16 = try LLaMAModel.load(from: tmp)
+        XCTAssertEqual(bf16.model.layers[0].mlp.up_proj.weight.value.dtype, .bfloat16)
+        let ref = try LLaMAFixtures.reference("tiny-mha-tied")
+        let ids = try XCTUnwrap(ref["input_ids"]), expected = try XCTUnwrap(ref["logits"])
+        // bf16 weights keep ~3 significant digits: close to the fp32 reference, not equal.
+        let diff = LLaMAFixtures.maxDifference(withoutGradient { bf16(ids) }, expected)
+        let scale = expected.toArray().reduce(0) { max($0, abs($1)) }
+        XCTAssertLessThan(diff, 0.05 * scale, "bf16 max |Δ| = \(diff) against logits up to \(scale)")
+        XCTAssertGreaterThan(diff, 0, "bf16 rounding should show")
+    }
 }

@@ -19,6 +19,25 @@ public struct LLaMAConfiguration: Codable, Sendable, Equatable {
             case lowFrequencyFactor = "low_freq_factor"
             case highFrequencyFactor = "high_freq_factor"
             case originalMaxPositionEmbeddings = "original_max_position_embeddings"
+            case ropeType = "rope_type"
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(factor: try c.decode(Float.self, forKey: .factor),
+                      lowFrequencyFactor: try c.decode(Float.self, forKey: .lowFrequencyFactor),
+                      highFrequencyFactor: try c.decode(Float.self, forKey: .highFrequencyFactor),
+                      originalMaxPositionEmbeddings: try c.decode(Int.self, forKey: .originalMaxPositionEmbeddings))
+        }
+
+        /// Written with its `rope_type`, so a saved configuration reads back with the scaling.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode("llama3", forKey: .ropeType)
+            try c.encode(factor, forKey: .factor)
+            try c.encode(lowFrequencyFactor, forKey: .lowFrequencyFactor)
+            try c.encode(highFrequencyFactor, forKey: .highFrequencyFactor)
+            try c.encode(originalMaxPositionEmbeddings, forKey: .originalMaxPositionEmbeddings)
         }
 
         public init(factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalMaxPositionEmbeddings: Int) {

@@ -70,6 +70,10 @@ final class LLaMASmolLM2Tests: XCTestCase {
         XCTAssertEqual(statistics?.promptTokens, prompt.count)
         XCTAssertEqual(statistics?.generatedTokens, 4)
         XCTAssertGreaterThan(statistics?.promptTokensPerSecond ?? 0, 0)
+        // The text-only stream carries the same text.
+        var chunks: [String] = []
+        for await chunk in model.generateText(prompt: prompt, tokenizer: tokenizer, parameters: .init(maxTokens: 4)) { chunks.append(chunk) }
+        XCTAssertEqual(chunks.joined(), text)
     }
 
     func testPrefillThenDecodeEqualsFullSequence() throws {

@@ -301,6 +301,18 @@ public final class LLaMAModel: Module {
         }
     }
 
+    /// Prompts of different lengths in one batch: right-padded (with id 0) to the longest, so under the
+    /// causal mask no real position sees padding and the real keys and values equal each prompt's own.
+    /// `lengths` says how many positions of each row are real — pass it to the generator's
+    /// `PromptCache`, which masks the rest.
+    public func prefill(prompts: [[Int]]) -> (keys: [Tensor], values: [Tensor], lengths: [Int]) {
+        precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "prefill needs non-empty prompts")
+        let t = prompts.map(\.count).max()!
+        let ids = prompts.flatMap { $0 + [Int](repeating: 0, count: t - $0.count) }
+        let (keys, values) = prefill(tokens: Tensor(indices: ids, shape: [prompts.count, t]))
+        return (keys, values, prompts.map(\.count))
+    }
+
     /// An empty cache sized for this model.
     public func makeCache(batch: Int = 1) -> KVCache { KVCache(configuration: configuration, batch: batch) }
 }

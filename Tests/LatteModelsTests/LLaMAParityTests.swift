@@ -132,4 +132,22 @@ final class LLaMAParityTests: XCTestCase {
         XCTAssertLessThan(diff, 0.05 * scale, "bf16 max |Δ| = \(diff) against logits up to \(scale)")
         XCTAssertGreaterThan(diff, 0, "bf16 rounding should show")
     }
+
+    func testPrefillOfPromptsWithDifferentLengths() throws {
+        let model = try LLaMAModel.load(from: LLaMAFixtures.folder("tiny-llama3-rope"))
+        let prompts = [[5, 9, 13, 2], [40, 41, 42, 43, 44, 45, 46], [7]]
+        let batched = model.prefill(prompts: prompts)
+        XCTAssertEqual(batched.lengths, [4, 7, 1])
+        XCTAssertEqual(batched.keys[0].shape, [3, 3, 7, 12])
+        for (row, prompt) in prompts.enumerated() {
+            let single = model.prefill(tokens: LLaMAFixtures.ids(prompt))
+            for layer in 0..<3 {
+                let real = 0..<prompt.count
+                let k = batched.keys[layer].sliced(axis: 0, row..<(row + 1)).sliced(axis: 2, real)
+                let v = batched.values[layer].sliced(axis: 0, row..<(row + 1)).sliced(axis: 2, real)
+                XCTAssertLessThan(LLaMAFixtures.maxDifference(k, single.keys[layer]), 1e-5, "row \(row) layer \(layer)")
+                XCTAssertLessThan(LLaMAFixtures.maxDifference(v, single.values[layer]), 1e-5, "row \(row) layer \(layer)")
+            }
+        }
+    }
 }

@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "LatteTokenizersTests", dependencies: ["LatteTokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteModelsTests", dependencies: ["LatteModels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"]),
+        .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "CLatteKernels"),
         .target(name: "LatteKernels", dependencies: ["CLatteKernels"]),
         .target(name: "LatteTensor", dependencies: ["LatteKernels"]),
-        .target(name: "LatteNN", dependencies: ["LatteTensor"]),
+        .target(name: "LatteNN", dependencies: ["LatteTensor", "LatteKernels"]),
         .target(name: "LatteTokenizers"),
         // C shim over the system libpng, libjpeg and zlib: their longjmp error paths stay in C.
         .target(

@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "CLatteKernels"),
         .target(name: "LatteKernels", dependencies: ["CLatteKernels"]),
         .target(name: "LatteTensor", dependencies: ["LatteKernels"]),
-        .target(name: "LatteNN", dependencies: ["LatteTensor"]),
+        .target(name: "LatteNN", dependencies: ["LatteTensor", "LatteKernels"]),
         .target(name: "LatteTokenizers"),
         // C shim over the system libpng, libjpeg and zlib: their longjmp error paths stay in C.
         .target(
@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "LatteTokenizersTests", dependencies: ["LatteTokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteModelsTests", dependencies: ["LatteModels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"]),
+        .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -7,6 +7,16 @@ public enum FlowSolver: String, Codable, Sendable {
     case heun
 }
 
+/// Where the sampling times sit.
+public enum TimeGridKind: String, Codable, Sendable {
+    /// σ_i = shift(1 − i/N) for i = 0…N: uniform before the shift, ends exactly at data.
+    case uniform
+    /// diffusers' `FlowMatchEulerDiscreteScheduler` with a static shift and 1000 training steps:
+    /// σ_i = shift(linspace(1, shift(1/1000), N)), then a final 0. Note its quirk: the shift is applied
+    /// twice to the smallest sigma (shift 3, 7 steps ends at 0.008929, not 0.002994). For parity only.
+    case diffusers
+}
+
 public struct SamplerSettings: Codable, Equatable, Sendable {
     public var steps: Int
     public var solver: FlowSolver
@@ -16,8 +26,11 @@ public struct SamplerSettings: Codable, Equatable, Sendable {
     /// steps at high noise. 1 = a uniform grid.
     public var shift: Float
     public var seed: UInt64
+    public var grid: TimeGridKind
 
-    public init(steps: Int = 40, solver: FlowSolver = .euler, guidance: Float = 3, shift: Float = 1, seed: UInt64 = 0) {
+    public init(steps: Int = 40, solver: FlowSolver = .euler, guidance: Float = 3, shift: Float = 1, seed: UInt64 = 0,
+                grid: TimeGridKind = .uniform) {
+        self.grid = grid
         self.steps = steps
         self.solver = solver
         self.guidance = guidance
@@ -49,15 +62,30 @@ public struct FlowSampler {
         self.settings = settings
     }
 
-    /// t_0 = 0 < … < t_N = 1 on the shifted grid, with group boundaries inserted where a group would
-    /// otherwise get no step (every expert runs at least once).
-    public static func timeGrid(steps: Int, shift: Float, configuration c: GeneratorConfiguration) -> [Float] {
-        var grid = (0...steps).map { i -> Float in
-            let sigma = 1 - Float(i) / Float(steps)
-            let shifted = shift * sigma / (1 + (shift - 1) * sigma)
-            return 1 - shifted
+    /// σ′ = s·σ / (1 + (s − 1)·σ)
+    static func shifted(_ sigma: Double, _ shift: Double) -> Double { shift * sigma / (1 + (shift - 1) * sigma) }
+
+    /// The sigmas (σ = 1 − t) of a grid, from 1 down to 0, before group boundaries are added.
+    public static func sigmas(steps: Int, shift: Float, kind: TimeGridKind = .uniform) -> [Float] {
+        let s = Double(shift)
+        switch kind {
+        case .uniform:
+            return (0...steps).map { i in Float(shifted(1 - Double(i) / Double(steps), s)) }
+        case .diffusers:
+            // Computed in float32 like the reference (torch linspace of float32 timesteps / 1000).
+            let sigmaMax = Float(shifted(1, s)), sigmaMin = Float(shifted(1.0 / 1000, s))
+            let lin: [Float] = (0..<steps).map { i in
+                steps == 1 ? sigmaMax * 1000 : sigmaMax * 1000 + (sigmaMin * 1000 - sigmaMax * 1000) * Float(i) / Float(steps - 1)
+            }
+            return lin.map { Float(shifted(Double($0 / 1000), s)) } + [0]
         }
-        grid[0] = 0; grid[steps] = 1
+    }
+
+    /// t_0 = 0 < … < t_N = 1 on the chosen grid, with group boundaries inserted where a group would
+    /// otherwise get no step (every expert runs at least once).
+    public static func timeGrid(steps: Int, shift: Float, kind: TimeGridKind = .uniform, configuration c: GeneratorConfiguration) -> [Float] {
+        var grid = sigmas(steps: steps, shift: shift, kind: kind).map { 1 - $0 }
+        grid[0] = 0; grid[grid.count - 1] = 1
         let b = c.resolvedBoundaries
         for k in 0..<c.groups where !grid.dropLast().contains(where: { c.group(owning: $0) == k }) {
             grid.append(b[k])
@@ -81,7 +109,7 @@ public struct FlowSampler {
         let c = model.configuration
         var g = RandomGenerator(seed: settings.seed)
         let x = Tensor.normal([n, c.latentChannels, c.latentHeight, c.latentWidth], generator: &g)
-        return Steps(sampler: self, grid: Self.timeGrid(steps: settings.steps, shift: settings.shift, configuration: c),
+        return Steps(sampler: self, grid: Self.timeGrid(steps: settings.steps, shift: settings.shift, kind: settings.grid, configuration: c),
                      prompt: batchPrompt, guided: guided, latent: x)
     }
 

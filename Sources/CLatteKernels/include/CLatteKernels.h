@@ -5,4 +5,5 @@
 #include "latte_gemm.h"
 #include "latte_vecmath.h"
 #include "latte_attention.h"
+#include "latte_optimizer.h"
 #endif

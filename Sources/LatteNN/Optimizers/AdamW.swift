@@ -1,4 +1,5 @@
 import Foundation
+import LatteKernels
 import LatteTensor
 
 /// Adam with decoupled weight decay, as torch.optim.AdamW (Loshchilov & Hutter):
@@ -53,33 +54,10 @@ public final class AdamW: Optimizer {
         let p = arena.valuePointer, g = UnsafePointer(arena.gradientPointer), mp = m.pointer, vp = v.pointer
         for run in runs {
             let keep: Float = run.decays ? Float(1 - Double(lr) * Double(weightDecay)) : 1
-            // Sixteen lanes at a time (one AVX-512 register); the same IEEE operations per element as
-            // the scalar tail, so results do not depend on where a run starts.
-            var i = run.start
-            while i + 16 <= run.end {
-                let gi = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
-                var mi = UnsafeRawPointer(mp + i).loadUnaligned(as: SIMD16<Float>.self)
-                var vi = UnsafeRawPointer(vp + i).loadUnaligned(as: SIMD16<Float>.self)
-                let pi = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-                mi = mi + b1c * (gi - mi)
-                vi = vi * b2 + b2c * gi * gi
-                let denom = vi.squareRoot() / bc2Sqrt + eps
-                let updated = pi * keep - stepSize * (mi / denom)
-                UnsafeMutableRawPointer(mp + i).storeBytes(of: mi, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(vp + i).storeBytes(of: vi, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(p + i).storeBytes(of: updated, as: SIMD16<Float>.self)
-                i += 16
-            }
-            while i < run.end {
-                let gi = g[i]
-                let mi = mp[i] + b1c * (gi - mp[i])
-                let vi = vp[i] * b2 + b2c * gi * gi
-                mp[i] = mi
-                vp[i] = vi
-                let denom = vi.squareRoot() / bc2Sqrt + eps
-                p[i] = p[i] * keep - stepSize * (mi / denom)
-                i += 1
-            }
+            OptimizerKernels.adamWStep(
+                parameters: p + run.start, gradients: g + run.start, firstMoment: mp + run.start, secondMoment: vp + run.start,
+                count: run.end - run.start, oneMinusBeta1: b1c, beta2: b2, oneMinusBeta2: b2c,
+                biasCorrection2Sqrt: bc2Sqrt, eps: eps, stepSize: stepSize, keep: keep)
         }
     }
 

@@ -39,11 +39,20 @@ def main():
             x = torch.randn(2, 3, 16, 16)
             dist = model.encode(x).latent_dist
             decoded = model.decode(dist.mean).sample
+            # Tiled decoding of a 12×12 latent with 8×8 latent tiles (16×16 in pixels; diffusers'
+            # tile sizes come from sample_size), next to the whole decode of the same latent.
+            z = torch.randn(1, 4, 12, 12)
+            whole = model.decode(z).sample
+            model.enable_tiling()
+            tiled = model.decode(z).sample
+            model.disable_tiling()
         folder = OUT / name
         model.save_pretrained(folder, safe_serialization=True)
         save_file({"input": x.contiguous(), "mean": dist.mean.contiguous(), "logvar": dist.logvar.contiguous(),
-                   "decoded": decoded.contiguous()}, str(folder / "io.safetensors"))
-        print(name, "mean", tuple(dist.mean.shape), "decoded", tuple(decoded.shape))
+                   "decoded": decoded.contiguous(),
+                   "tile_latent": z.contiguous(), "tile_whole": whole.contiguous(), "tile_tiled": tiled.contiguous()}, str(folder / "io.safetensors"))
+        print(name, "mean", tuple(dist.mean.shape), "decoded", tuple(decoded.shape),
+              "tiled vs whole max |diff|", float((tiled - whole).abs().max()), "whole std", float(whole.std()))
 
 
 if __name__ == "__main__":

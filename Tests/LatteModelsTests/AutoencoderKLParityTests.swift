@@ -25,9 +25,12 @@ final class AutoencoderKLParityTests: XCTestCase {
         let model = try AutoencoderKL.load(directory: Self.folder(name))
         let io = try Self.io(name)
         let dist = model.encode(io["input"]!)
-        XCTAssertLessThan(maxDifference(dist.mean, io["mean"]!), 1e-4, "\(name) mean")
-        XCTAssertLessThan(maxDifference(dist.logvar, io["logvar"]!), 1e-4, "\(name) logvar")
-        XCTAssertLessThan(maxDifference(model.decode(io["mean"]!), io["decoded"]!), 1e-4, "\(name) decode")
+        let dm = maxDifference(dist.mean, io["mean"]!), dl = maxDifference(dist.logvar, io["logvar"]!)
+        let dd = maxDifference(model.decode(io["mean"]!), io["decoded"]!)
+        print("AutoencoderKL parity \(name): max |diff| mean \(dm), logvar \(dl), decode \(dd)")
+        XCTAssertLessThan(dm, 1e-4, "\(name) mean")
+        XCTAssertLessThan(dl, 1e-4, "\(name) logvar")
+        XCTAssertLessThan(dd, 1e-4, "\(name) decode")
     }
 
     func testQuantConvModelMatchesDiffusers() throws { try checkParity("kl_quant") }
@@ -47,19 +50,22 @@ final class AutoencoderKLParityTests: XCTestCase {
 
     /// Tiled decoding matches diffusers' tiled_decode exactly (same tiles, same blending), and
     /// differs from the whole decode by a stated amount: tiles see their own GroupNorm statistics
-    /// and attention context, so with these random weights the two differ by up to ~0.2 (whole-image
-    /// std 0.2–0.46); the test bounds the mean absolute difference by 0.1.
+    /// and attention context, so with these random weights the two differ by up to ~0.2 at worst
+    /// (whole-image std 0.18–0.46) and 0.024–0.030 on average; the test bounds the mean absolute
+    /// difference by 0.06.
     func testTiledDecodeMatchesDiffusersTiling() throws {
         for name in ["kl_quant", "kl_noquant_shift"] {
             let model = try AutoencoderKL.load(directory: Self.folder(name))
             let io = try Self.io(name)
             let z = io["tile_latent"]!
             let tiled = model.tiledDecode(z)
-            XCTAssertLessThan(maxDifference(tiled, io["tile_tiled"]!), 1e-4, "\(name) tiled")
+            let dt = maxDifference(tiled, io["tile_tiled"]!)
+            XCTAssertLessThan(dt, 1e-4, "\(name) tiled")
             let whole = model.decode(z)
             XCTAssertLessThan(maxDifference(whole, io["tile_whole"]!), 1e-4, "\(name) whole")
             let mad = zip(tiled.toArray(), whole.toArray()).reduce(Float(0)) { $0 + Swift.abs($1.0 - $1.1) } / Float(whole.count)
-            XCTAssertLessThan(mad, 0.1, "\(name) tiled vs whole mean |diff|")
+            print("AutoencoderKL tiling \(name): max |diff| vs diffusers tiled \(dt); tiled vs whole mean |diff| \(mad)")
+            XCTAssertLessThan(mad, 0.06, "\(name) tiled vs whole mean |diff|")
             // A tile as large as the latent is the whole decode, bit for bit.
             XCTAssertEqual(model.tiledDecode(z, tileLatentSize: 12).toArray(), whole.toArray())
         }

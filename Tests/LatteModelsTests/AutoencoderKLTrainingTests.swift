@@ -41,7 +41,7 @@ final class AutoencoderKLTrainingTests: XCTestCase {
         var noise = RandomGenerator(seed: 2)
         let before = reconstructionLoss()
         let start = Date()
-        let steps = 300
+        let steps = 150
         for _ in 0..<steps {
             // The usual VAE objective: reconstruct a posterior sample, plus a small KL term.
             _ = valueAndGradient(model, accumulatingInto: arena) { m in

@@ -214,7 +214,11 @@ public final class AutoencoderKL: Module {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        var json = try encoder.encode(configuration)
+        // diffusers defaults to one block type, so the per-block lists are always written.
+        var written = configuration
+        written.down_block_types = written.down_block_types ?? Array(repeating: "DownEncoderBlock2D", count: written.block_out_channels.count)
+        written.up_block_types = written.up_block_types ?? Array(repeating: "UpDecoderBlock2D", count: written.block_out_channels.count)
+        var json = try encoder.encode(written)
         // diffusers reads the class name to pick the model.
         if var object = try JSONSerialization.jsonObject(with: json) as? [String: Any] {
             object["_class_name"] = "AutoencoderKL"

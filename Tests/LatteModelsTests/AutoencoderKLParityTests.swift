@@ -98,6 +98,26 @@ final class AutoencoderKLParityTests: XCTestCase {
         }
     }
 
+    /// A model saved as a diffusers folder loads back identically (the config lists block types, as
+    /// diffusers needs them).
+    func testSaveLoadRoundTrip() throws {
+        var c = AutoencoderKLConfiguration()
+        c.block_out_channels = [8, 16]
+        c.norm_num_groups = 4
+        c.shift_factor = 0.25
+        let model = try AutoencoderKL(c, seed: 3)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vae-roundtrip-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try model.save(directory: dir)
+        let loaded = try AutoencoderKL.load(directory: dir)
+        XCTAssertEqual(loaded.configuration.down_block_types, ["DownEncoderBlock2D", "DownEncoderBlock2D"])
+        XCTAssertEqual(loaded.configuration.shift_factor, 0.25)
+        let x = Tensor.randomNormal([1, 3, 8, 8], seed: 4)
+        XCTAssertEqual(loaded.reconstruct(x).toArray(), model.reconstruct(x).toArray())
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as? [String: Any]
+        XCTAssertEqual(json?["_class_name"] as? String, "AutoencoderKL")
+    }
+
     func testConfigurationDefaultsFollowDiffusers() throws {
         let c = try JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data("{}".utf8))
         XCTAssertEqual(c.block_out_channels, [64])

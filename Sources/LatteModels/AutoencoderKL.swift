@@ -228,6 +228,26 @@ public final class AutoencoderKL: Module {
         try saveSafetensors(directory.appendingPathComponent("diffusion_pytorch_model.safetensors"))
     }
 
+    /// Throws a message naming the problem unless `x` is [N, in_channels, H, W] with H and W positive
+    /// multiples of the downsampling factor (what `encode` requires; callers with user input check first).
+    public func validateImages(_ x: Tensor) throws {
+        let c = configuration, f = c.downsamplingFactor
+        guard x.rank == 4, x.shape[1] == c.in_channels else {
+            throw AutoencoderError("AutoencoderKL.encode expects images [N, \(c.in_channels), H, W], got \(x.shape)")
+        }
+        guard x.shape[0] > 0, x.shape[2] > 0, x.shape[3] > 0, x.shape[2] % f == 0, x.shape[3] % f == 0 else {
+            throw AutoencoderError("AutoencoderKL.encode: image size \(x.shape[2])×\(x.shape[3]) must be a positive multiple of \(f) (the downsampling factor)")
+        }
+    }
+
+    /// Throws unless `z` is [N, latent_channels, h, w] with a nonzero size (what `decode` requires).
+    public func validateLatents(_ z: Tensor) throws {
+        let c = configuration
+        guard z.rank == 4, z.shape[1] == c.latent_channels, z.shape[0] > 0, z.shape[2] > 0, z.shape[3] > 0 else {
+            throw AutoencoderError("AutoencoderKL.decode expects latents [N, \(c.latent_channels), h, w], got \(z.shape)")
+        }
+    }
+
     /// Images [N, in_channels, H, W] (H, W multiples of the downsampling factor) → the latent Gaussian.
     public func encode(_ x: Tensor) -> LatentDistribution {
         var moments = encoder(x)

@@ -118,6 +118,15 @@ final class AutoencoderKLParityTests: XCTestCase {
         XCTAssertEqual(json?["_class_name"] as? String, "AutoencoderKL")
     }
 
+    func testInputValidationNamesTheProblem() throws {
+        let model = try AutoencoderKL.load(directory: Self.folder("kl_quant"))
+        XCTAssertNoThrow(try model.validateImages(Tensor.zeros([1, 3, 16, 16])))
+        XCTAssertThrowsError(try model.validateImages(Tensor.zeros([1, 1, 16, 16]))) { XCTAssertTrue("\($0)".contains("[N, 3, H, W]"), "\($0)") }
+        XCTAssertThrowsError(try model.validateImages(Tensor.zeros([1, 3, 15, 16]))) { XCTAssertTrue("\($0)".contains("multiple of 2"), "\($0)") }
+        XCTAssertNoThrow(try model.validateLatents(Tensor.zeros([2, 4, 3, 5])))
+        XCTAssertThrowsError(try model.validateLatents(Tensor.zeros([2, 8, 3, 5]))) { XCTAssertTrue("\($0)".contains("[N, 4, h, w]"), "\($0)") }
+    }
+
     func testConfigurationDefaultsFollowDiffusers() throws {
         let c = try JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data("{}".utf8))
         XCTAssertEqual(c.block_out_channels, [64])

@@ -1,2 +1,0 @@
-// Model families live one per file in this target (LLaMA.swift, Qwen2VL.swift, AutoencoderKL.swift, …).
-import LatteNN

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import LatteFormats
+import LatteModels
+import LatteTokenizers
+
+/// `latte chat`: streams a LLaMA-family model's answer to a prompt to standard output, and the speed
+/// to standard error.
+struct ChatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chat",
+        abstract: "Answer a prompt with a language model, streaming the text as it is generated.")
+
+    @Option(name: .long, help: "A GGUF file, a Hugging Face folder (config.json, *.safetensors, tokenizer.json), or a known name (smollm2).")
+    var model: String
+
+    @Option(name: .long, help: "The user message (with --raw: the exact text to continue).")
+    var prompt: String
+
+    @Option(name: .long, help: "System message (default: the model's own, if its template has one).")
+    var system: String?
+
+    @Option(name: .long, help: "Most tokens to generate.")
+    var maxTokens = 256
+
+    @Option(name: .long, help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0
+
+    @Option(name: .long, help: "Keep the k most likely tokens (0: all).")
+    var topK = 0
+
+    @Option(name: .long, help: "Nucleus sampling threshold (1: off).")
+    var topP: Float = 1
+
+    @Option(name: .long, help: "Drop tokens below this fraction of the top token's probability (0: off).")
+    var minP: Float = 0
+
+    @Option(name: .long, help: "Penalty on tokens already seen (1: off).")
+    var repetitionPenalty: Float = 1
+
+    @Option(name: .long, help: "Random seed for sampling.")
+    var seed: UInt64 = 0
+
+    @Flag(name: .long, help: "Continue the prompt text as is, without the chat template.")
+    var raw = false
+
+    @Flag(name: .long, help: "Do not print the speed to standard error.")
+    var quiet = false
+
+    func validate() throws {
+        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0, got \(maxTokens)") }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
+        guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0, got \(topK)") }
+        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+        guard minP >= 0, minP < 1 else { throw ValidationError("--min-p must be in [0, 1), got \(minP)") }
+        guard repetitionPenalty > 0 else { throw ValidationError("--repetition-penalty must be > 0, got \(repetitionPenalty)") }
+    }
+
+    func run() throws {
+        let (modelURL, tokenizerURL) = try Self.resolve(model)
+        let lm = try LLaMAModel.load(from: modelURL)
+        let tokenizer = try Tokenizer.load(contentsOf: tokenizerURL)
+
+        var stops = Set<Int>()
+        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
+        let ids: [Int]
+        if raw {
+            ids = tokenizer.encode(prompt, addSpecialTokens: false)
+        } else {
+            // ChatML; SmolLM2's template adds its own default system message.
+            let template = (tokenizer.chatTemplate ?? "").contains("SmolLM")
+                ? ChatTemplate.smolLM2 : ChatTemplate(defaultSystemPrompt: nil, supportsImages: false)
+            var messages: [ChatMessage] = []
+            if let system { messages.append(ChatMessage(.system, system)) }
+            messages.append(ChatMessage(.user, prompt))
+            ids = try tokenizer.encodeChat(messages, template: template)
+            if let end = tokenizer.tokenToID("<|im_end|>") { stops.insert(end) }
+        }
+        guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
+        if let bad = ids.first(where: { $0 >= lm.configuration.vocabularySize }) {
+            throw ValidationError("token id \(bad) from the tokenizer is outside the model's vocabulary of \(lm.configuration.vocabularySize)")
+        }
+
+        let sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                                          repetitionPenalty: repetitionPenalty, seed: seed)
+        let generator = TokenGenerator(model: lm, prompt: ids,
+                                       parameters: GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopTokens: stops))
+        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        let out = FileHandle.standardOutput
+        while let id = generator.next() {
+            let text = detokenizer.push(id)
+            if !text.isEmpty { out.write(Data(text.utf8)) }
+        }
+        out.write(Data((detokenizer.finish() + "\n").utf8))
+        if !quiet {
+            let s = generator.statistics
+            FileHandle.standardError.write(Data(String(
+                format: "prompt: %d tokens, %.1f tokens/s; generated: %d tokens, %.1f tokens/s\n",
+                s.promptTokens, s.promptTokensPerSecond, s.generatedTokens, s.generatedTokensPerSecond).utf8))
+        }
+    }
+
+    /// The model path and its tokenizer's path for a file, a folder or a known asset name.
+    static func resolve(_ name: String) throws -> (model: URL, tokenizer: URL) {
+        let url = URL(fileURLWithPath: (name as NSString).expandingTildeInPath)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { return (url, url) }  // a GGUF holds its tokenizer
+            let tok = url.appendingPathComponent("tokenizer.json")
+            guard FileManager.default.fileExists(atPath: tok.path) else {
+                throw ValidationError("\(url.path) is a folder without tokenizer.json")
+            }
+            return (url, tok)
+        }
+        if name == "smollm2" {
+            let gguf = try AssetCache().require("smollm2")
+            return (gguf, gguf)
+        }
+        throw ValidationError("--model '\(name)' is neither an existing GGUF file or Hugging Face folder nor a known name (smollm2)")
+    }
+}

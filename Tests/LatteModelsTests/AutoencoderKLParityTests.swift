@@ -66,6 +66,17 @@ final class AutoencoderKLParityTests: XCTestCase {
             let mad = zip(tiled.toArray(), whole.toArray()).reduce(Float(0)) { $0 + Swift.abs($1.0 - $1.1) } / Float(whole.count)
             print("AutoencoderKL tiling \(name): max |diff| vs diffusers tiled \(dt); tiled vs whole mean |diff| \(mad)")
             XCTAssertLessThan(mad, 0.06, "\(name) tiled vs whole mean |diff|")
+            // Other tile sizes and overlaps cover the same image (odd tiles, no overlap, clamped overlap).
+            for (tile, overlap) in [(5, Float(0.25)), (4, Float(0)), (6, Float(0.9))] {
+                let t = model.tiledDecode(z, tileLatentSize: tile, overlapFactor: overlap)
+                XCTAssertEqual(t.shape, whole.shape, "tile \(tile) overlap \(overlap)")
+                XCTAssertTrue(t.toArray().allSatisfy { $0.isFinite })
+            }
+            // Without overlap every output block is exactly its own tile's decode, in its own place.
+            let abutting = model.tiledDecode(z, tileLatentSize: 4, overlapFactor: 0)
+            let tile12 = model.decode(z.sliced(axis: 2, 4..<8).sliced(axis: 3, 8..<12))
+            let placed = abutting.sliced(axis: 2, 8..<16).sliced(axis: 3, 16..<24).contiguous()
+            XCTAssertEqual(placed.toArray(), tile12.toArray())
             // A tile as large as the latent is the whole decode, bit for bit.
             XCTAssertEqual(model.tiledDecode(z, tileLatentSize: 12).toArray(), whole.toArray())
         }

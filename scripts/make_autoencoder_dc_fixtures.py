@@ -1,0 +1,28 @@
+"""Reference outputs for DC-AE's layout ops (pixel shuffle/unshuffle shortcuts, channel RMSNorm).
+
+Computed with torch exactly as diffusers' DCDownBlock2d / DCUpBlock2d / RMSNorm2d do; written to
+Tests/LatteModelsTests/Fixtures/autoencoders/dc_ops/ops.safetensors. Run: python3 scripts/make_autoencoder_dc_fixtures.py
+"""
+import os
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+torch.manual_seed(0)
+out_dir = os.path.join(os.path.dirname(__file__), "..", "Tests", "LatteModelsTests", "Fixtures", "autoencoders", "dc_ops")
+os.makedirs(out_dir, exist_ok=True)
+
+x = torch.randn(2, 6, 8, 4)
+t = {"x": x}
+t["unshuffle2"] = F.pixel_unshuffle(x, 2)
+t["shuffle2"] = F.pixel_shuffle(t["unshuffle2"], 2)
+# Down shortcut 6 -> 8 channels: unshuffle gives 24, groups of 3 averaged.
+t["down_shortcut_8"] = F.pixel_unshuffle(x, 2).unflatten(1, (-1, 3)).mean(dim=2)
+# Up shortcut 6 -> 3 channels: 3*4/6 = 2 repeats, then shuffle.
+t["up_shortcut_3"] = F.pixel_shuffle(x.repeat_interleave(2, dim=1), 2)
+weight, bias = torch.randn(6), torch.randn(6)
+h = x.movedim(1, -1)
+h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + 1e-5) * weight + bias
+t["rms_weight"], t["rms_bias"], t["rms"] = weight, bias, h.movedim(-1, 1)
+save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(out_dir, "ops.safetensors"))

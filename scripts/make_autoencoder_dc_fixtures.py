@@ -26,3 +26,16 @@ h = x.movedim(1, -1)
 h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + 1e-5) * weight + bias
 t["rms_weight"], t["rms_bias"], t["rms"] = weight, bias, h.movedim(-1, 1)
 save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(out_dir, "ops.safetensors"))
+
+# One DC-AE ResBlock (rms_norm, silu) with random weights, including the norm's affine terms.
+from diffusers.models.autoencoders.autoencoder_dc import ResBlock
+
+block = ResBlock(8, 8, norm_type="rms_norm", act_fn="silu").eval()
+with torch.no_grad():
+    block.norm.weight.normal_()
+    block.norm.bias.normal_()
+    xb = torch.randn(1, 8, 6, 6)
+    yb = block(xb)
+weights = {k: v.contiguous() for k, v in block.state_dict().items()}
+save_file(weights, os.path.join(out_dir, "resblock_weights.safetensors"))
+save_file({"x": xb.contiguous(), "y": yb.contiguous()}, os.path.join(out_dir, "resblock_io.safetensors"))

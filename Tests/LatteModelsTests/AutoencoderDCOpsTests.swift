@@ -11,13 +11,13 @@ final class AutoencoderDCOpsTests: XCTestCase {
         return try Safetensors.read(contentsOf: url).tensors
     }
 
-    private func assertClose(_ got: Tensor, _ want: Tensor?, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertClose(_ got: Tensor, _ want: Tensor?, _ what: String, tolerance: Float = 1e-5, file: StaticString = #filePath, line: UInt = #line) {
         guard let want else { return XCTFail("fixture lacks \(what)", file: file, line: line) }
         XCTAssertEqual(got.shape, want.shape, what, file: file, line: line)
         let a = got.toArray(), b = want.toArray()
         guard a.count == b.count else { return }
         let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-        XCTAssertLessThanOrEqual(worst, 1e-5, "\(what): max |Δ| \(worst)", file: file, line: line)
+        XCTAssertLessThanOrEqual(worst, tolerance, "\(what): max |Δ| \(worst)", file: file, line: line)
     }
 
     func testLayoutOpsMatchTorch() throws {
@@ -37,5 +37,14 @@ final class AutoencoderDCOpsTests: XCTestCase {
         let (value, grads) = valueAndGradient(at: [x]) { $0[0].spaceToChannelShortcut(factor: 2, outChannels: 4).sum() }
         XCTAssertEqual(value.item(), (0..<16).map { Float($0) }.reduce(0, +) / 4, accuracy: 1e-4)
         XCTAssertEqual(grads[0].toArray(), [Float](repeating: 0.25, count: 16))
+    }
+
+    /// One DC-AE ResBlock loaded with strict keys from a diffusers state dict matches torch's output.
+    func testResBlockMatchesDiffusers() throws {
+        let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("autoencoders/dc_ops")
+        let block = DCResBlock(8, 8)
+        try block.loadSafetensors(folder.appendingPathComponent("resblock_weights.safetensors"))
+        let io = try Safetensors.read(contentsOf: folder.appendingPathComponent("resblock_io.safetensors")).tensors
+        assertClose(block(try XCTUnwrap(io["x"])), io["y"], "ResBlock", tolerance: 1e-4)
     }
 }

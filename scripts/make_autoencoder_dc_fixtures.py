@@ -39,3 +39,16 @@ with torch.no_grad():
 weights = {k: v.contiguous() for k, v in block.state_dict().items()}
 save_file(weights, os.path.join(out_dir, "resblock_weights.safetensors"))
 save_file({"x": xb.contiguous(), "y": yb.contiguous()}, os.path.join(out_dir, "resblock_io.safetensors"))
+
+# EfficientViTBlock's GLUMBConv (expand 4, rms_norm, residual) with random affine terms.
+from diffusers.models.transformers.sana_transformer import GLUMBConv
+
+torch.manual_seed(1)
+glu = GLUMBConv(4, 4, norm_type="rms_norm").eval()
+with torch.no_grad():
+    glu.norm.weight.normal_()
+    glu.norm.bias.normal_()
+    xg = torch.randn(1, 4, 5, 5)
+    yg = glu(xg)
+save_file({k: v.contiguous() for k, v in glu.state_dict().items()}, os.path.join(out_dir, "glumbconv_weights.safetensors"))
+save_file({"x": xg.contiguous(), "y": yg.contiguous()}, os.path.join(out_dir, "glumbconv_io.safetensors"))

@@ -47,4 +47,13 @@ final class AutoencoderDCOpsTests: XCTestCase {
         let io = try Safetensors.read(contentsOf: folder.appendingPathComponent("resblock_io.safetensors")).tensors
         assertClose(block(try XCTUnwrap(io["x"])), io["y"], "ResBlock", tolerance: 1e-4)
     }
+
+    /// EfficientViTBlock's GLUMBConv (depthwise conv, gated SiLU, channel RMSNorm) against diffusers.
+    func testGLUMBConvMatchesDiffusers() throws {
+        let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("autoencoders/dc_ops")
+        let block = GLUMBConv(4)
+        try block.loadSafetensors(folder.appendingPathComponent("glumbconv_weights.safetensors"))
+        let io = try Safetensors.read(contentsOf: folder.appendingPathComponent("glumbconv_io.safetensors")).tensors
+        assertClose(block(try XCTUnwrap(io["x"])), io["y"], "GLUMBConv", tolerance: 1e-4)
+    }
 }

@@ -51,7 +51,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fuzz targets for every parser (fuzz/run.sh); an ordinary build makes a replay tool.
-        .executableTarget(name: "latte-fuzz", dependencies: ["LatteTensor", "LatteFormats", "LatteTokenizers"]),
+        .executableTarget(name: "latte-fuzz", dependencies: ["LatteTensor", "LatteFormats", "LatteTokenizers", "LatteModels", "LatteFlow"]),
         .testTarget(name: "LatteKernelsTests", dependencies: ["LatteKernels"]),
         .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteNNTests", dependencies: ["LatteNN"]),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target over a parser, with AddressSanitizer.
-#   fuzz/run.sh TARGET [SECONDS]     TARGET: safetensors gguf tokenizer-json gguf-vocabulary image dataset
+#   fuzz/run.sh TARGET [SECONDS]     TARGET: safetensors gguf tokenizer-json gguf-vocabulary image dataset config-json
 # Seeds come from fuzz/<corpus>/ (committed); new inputs and crash files go to $TMPDIR/latte-fuzz/.
 # See docs/fuzzing.md.
 set -euo pipefail
@@ -13,6 +13,7 @@ case "$target" in
   tokenizer-json|gguf-vocabulary) seeds=fuzz/tokenizers/corpus ;;
   image) seeds=fuzz/images/corpus ;;
   dataset) seeds=fuzz/datasets/corpus ;;
+  config-json) seeds=fuzz/configs/corpus ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 # Coverage + AddressSanitizer everywhere; libFuzzer's driver without its main, since SwiftPM gives the

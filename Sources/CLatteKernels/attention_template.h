@@ -15,9 +15,9 @@
 #define NQV (QBLK / VW)
 
 // Register tiles, sized to the register file: keys × query vectors for QKᵀ, query rows × head
-// dim vectors for PV (AVX-512: 6×2 and 4×4 of 32 zmm; AVX2: 3×4 and 6×2 of 16 ymm).
+// dim vectors for PV (AVX-512: 8×2 and 4×4 of 32 zmm; AVX2: 3×4 and 6×2 of 16 ymm).
 #if VW == 16
-#define KR 6
+#define KR 8
 #define PV_QR 4
 #define PV_DC 4
 #elif VW == 8
@@ -52,7 +52,27 @@ AT_INLINE void at_qk_tile(const float *qt, const float *k, long kstride, long d,
 void AT(qk)(LATTE_ATTN_QK_ARGS) {
     long j = 0;
     for (; j + KR <= nk; j += KR) at_qk_tile(qt, k + j * kstride, kstride, d, st + j * QBLK, KR);
-    for (; j < nk; ++j) at_qk_tile(qt, k + j * kstride, kstride, d, st + j * QBLK, 1);
+    // Remainder keys as one tile with a compile-time height, so it stays in registers too.
+    const float *kj = k + j * kstride;
+    float *sj = st + j * QBLK;
+    switch (nk - j) {
+#if KR > 7
+    case 7: at_qk_tile(qt, kj, kstride, d, sj, 7); break;
+    case 6: at_qk_tile(qt, kj, kstride, d, sj, 6); break;
+    case 5: at_qk_tile(qt, kj, kstride, d, sj, 5); break;
+    case 4: at_qk_tile(qt, kj, kstride, d, sj, 4); break;
+#endif
+#if KR > 3
+    case 3: at_qk_tile(qt, kj, kstride, d, sj, 3); break;
+#endif
+#if KR > 2
+    case 2: at_qk_tile(qt, kj, kstride, d, sj, 2); break;
+#endif
+#if KR > 1
+    case 1: at_qk_tile(qt, kj, kstride, d, sj, 1); break;
+#endif
+    default: break;
+    }
 }
 
 // One online-softmax step over a block of nk keys (FlashAttention-2, Dao 2023):

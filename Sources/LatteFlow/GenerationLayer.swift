@@ -26,9 +26,9 @@ public final class GenerationLayer: Module {
         input_layernorm = RMSNorm(c.width, eps: c.normEps)
         post_attention_layernorm = RMSNorm(c.width, eps: c.normEps)
         let std = 0.02 as Float
-        q_proj = Linear(c.width, c.queryHeads * c.headDim, bias: false, weightInit: .normal(std: std), generator: &generator)
-        k_proj = Linear(c.width, c.kvHeads * c.headDim, bias: false, weightInit: .normal(std: std), generator: &generator)
-        v_proj = Linear(c.width, c.kvHeads * c.headDim, bias: false, weightInit: .normal(std: std), generator: &generator)
+        q_proj = Linear(c.width, c.queryHeads * c.headDim, bias: c.attentionBias, weightInit: .normal(std: std), biasInit: .constant(0), generator: &generator)
+        k_proj = Linear(c.width, c.kvHeads * c.headDim, bias: c.attentionBias, weightInit: .normal(std: std), biasInit: .constant(0), generator: &generator)
+        v_proj = Linear(c.width, c.kvHeads * c.headDim, bias: c.attentionBias, weightInit: .normal(std: std), biasInit: .constant(0), generator: &generator)
         o_proj = Linear(c.queryHeads * c.headDim, c.width, bias: false, weightInit: .normal(std: std), generator: &generator)
         mlp = SwiGLU(hiddenSize: c.width, intermediateSize: c.mlpWidth, generator: &generator)
         adaLN_modulation = Linear(c.width, 6 * c.width, weightInit: .constant(0), biasInit: .constant(0), generator: &generator)

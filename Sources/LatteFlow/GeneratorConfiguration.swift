@@ -44,6 +44,9 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
     public var mropeSections: [Int]
     /// Sinusoidal frequencies of the timestep embedding.
     public var timestepFrequencies: Int
+    /// Biases on the q/k/v projections (Qwen2 has them; LLaMA does not), so copy-initialisation from
+    /// such a backbone has somewhere to put them.
+    public var attentionBias: Bool
 
     enum CodingKeys: String, CodingKey {
         case backbone, groups, boundaries
@@ -52,6 +55,7 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
         case latentChannels = "latent_channels", latentHeight = "latent_height", latentWidth = "latent_width"
         case patchSize = "patch_size", perGroupHeads = "per_group_heads", normEps = "norm_eps"
         case ropeTheta = "rope_theta", mropeSections = "mrope_sections", timestepFrequencies = "timestep_frequencies"
+        case attentionBias = "attention_bias"
     }
 
     public init(
@@ -59,8 +63,9 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
         groups: Int, boundaries: [Float]? = nil, residualAttention: ResidualAttentionMode = .preSoftmax,
         latentChannels: Int, latentHeight: Int, latentWidth: Int, patchSize: Int,
         perGroupHeads: Bool = true, normEps: Float = 1e-6, ropeTheta: Float = 10_000,
-        mropeSections: [Int]? = nil, timestepFrequencies: Int = 256
+        mropeSections: [Int]? = nil, timestepFrequencies: Int = 256, attentionBias: Bool = false
     ) {
+        self.attentionBias = attentionBias
         self.backbone = backbone
         self.layerCount = layerCount
         self.kvHeads = kvHeads
@@ -80,6 +85,25 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
         self.ropeTheta = ropeTheta
         self.mropeSections = mropeSections ?? GeneratorConfiguration.defaultSections(headDim: headDim)
         self.timestepFrequencies = timestepFrequencies
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            backbone: try c.decode(String.self, forKey: .backbone), layerCount: try c.decode(Int.self, forKey: .layerCount),
+            kvHeads: try c.decode(Int.self, forKey: .kvHeads), headDim: try c.decode(Int.self, forKey: .headDim),
+            width: try c.decode(Int.self, forKey: .width), queryHeads: try c.decode(Int.self, forKey: .queryHeads),
+            mlpWidth: try c.decode(Int.self, forKey: .mlpWidth), groups: try c.decode(Int.self, forKey: .groups),
+            boundaries: try c.decodeIfPresent([Float].self, forKey: .boundaries),
+            residualAttention: try c.decodeIfPresent(ResidualAttentionMode.self, forKey: .residualAttention) ?? .preSoftmax,
+            latentChannels: try c.decode(Int.self, forKey: .latentChannels), latentHeight: try c.decode(Int.self, forKey: .latentHeight),
+            latentWidth: try c.decode(Int.self, forKey: .latentWidth), patchSize: try c.decode(Int.self, forKey: .patchSize),
+            perGroupHeads: try c.decodeIfPresent(Bool.self, forKey: .perGroupHeads) ?? true,
+            normEps: try c.decodeIfPresent(Float.self, forKey: .normEps) ?? 1e-6,
+            ropeTheta: try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10_000,
+            mropeSections: try c.decodeIfPresent([Int].self, forKey: .mropeSections),
+            timestepFrequencies: try c.decodeIfPresent(Int.self, forKey: .timestepFrequencies) ?? 256,
+            attentionBias: try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false)
     }
 
     /// Qwen2-VL's split [16, 24, 24] of 64 frequency pairs, scaled to other head sizes.

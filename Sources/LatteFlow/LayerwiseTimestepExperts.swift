@@ -66,3 +66,43 @@ public final class LayerwiseTimestepExperts: Module {
         return LatentPatches.unpatchify(tokens, patch: c.patchSize, channels: c.latentChannels, height: c.latentHeight, width: c.latentWidth)
     }
 }
+
+// MARK: - Copy-initialisation
+
+extension LayerwiseTimestepExperts {
+    /// The per-layer weights a generation layer shares with its backbone twin (LMFusion practice).
+    static let copiedLayerKeys = [
+        "input_layernorm.weight", "post_attention_layernorm.weight",
+        "self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
+        "self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias",
+        "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight",
+    ]
+
+    /// Initialises every generation layer ℓ as a copy of backbone layer ℓ, given the backbone's weights
+    /// under Hugging Face names (`model.layers.ℓ.self_attn.q_proj.weight`, …). Needs the generation width
+    /// to equal the backbone's; the timestep modulation, residual gates, patch embedding and heads keep
+    /// their own (zero or fresh) initialisation. Returns the number of tensors copied.
+    @discardableResult
+    public func initialiseFromBackbone(_ weights: [String: Tensor], prefix: String = "model.layers") throws -> Int {
+        let own = parameterDictionary()
+        var copied = 0
+        for l in 0..<configuration.layerCount {
+            for key in Self.copiedLayerKeys {
+                guard let source = weights["\(prefix).\(l).\(key)"] else {
+                    if key.hasSuffix(".bias") { continue }   // LLaMA has no q/k/v biases
+                    throw GeneratorError.invalidInput("backbone weights lack \(prefix).\(l).\(key)")
+                }
+                let ownKey = "layers.\(l).\(key.replacingOccurrences(of: "self_attn.", with: ""))"
+                guard let target = own[ownKey] else {
+                    throw GeneratorError.invalidInput("backbone has \(prefix).\(l).\(key) but the generator has no \(ownKey) (set attention_bias?)")
+                }
+                guard source.shape == target.shape else {
+                    throw GeneratorError.invalidInput("cannot copy \(prefix).\(l).\(key) \(source.shape) into \(ownKey) \(target.shape): copy-initialisation needs the backbone's width")
+                }
+                target.assign(source.toFloat32().contiguous())
+                copied += 1
+            }
+        }
+        return copied
+    }
+}

@@ -69,39 +69,18 @@ extension LLaMAModel {
         return isDirectory.boolValue ? try load(huggingFaceFolder: url) : try load(gguf: try GGUFFile(path: url.path))
     }
 
-    /// Loads a Hugging Face folder. Tensors keep their storage (a bf16 checkpoint stays bf16 in memory).
+    /// Loads a Hugging Face folder (single file or sharded index, read by `Module.loadWeights`). Tensors
+    /// keep their storage (a bf16 checkpoint stays bf16 in memory).
     public static func load(huggingFaceFolder folder: URL) throws -> LLaMAModel {
         let configuration = try LLaMAConfiguration(configJSON: folder.appendingPathComponent("config.json"))
         let model = LLaMAModel(configuration: configuration)
-        var tensors: [String: Tensor] = [:]
-        for file in try safetensorsFiles(in: folder) {
-            let read = try Safetensors.read(contentsOf: file)
-            for (k, v) in read.tensors { tensors[k] = v }
-        }
-        // Checkpoints may carry buffers and a duplicate of a tied head; neither is a parameter here.
-        tensors = tensors.filter { !$0.key.hasSuffix("rotary_emb.inv_freq") }
-        if configuration.tieWordEmbeddings { tensors["lm_head.weight"] = nil }
-        do { try model.update(parameters: tensors) } catch var e as ParameterLoadError {
-            e.file = folder.path
-            throw e
+        try model.loadWeights(folder: folder) { tensors in
+            // Checkpoints may carry rotary buffers and a duplicate of a tied head; neither is a parameter here.
+            var kept = tensors.filter { !$0.key.hasSuffix("rotary_emb.inv_freq") }
+            if configuration.tieWordEmbeddings { kept["lm_head.weight"] = nil }
+            return kept
         }
         return model
-    }
-
-    static func safetensorsFiles(in folder: URL) throws -> [URL] {
-        let single = folder.appendingPathComponent("model.safetensors")
-        if FileManager.default.fileExists(atPath: single.path) { return [single] }
-        let index = folder.appendingPathComponent("model.safetensors.index.json")
-        guard let data = try? Data(contentsOf: index) else {
-            throw LLaMAError(file: folder.path, "holds neither model.safetensors nor model.safetensors.index.json")
-        }
-        struct Index: Decodable { var weight_map: [String: String] }
-        guard let map = try? JSONDecoder().decode(Index.self, from: data).weight_map else {
-            throw LLaMAError(file: index.path, "has no 'weight_map' object of tensor → file names")
-        }
-        return Set(map.values).sorted().map { name in
-            folder.appendingPathComponent(name)
-        }
     }
 
     /// Loads a GGUF file: every tensor dequantised to float32, named by `LlamaGGUFNames`, with the Q and

@@ -1,5 +1,7 @@
 import Foundation
+import LatteFlow
 import LatteFormats
+import LatteModels
 import LatteTensor
 import LatteTokenizers
 
@@ -14,7 +16,17 @@ enum FuzzTargets {
         "gguf-vocabulary": ggufVocabulary,
         "image": image,
         "dataset": dataset,
+        "config-json": configJSON,
     ]
+
+    /// The config.json readers: LLaMA (HF), AutoencoderKL and AutoencoderDC (diffusers), the generator.
+    static func configJSON(_ bytes: [UInt8]) {
+        let url = scratchFile(bytes, suffix: "json")
+        if let c = try? LLaMAConfiguration(configJSON: url) { _ = c.inverseFrequencies }
+        if let c = try? JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data(bytes)) { _ = c.problems() }
+        _ = try? AutoencoderDCConfiguration.load(contentsOf: url)
+        _ = try? GeneratorConfiguration.load(from: url)
+    }
 
     static func safetensors(_ bytes: [UInt8]) {
         // The reader memory-maps a path, so the input goes through a scratch file.

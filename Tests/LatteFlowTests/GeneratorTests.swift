@@ -135,3 +135,40 @@ final class GeneratorModelTests: XCTestCase {
         XCTAssertEqual(r.loss.item(), ((x - n).pow(2)).mean().item(), accuracy: 1e-5)
     }
 }
+
+final class CopyInitialisationTests: XCTestCase {
+    func testCopiesEveryPairedLayerAndRejectsOtherWidths() throws {
+        let c = tinyConfiguration()
+        let m = try LayerwiseTimestepExperts(c)
+        var weights: [String: Tensor] = [:]
+        var seed: UInt64 = 0
+        func rand(_ s: [Int]) -> Tensor { seed += 1; return Tensor.randomNormal(s, seed: seed) }
+        for l in 0..<c.layerCount {
+            let p = "model.layers.\(l)"
+            weights["\(p).input_layernorm.weight"] = rand([c.width])
+            weights["\(p).post_attention_layernorm.weight"] = rand([c.width])
+            weights["\(p).self_attn.q_proj.weight"] = rand([c.queryHeads * c.headDim, c.width])
+            weights["\(p).self_attn.k_proj.weight"] = rand([c.kvHeads * c.headDim, c.width])
+            weights["\(p).self_attn.v_proj.weight"] = rand([c.kvHeads * c.headDim, c.width])
+            weights["\(p).self_attn.o_proj.weight"] = rand([c.width, c.queryHeads * c.headDim])
+            weights["\(p).mlp.gate_proj.weight"] = rand([c.mlpWidth, c.width])
+            weights["\(p).mlp.up_proj.weight"] = rand([c.mlpWidth, c.width])
+            weights["\(p).mlp.down_proj.weight"] = rand([c.width, c.mlpWidth])
+        }
+        XCTAssertEqual(try m.initialiseFromBackbone(weights), 9 * c.layerCount)
+        let own = m.parameterTensors()
+        XCTAssertEqual(own["layers.3.k_proj.weight"]!.toArray(), weights["model.layers.3.self_attn.k_proj.weight"]!.toArray())
+        XCTAssertEqual(own["layers.0.mlp.down_proj.weight"]!.toArray(), weights["model.layers.0.mlp.down_proj.weight"]!.toArray())
+        // The modulation stays zero: a copied generator still starts as the identity per layer.
+        XCTAssertTrue(own["layers.1.adaLN_modulation.weight"]!.toArray().allSatisfy { $0 == 0 })
+
+        var wide = weights
+        wide["model.layers.2.mlp.up_proj.weight"] = rand([c.mlpWidth, c.width + 1])
+        XCTAssertThrowsError(try m.initialiseFromBackbone(wide)) { XCTAssertTrue("\($0)".contains("backbone's width")) }
+        var qwen = weights
+        qwen["model.layers.0.self_attn.q_proj.bias"] = rand([c.queryHeads * c.headDim])
+        XCTAssertThrowsError(try m.initialiseFromBackbone(qwen)) { XCTAssertTrue("\($0)".contains("attention_bias")) }
+        var withBias = c; withBias.attentionBias = true
+        XCTAssertEqual(try LayerwiseTimestepExperts(withBias).initialiseFromBackbone(qwen), 9 * c.layerCount + 1)
+    }
+}

@@ -10,6 +10,17 @@ private func naiveAttention(
     keyLength tk: Int, headDim d: Int, scale: Double, qL: FlashAttention.Layout, kL: FlashAttention.Layout,
     vL: FlashAttention.Layout, limit: (Int, Int) -> Int
 ) -> [[Double]] {  // indexed [(b·H + h)·tq + i][c]
+    q.withUnsafeBufferPointer { q in k.withUnsafeBufferPointer { k in v.withUnsafeBufferPointer { v in
+        naive(q: q, k: k, v: v, batch: batch, queryHeads: queryHeads, kvHeads: kvHeads, tq: tq, tk: tk, d: d,
+              scale: scale, qL: qL, kL: kL, vL: vL, limit: limit)
+    } } }
+}
+
+private func naive(
+    q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>, batch: Int,
+    queryHeads: Int, kvHeads: Int, tq: Int, tk: Int, d: Int, scale: Double, qL: FlashAttention.Layout,
+    kL: FlashAttention.Layout, vL: FlashAttention.Layout, limit: (Int, Int) -> Int
+) -> [[Double]] {
     var result: [[Double]] = []
     let group = queryHeads / kvHeads
     for b in 0..<batch {

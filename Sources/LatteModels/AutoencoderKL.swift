@@ -1,0 +1,276 @@
+import Foundation
+import LatteNN
+import LatteTensor
+
+/// diffusers' AutoencoderKL config.json, snake_case keys, diffusers' defaults for absent keys.
+public struct AutoencoderKLConfiguration: Codable, Equatable, Sendable {
+    public var in_channels = 3
+    public var out_channels = 3
+    public var block_out_channels = [64]
+    public var layers_per_block = 1
+    public var latent_channels = 4
+    public var norm_num_groups = 32
+    public var sample_size = 32
+    public var scaling_factor: Float = 0.18215
+    public var shift_factor: Float?
+    public var use_quant_conv = true
+    public var use_post_quant_conv = true
+    public var mid_block_add_attention = true
+    public var act_fn = "silu"
+    public var down_block_types: [String]?
+    public var up_block_types: [String]?
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        in_channels = try get(.in_channels, 3)
+        out_channels = try get(.out_channels, 3)
+        block_out_channels = try get(.block_out_channels, [64])
+        layers_per_block = try get(.layers_per_block, 1)
+        latent_channels = try get(.latent_channels, 4)
+        norm_num_groups = try get(.norm_num_groups, 32)
+        // sample_size may be an int or a list in diffusers configs; tiling uses the first entry.
+        if let s = try? c.decodeIfPresent(Int.self, forKey: .sample_size) { sample_size = s }
+        else if let s = try? c.decodeIfPresent([Int].self, forKey: .sample_size), let first = s.first { sample_size = first }
+        scaling_factor = try get(.scaling_factor, Float(0.18215))
+        shift_factor = try c.decodeIfPresent(Float.self, forKey: .shift_factor)
+        use_quant_conv = try get(.use_quant_conv, true)
+        use_post_quant_conv = try get(.use_post_quant_conv, true)
+        mid_block_add_attention = try get(.mid_block_add_attention, true)
+        act_fn = try get(.act_fn, "silu")
+        down_block_types = try c.decodeIfPresent([String].self, forKey: .down_block_types)
+        up_block_types = try c.decodeIfPresent([String].self, forKey: .up_block_types)
+    }
+
+    /// Reasons this configuration cannot be built, empty when it can.
+    public func problems() -> [String] {
+        var out: [String] = []
+        if block_out_channels.isEmpty { out.append("block_out_channels is empty") }
+        if layers_per_block < 1 { out.append("layers_per_block \(layers_per_block) must be ≥ 1") }
+        if act_fn != "silu" { out.append("act_fn '\(act_fn)' is not supported (only silu)") }
+        for c in block_out_channels where norm_num_groups < 1 || c % norm_num_groups != 0 {
+            out.append("block_out_channels entry \(c) does not split into norm_num_groups \(norm_num_groups)")
+        }
+        if let d = down_block_types, d.contains(where: { $0 != "DownEncoderBlock2D" }) || d.count != block_out_channels.count {
+            out.append("down_block_types \(d) must be \(block_out_channels.count) × DownEncoderBlock2D")
+        }
+        if let u = up_block_types, u.contains(where: { $0 != "UpDecoderBlock2D" }) || u.count != block_out_channels.count {
+            out.append("up_block_types \(u) must be \(block_out_channels.count) × UpDecoderBlock2D")
+        }
+        return out
+    }
+
+    /// Spatial downsampling factor of the encoder (2^(blocks − 1)).
+    public var downsamplingFactor: Int { 1 << (block_out_channels.count - 1) }
+}
+
+public struct AutoencoderError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// diffusers' Encoder (double_z): conv_in, down blocks, mid block, GroupNorm + SiLU + conv_out to 2·latent.
+public final class VAEEncoder: Module {
+    public let conv_in: Conv2d
+    public let down_blocks: [DownEncoderBlock2D]
+    public let mid_block: VAEMidBlock
+    public let conv_norm_out: GroupNorm
+    public let conv_out: Conv2d
+
+    public init(_ c: AutoencoderKLConfiguration, maker: inout LayerMaker) {
+        let ch = c.block_out_channels, g = c.norm_num_groups
+        conv_in = maker.conv(c.in_channels, ch[0], kernel: 3, padding: 1)
+        var blocks: [DownEncoderBlock2D] = []
+        var previous = ch[0]
+        for (i, out) in ch.enumerated() {
+            blocks.append(DownEncoderBlock2D(previous, out, layers: c.layers_per_block, groups: g,
+                                             downsample: i < ch.count - 1, maker: &maker))
+            previous = out
+        }
+        down_blocks = blocks
+        mid_block = VAEMidBlock(channels: ch.last!, groups: g, attention: c.mid_block_add_attention, maker: &maker)
+        conv_norm_out = GroupNorm(groups: g, channels: ch.last!, eps: 1e-6)
+        conv_out = maker.conv(ch.last!, 2 * c.latent_channels, kernel: 3, padding: 1)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var h = conv_in(x)
+        for b in down_blocks { h = b(h) }
+        h = mid_block(h)
+        return conv_out(conv_norm_out(h).silu())
+    }
+}
+
+/// diffusers' Decoder: conv_in, mid block, up blocks (layers_per_block + 1 resnets), GroupNorm + SiLU + conv_out.
+public final class VAEDecoder: Module {
+    public let conv_in: Conv2d
+    public let mid_block: VAEMidBlock
+    public let up_blocks: [UpDecoderBlock2D]
+    public let conv_norm_out: GroupNorm
+    public let conv_out: Conv2d
+
+    public init(_ c: AutoencoderKLConfiguration, maker: inout LayerMaker) {
+        let ch = c.block_out_channels, g = c.norm_num_groups
+        conv_in = maker.conv(c.latent_channels, ch.last!, kernel: 3, padding: 1)
+        mid_block = VAEMidBlock(channels: ch.last!, groups: g, attention: c.mid_block_add_attention, maker: &maker)
+        var blocks: [UpDecoderBlock2D] = []
+        var previous = ch.last!
+        for (i, out) in ch.reversed().enumerated() {
+            blocks.append(UpDecoderBlock2D(previous, out, layers: c.layers_per_block + 1, groups: g,
+                                           upsample: i < ch.count - 1, maker: &maker))
+            previous = out
+        }
+        up_blocks = blocks
+        conv_norm_out = GroupNorm(groups: g, channels: ch[0], eps: 1e-6)
+        conv_out = maker.conv(ch[0], c.out_channels, kernel: 3, padding: 1)
+    }
+
+    public func callAsFunction(_ z: Tensor) -> Tensor {
+        var h = mid_block(conv_in(z))
+        for b in up_blocks { h = b(h) }
+        return conv_out(conv_norm_out(h).silu())
+    }
+}
+
+/// The diagonal Gaussian an encoder predicts, per latent element.
+public struct LatentDistribution {
+    public let mean: Tensor
+    /// Log-variance, clamped to [−30, 20] as diffusers' DiagonalGaussianDistribution.
+    public let logvar: Tensor
+
+    public var std: Tensor { (logvar * 0.5).exp() }
+
+    /// mean + std · ε with ε ~ N(0, 1) from `generator`.
+    public func sample(generator: inout RandomGenerator) -> Tensor {
+        mean + std * Tensor.normal(mean.shape, generator: &generator)
+    }
+
+    /// KL(q ‖ N(0, 1)) summed over latent elements and averaged over the batch: ½Σ(μ² + σ² − 1 − log σ²).
+    public func klDivergence() -> Tensor {
+        let perElement = (mean * mean + logvar.exp() - logvar - 1) * 0.5
+        return perElement.sum() / Float(mean.shape[0])
+    }
+}
+
+/// diffusers' AutoencoderKL: property names are the checkpoint keys (encoder.…, decoder.…,
+/// quant_conv.…, post_quant_conv.…).
+public final class AutoencoderKL: Module {
+    public let encoder: VAEEncoder
+    public let decoder: VAEDecoder
+    public let quant_conv: Conv2d?
+    public let post_quant_conv: Conv2d?
+    public let configuration: AutoencoderKLConfiguration
+
+    /// Builds the model: random layers (torch's default initialisation) with `LayerMaker(seed:)`,
+    /// zero placeholders for loading with `LayerMaker()`.
+    public init(_ configuration: AutoencoderKLConfiguration, maker: inout LayerMaker) throws {
+        let problems = configuration.problems()
+        guard problems.isEmpty else {
+            throw AutoencoderError("AutoencoderKL configuration: " + problems.joined(separator: "; "))
+        }
+        self.configuration = configuration
+        let l2 = 2 * configuration.latent_channels, l = configuration.latent_channels
+        encoder = VAEEncoder(configuration, maker: &maker)
+        decoder = VAEDecoder(configuration, maker: &maker)
+        quant_conv = configuration.use_quant_conv ? maker.conv(l2, l2, kernel: 1) : nil
+        post_quant_conv = configuration.use_post_quant_conv ? maker.conv(l, l, kernel: 1) : nil
+    }
+
+    /// Random model from a seed.
+    public convenience init(_ configuration: AutoencoderKLConfiguration, seed: UInt64) throws {
+        var maker = LayerMaker(seed: seed)
+        try self.init(configuration, maker: &maker)
+    }
+
+    /// Loads a diffusers folder: config.json and diffusion_pytorch_model.safetensors, strictly
+    /// (every key present, no extra key, every shape equal); errors name the file.
+    public static func load(directory: URL) throws -> AutoencoderKL {
+        let configURL = directory.appendingPathComponent("config.json")
+        let weightsURL = directory.appendingPathComponent("diffusion_pytorch_model.safetensors")
+        let configuration: AutoencoderKLConfiguration
+        do {
+            configuration = try JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data(contentsOf: configURL))
+        } catch let e as DecodingError {
+            throw AutoencoderError("\(configURL.path): not a valid AutoencoderKL config.json (\(e))")
+        } catch {
+            throw AutoencoderError("\(configURL.path): cannot read (\(error.localizedDescription))")
+        }
+        var maker = LayerMaker()
+        let model: AutoencoderKL
+        do { model = try AutoencoderKL(configuration, maker: &maker) } catch let e as AutoencoderError {
+            throw AutoencoderError("\(configURL.path): \(e.description)")
+        }
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+            throw AutoencoderError("\(weightsURL.path): no such file (a diffusers AutoencoderKL folder holds config.json and diffusion_pytorch_model.safetensors)")
+        }
+        try model.loadSafetensors(weightsURL, strict: true)
+        return model
+    }
+
+    /// Writes a diffusers-layout folder (config.json + diffusion_pytorch_model.safetensors).
+    public func save(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // diffusers defaults to one block type, so the per-block lists are always written.
+        var written = configuration
+        written.down_block_types = written.down_block_types ?? Array(repeating: "DownEncoderBlock2D", count: written.block_out_channels.count)
+        written.up_block_types = written.up_block_types ?? Array(repeating: "UpDecoderBlock2D", count: written.block_out_channels.count)
+        var json = try encoder.encode(written)
+        // diffusers reads the class name to pick the model.
+        if var object = try JSONSerialization.jsonObject(with: json) as? [String: Any] {
+            object["_class_name"] = "AutoencoderKL"
+            json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        }
+        try json.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+        try saveSafetensors(directory.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+    }
+
+    /// Throws a message naming the problem unless `x` is [N, in_channels, H, W] with H and W positive
+    /// multiples of the downsampling factor (what `encode` requires; callers with user input check first).
+    public func validateImages(_ x: Tensor) throws {
+        let c = configuration, f = c.downsamplingFactor
+        guard x.rank == 4, x.shape[1] == c.in_channels else {
+            throw AutoencoderError("AutoencoderKL.encode expects images [N, \(c.in_channels), H, W], got \(x.shape)")
+        }
+        guard x.shape[0] > 0, x.shape[2] > 0, x.shape[3] > 0, x.shape[2] % f == 0, x.shape[3] % f == 0 else {
+            throw AutoencoderError("AutoencoderKL.encode: image size \(x.shape[2])×\(x.shape[3]) must be a positive multiple of \(f) (the downsampling factor)")
+        }
+    }
+
+    /// Throws unless `z` is [N, latent_channels, h, w] with a nonzero size (what `decode` requires).
+    public func validateLatents(_ z: Tensor) throws {
+        let c = configuration
+        guard z.rank == 4, z.shape[1] == c.latent_channels, z.shape[0] > 0, z.shape[2] > 0, z.shape[3] > 0 else {
+            throw AutoencoderError("AutoencoderKL.decode expects latents [N, \(c.latent_channels), h, w], got \(z.shape)")
+        }
+    }
+
+    /// Images [N, in_channels, H, W] (H, W multiples of the downsampling factor) → the latent Gaussian.
+    public func encode(_ x: Tensor) -> LatentDistribution {
+        var moments = encoder(x)
+        if let q = quant_conv { moments = q(moments) }
+        let parts = moments.chunked(2, axis: 1)
+        return LatentDistribution(mean: parts[0], logvar: parts[1].clamped(min: -30, max: 20))
+    }
+
+    /// Latents [N, latent_channels, h, w] (unscaled) → images [N, out_channels, h·f, w·f].
+    public func decode(_ z: Tensor) -> Tensor {
+        decoder(post_quant_conv?(z) ?? z)
+    }
+
+    /// Encode to the mean and decode (diffusers' forward with sample_posterior = False).
+    public func reconstruct(_ x: Tensor) -> Tensor { decode(encode(x).mean) }
+
+    /// Latent as the generator sees it: (z − shift_factor) · scaling_factor.
+    public func scaledLatent(_ z: Tensor) -> Tensor {
+        (z - (configuration.shift_factor ?? 0)) * configuration.scaling_factor
+    }
+
+    /// Inverse of `scaledLatent`: z / scaling_factor + shift_factor, ready for `decode`.
+    public func unscaledLatent(_ scaled: Tensor) -> Tensor {
+        scaled / configuration.scaling_factor + (configuration.shift_factor ?? 0)
+    }
+}

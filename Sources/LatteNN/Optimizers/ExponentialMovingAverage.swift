@@ -81,14 +81,6 @@ public final class ExponentialMovingAverage {
     }
 
     public func load(from url: URL) throws {
-        let file = try Safetensors.read(contentsOf: url)
-        do {
-            try loadState(tensors: file.tensors, metadata: file.metadata)
-        } catch var error as ParameterLoadError {
-            error.file = url.path
-            throw error
-        } catch let error as OptimizerStateError {
-            throw OptimizerStateError(message: "\(url.path): \(error.message)")
-        }
+        try readStateFile(url) { try loadState(tensors: $0, metadata: $1) }
     }
 }

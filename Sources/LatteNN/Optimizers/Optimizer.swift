@@ -25,15 +25,21 @@ extension Optimizer {
 
     /// Reads optimiser state written by `saveState`; errors name the file, key and shapes.
     public func loadState(from url: URL) throws {
-        let file = try Safetensors.read(contentsOf: url)
-        do {
-            try loadState(tensors: file.tensors, metadata: file.metadata)
-        } catch var error as ParameterLoadError {
-            error.file = url.path
-            throw error
-        } catch let error as OptimizerStateError {
-            throw OptimizerStateError(message: "\(url.path): \(error.message)")
-        }
+        try readStateFile(url) { try loadState(tensors: $0, metadata: $1) }
+    }
+}
+
+/// Reads a safetensors state file (optimiser moments, EMA averages) into `restore`, adding the file's
+/// path to any error it raises.
+func readStateFile(_ url: URL, _ restore: ([String: Tensor], [String: String]) throws -> Void) throws {
+    let file = try Safetensors.read(contentsOf: url)
+    do {
+        try restore(file.tensors, file.metadata)
+    } catch var error as ParameterLoadError {
+        error.file = url.path
+        throw error
+    } catch let error as OptimizerStateError {
+        throw OptimizerStateError(message: "\(url.path): \(error.message)")
     }
 }
 

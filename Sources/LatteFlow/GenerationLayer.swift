@@ -62,10 +62,12 @@ public final class GenerationLayer: Module {
         // image-to-image block (METHOD.md §4).
         var bias: Tensor? = nil
         let residual: Tensor? = (residual_gate != nil && previousScores != nil) ? residual_gate!(conditioning) * previousScores! : nil
-        if promptBias != nil || residual != nil {
+        if let residual {
             let promptPart = (promptBias ?? Tensor.zeros([b, 1, 1, t])).expanded([b, queryHeads, n, t])
-            let imagePart = residual ?? Tensor.zeros([b, queryHeads, n, n])
-            bias = Tensor.concat([promptPart, imagePart], axis: 3)
+            bias = Tensor.concat([promptPart, residual], axis: 3)
+        } else if let promptBias {
+            // Padding only: one [B, 1, 1, T + N] row that broadcasts over heads and queries.
+            bias = promptBias.padded(axis: 3, before: 0, after: n)
         }
         let wantScores = residual_gate != nil
         let (attn, scores) = Tensor.scaledDotProductAttention(query: q, key: keys, value: values, bias: bias, returnScores: wantScores)

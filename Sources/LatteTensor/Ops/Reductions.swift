@@ -67,7 +67,6 @@ extension Tensor {
     /// Maximum over one axis. The gradient goes to the (first) maximal element.
     public func max(axis: Int, keepDims: Bool = false) -> Tensor {
         let a = Shape.normalize(axis, rank: rank)
-        let idx = argmax(axis: a, keepDims: true)
         let out = reduceAxis(a, keepDims: keepDims) { src, dst, n, inner in
             for j in 0..<inner {
                 var m = -Float.infinity
@@ -75,8 +74,12 @@ extension Tensor {
                 dst[j] = m
             }
         }
-        let inShape = shape
-        return Tensor.record(out, [self]) { g in [Tensor.scatterAlong(axis: a, indices: idx, values: g.reshaped(idx.shape), shape: inShape)] }
+        let (x, inShape) = (detached(), shape)
+        // Where the maximum sits is only needed for the gradient: found when backward runs.
+        return Tensor.record(out, [self]) { g in
+            let idx = x.argmax(axis: a, keepDims: true)
+            return [Tensor.scatterAlong(axis: a, indices: idx, values: g.reshaped(idx.shape), shape: inShape)]
+        }
     }
 
     /// Index of the maximum along one axis, as int32.

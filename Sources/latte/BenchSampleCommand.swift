@@ -39,14 +39,7 @@ struct BenchSampleCommand: ParsableCommand {
             _ = valueAndGradient(model, accumulatingInto: arena) { m in FlowMatchingLoss().loss(m, data: data, noise: noise, t: t, prompt: prompt).loss }
             optimizer.update(learningRate: 1e-4)
         }
-        step()
-        var best = Double.infinity
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            step()
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return Double(trainingBatch) / best
+        return Double(trainingBatch) / bestTime(repeats: repeats, step)
     }
 
     func run() throws {
@@ -67,14 +60,7 @@ struct BenchSampleCommand: ParsableCommand {
             }
             let cond = prompt(promptLength), null = prompt(1)
             let sampler = FlowSampler(model: model, settings: SamplerSettings(steps: steps, guidance: guidance, seed: 3))
-            _ = try sampler.sample(prompt: cond, nullPrompt: null)   // warm-up
-            var best = Double.infinity
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = try sampler.sample(prompt: cond, nullPrompt: null)
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            }
-            return best
+            return try bestTime(repeats: repeats) { _ = try sampler.sample(prompt: cond, nullPrompt: null) }
         }
         let experts = try timePerImage(groups)
         let vanilla = try timePerImage(1)

@@ -24,20 +24,10 @@ struct BenchTransformerCommand: ParsableCommand {
         let model = BenchTransformer(layers: layers, hidden: hidden, heads: heads, mlp: mlp, generator: &rng)
         let x = Tensor.normal([1, sequence, hidden], generator: &rng)
 
-        func time(_ body: () -> Void) -> Double {
-            body()   // warm-up
-            var best = Double.infinity
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                body()
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            }
-            return best
-        }
-        let forward = time { _ = model.forward(x).sum().item() }
+        let forward = bestTime(repeats: repeats) { _ = model.forward(x).sum().item() }
         let params = model.parameters.map { $0.requiringGradient() }
         let training = BenchTransformer(parameters: params, heads: heads)
-        let backward = time {
+        let backward = bestTime(repeats: repeats) {
             let tape = GradientTape()
             let loss = tape.record { training.forward(x).pow(2).mean() }
             _ = tape.backward(from: loss)

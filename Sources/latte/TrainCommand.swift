@@ -20,8 +20,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Where the model folder is exported (at every checkpoint and at the end).") var output = "models/latteflow-fashion"
     @Option(help: "Folder for checkpoints, latents cache, log and loss curve; a checkpoint there is resumed.") var runDir = "runs/latteflow-fashion"
     @Option(help: "Timestep-expert groups K (1 = vanilla).") var groups = 5
-    @Option(help: "Generation width.") var width = 192
-    @Option(help: "SwiGLU hidden width.") var mlpWidth = 512
+    @Option(help: "Generation width (3 query heads of the backbone's head size attend regardless).") var width = 128
+    @Option(help: "SwiGLU hidden width.") var mlpWidth = 384
     @Option(help: "Residual attention: pre_softmax or off.") var residualAttention = "pre_softmax"
     @Option(help: "Optimisation steps.") var steps = 20_000
     @Option(help: "Latents per step.") var batch = 32
@@ -54,7 +54,7 @@ struct TrainCommand: ParsableCommand {
         let (lm, tokenizer) = try TextToImagePipeline.loadBackbone(backbone)
         let bc = lm.configuration
         let c = GeneratorConfiguration(backbone: backbone, layerCount: bc.layerCount, kvHeads: bc.kvHeadCount, headDim: bc.headDim,
-                                       width: width, queryHeads: width / bc.headDim, mlpWidth: mlpWidth, groups: groups,
+                                       width: width, queryHeads: bc.kvHeadCount, mlpWidth: mlpWidth, groups: groups,
                                        residualAttention: ResidualAttentionMode(rawValue: residualAttention)!,
                                        latentChannels: vae.configuration.latent_channels,
                                        latentHeight: (28 + 2 * pad) / vae.configuration.downsamplingFactor,
@@ -125,11 +125,12 @@ struct TrainCommand: ParsableCommand {
         try trainer.model.saveSafetensors(staging.appendingPathComponent("generator.safetensors"),
                                           metadata: ["step": "\(trainer.step)"], dtype: .float16)
         try fm.copyItem(at: autoencoderFolder, to: staging.appendingPathComponent(manifest.autoencoder))
-        if fm.fileExists(atPath: target.path) {
-            _ = try fm.replaceItemAt(target, withItemAt: staging)
-        } else {
-            try fm.moveItem(at: staging, to: target)
-        }
+        // Two renames: at every moment either the old or the new export is complete on disk.
+        let old = URL(fileURLWithPath: output + ".old")
+        try? fm.removeItem(at: old)
+        if fm.fileExists(atPath: target.path) { try fm.moveItem(at: target, to: old) }
+        try fm.moveItem(at: staging, to: target)
+        try? fm.removeItem(at: old)
     }
 }
 

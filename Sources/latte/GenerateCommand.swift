@@ -31,8 +31,18 @@ struct GenerateCommand: ParsableCommand {
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
     }
 
+    /// A fresh machine has no backbone yet: fetch the pinned asset the model names (hash-checked) rather
+    /// than fail, saying so.
+    static func fetchBackboneIfMissing(modelFolder: URL) throws {
+        guard let manifest = try? TextToImageManifest.load(from: modelFolder.appendingPathComponent("model.json")),
+              let asset = AssetCatalog.asset(named: manifest.backbone), !AssetCache().isPresent(asset) else { return }
+        FileHandle.standardError.write(Data("the backbone '\(asset.name)' is not in the asset cache yet: fetching it once (\(AssetFetcher.sizeText(asset.totalSize)))\n".utf8))
+        try AssetFetcher(log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }).fetch(asset)
+    }
+
     func run() throws {
         if let threads { Parallel.threadCount = threads }
+        try Self.fetchBackboneIfMissing(modelFolder: URL(fileURLWithPath: model))
         let start = Date()
         let pipeline: TextToImagePipeline
         do { pipeline = try TextToImagePipeline.load(directory: URL(fileURLWithPath: model)) } catch {

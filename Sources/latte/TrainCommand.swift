@@ -86,7 +86,7 @@ struct TrainCommand: ParsableCommand {
         if restart {
             try? FileManager.default.removeItem(at: checkpointURL)
             try? FileManager.default.removeItem(at: logURL)
-        } else if FileManager.default.fileExists(atPath: checkpointURL.path) {
+        } else if Checkpoint.exists(at: checkpointURL) {
             try trainer.resume(from: checkpointURL, data: &stream)
             say("resuming \(runDir) at step \(trainer.step)")
         }

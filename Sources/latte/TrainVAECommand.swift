@@ -75,7 +75,7 @@ struct TrainVAECommand: ParsableCommand {
         if restart {
             try? FileManager.default.removeItem(at: checkpointURL)
             try? FileManager.default.removeItem(at: logURL)
-        } else if FileManager.default.fileExists(atPath: checkpointURL.path) {
+        } else if Checkpoint.exists(at: checkpointURL) {
             let state = try trainer.resume(from: checkpointURL)
             try loader.restore(try JSONDecoder().decode(LoaderState.self, from: Data(state.utf8)))
             FileHandle.standardError.write(Data("resuming \(runDir) at step \(trainer.step)\n".utf8))

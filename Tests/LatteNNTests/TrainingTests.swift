@@ -118,4 +118,28 @@ final class TrainingTests: XCTestCase {
         }
         XCTAssertThrowsError(try Checkpoint.load(model: b.0, from: dir.appendingPathComponent("absent")))
     }
+
+    /// A save killed between its two renames leaves the checkpoint under a temporary name;
+    /// `Checkpoint.exists` puts the newest complete one back, and removes half-written leftovers.
+    func testInterruptedSaveIsRecovered() throws {
+        let dir = try temporaryDirectory(self)
+        let model = Linear(3, 2)
+        let url = dir.appendingPathComponent("run/checkpoint"), parent = url.deletingLastPathComponent()
+        try Checkpoint.save(model: model, extra: ["step": "1"], to: url)
+        XCTAssertTrue(Checkpoint.exists(at: url))
+        // Killed after moving the old checkpoint aside, before the new one was renamed in.
+        try FileManager.default.moveItem(at: url, to: parent.appendingPathComponent(".checkpoint.old-99"))
+        try FileManager.default.createDirectory(at: parent.appendingPathComponent(".checkpoint.partial-98"), withIntermediateDirectories: true)
+        XCTAssertTrue(Checkpoint.exists(at: url))
+        XCTAssertEqual(try Checkpoint.load(model: model, from: url)["step"], "1")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent.path), ["checkpoint"], "leftovers removed")
+        // A complete new save that was not yet renamed wins over the old copy.
+        try Checkpoint.save(model: model, extra: ["step": "2"], to: parent.appendingPathComponent("staged"))
+        try FileManager.default.moveItem(at: url, to: parent.appendingPathComponent(".checkpoint.old-97"))
+        try FileManager.default.moveItem(at: parent.appendingPathComponent("staged"), to: parent.appendingPathComponent(".checkpoint.partial-97"))
+        XCTAssertTrue(Checkpoint.exists(at: url))
+        XCTAssertEqual(try Checkpoint.load(model: model, from: url)["step"], "2")
+        XCTAssertFalse(Checkpoint.exists(at: dir.appendingPathComponent("nothing/checkpoint")))
+    }
 }
+

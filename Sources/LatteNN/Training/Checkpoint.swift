@@ -51,6 +51,32 @@ public enum Checkpoint {
         if hadOld { try? fm.removeItem(at: aside) }
     }
 
+    /// Whether a checkpoint is at `directory`, after repairing a save that was killed between its two
+    /// renames (see `recoverInterruptedSave`). Training commands call this before deciding to resume.
+    public static func exists(at directory: URL) -> Bool {
+        recoverInterruptedSave(at: directory)
+        return FileManager.default.fileExists(atPath: directory.appendingPathComponent("checkpoint.json").path)
+    }
+
+    /// A save killed after moving the old checkpoint aside but before renaming the new one into place
+    /// leaves no checkpoint under the real name. Put back the newest complete one: a finished
+    /// `.partial-*` (its checkpoint.json is written last) or else the `.old-*` copy. Leftovers of
+    /// killed saves are removed.
+    public static func recoverInterruptedSave(at directory: URL) {
+        let fm = FileManager.default
+        let parent = directory.deletingLastPathComponent(), name = directory.lastPathComponent
+        guard let entries = try? fm.contentsOfDirectory(atPath: parent.path) else { return }
+        let partials = entries.filter { $0.hasPrefix(".\(name).partial-") }.map { parent.appendingPathComponent($0) }
+        let olds = entries.filter { $0.hasPrefix(".\(name).old-") }.map { parent.appendingPathComponent($0) }
+        if !fm.fileExists(atPath: directory.path) {
+            let complete = { (u: URL) in fm.fileExists(atPath: u.appendingPathComponent("checkpoint.json").path) }
+            if let newest = partials.first(where: complete) ?? olds.first(where: complete) {
+                try? fm.moveItem(at: newest, to: directory)
+            }
+        }
+        for leftover in partials + olds where fm.fileExists(atPath: leftover.path) { try? fm.removeItem(at: leftover) }
+    }
+
     /// Restores the model (strictly), and the optimiser and EMA when given; returns the `extra`
     /// strings. A component passed here but absent from the checkpoint is an error.
     @discardableResult

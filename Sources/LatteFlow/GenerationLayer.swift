@@ -18,8 +18,10 @@ public final class GenerationLayer: Module {
     public let residual_gate: ResidualAttentionGate?
 
     let queryHeads: Int, kvHeads: Int, headDim: Int
+    let residualMode: ResidualAttentionMode
 
     public init(_ c: GeneratorConfiguration, residualGate: Bool, generator: inout RandomGenerator) {
+        residualMode = c.residualAttention
         queryHeads = c.queryHeads
         kvHeads = c.kvHeads
         headDim = c.headDim
@@ -58,22 +60,54 @@ public final class GenerationLayer: Module {
         let keys = Tensor.concat([promptKeys, kImg], axis: 2)
         let values = Tensor.concat([promptValues, vImg], axis: 2)
 
-        // Additive score bias over [prompt | image] columns: prompt padding, and γ ⊙ S̃_{ℓ−1} on the
-        // image-to-image block (METHOD.md §4).
-        var bias: Tensor? = nil
-        let residual: Tensor? = (residual_gate != nil && previousScores != nil) ? residual_gate!(conditioning) * previousScores! : nil
-        if let residual {
-            let promptPart = (promptBias ?? Tensor.zeros([b, 1, 1, t])).expanded([b, queryHeads, n, t])
-            bias = Tensor.concat([promptPart, residual], axis: 3)
-        } else if let promptBias {
-            // Padding only: one [B, 1, 1, T + N] row that broadcasts over heads and queries.
-            bias = promptBias.padded(axis: 3, before: 0, after: n)
+        let gate: Tensor? = (residual_gate != nil && previousScores != nil) ? residual_gate!(conditioning) : nil
+        let attn: Tensor, maps: Tensor?
+        switch residualMode {
+        case .off, .preSoftmax:
+            // Additive score bias over [prompt | image] columns: prompt padding, and γ ⊙ S̃_{ℓ−1} on the
+            // image-to-image block (METHOD.md §4).
+            var bias: Tensor? = nil
+            if let gate {
+                let promptPart = (promptBias ?? Tensor.zeros([b, 1, 1, t])).expanded([b, queryHeads, n, t])
+                bias = Tensor.concat([promptPart, gate * previousScores!], axis: 3)
+            } else if let promptBias {
+                // Padding only: one [B, 1, 1, T + N] row that broadcasts over heads and queries.
+                bias = promptBias.padded(axis: 3, before: 0, after: n)
+            }
+            // Every layer of the chain hands its scores on (the first of a group has no gate but its
+            // S̃ = S feeds the second).
+            let (a, scores) = Tensor.scaledDotProductAttention(query: q, key: keys, value: values, bias: bias,
+                                                               returnScores: residualMode == .preSoftmax)
+            attn = a
+            maps = scores.map { $0.sliced(axis: 3, t..<(t + n)) }
+        case .postSoftmax:
+            (attn, maps) = postSoftmaxAttention(q: q, keys: keys, values: values, promptBias: promptBias, promptLength: t,
+                                                gate: gate, previousMaps: previousScores)
         }
-        let wantScores = residual_gate != nil
-        let (attn, scores) = Tensor.scaledDotProductAttention(query: q, key: keys, value: values, bias: bias, returnScores: wantScores)
         let merged = attn.permuted([0, 2, 1, 3]).reshaped([b, n, queryHeads * headDim])
         var out = h + gate1 * o_proj(merged)
         out = out + gate2 * mlp(post_attention_layernorm(out) * (scale2 + 1) + shift2)
-        return (out, scores.map { $0.sliced(axis: 3, t..<(t + n)) })
+        return (out, maps)
+    }
+
+    /// The post-softmax variant (METHOD.md §4, a config option): A = softmax(S) over [prompt | image]
+    /// keys, then on the image-to-image block Ã_ℓ = A_ℓ + γ_ℓ(t) ⊙ Ã_{ℓ−1}, the figure's
+    /// "A^ℓ + Gate(temb) ⊗ A^{ℓ−1}" taken literally (rows are not renormalised; γ ∈ (−1, 1) starts at 0).
+    /// Returns the attention output [B, Hq, N, headDim] and Ã_ℓ's image block for the next layer.
+    func postSoftmaxAttention(q: Tensor, keys: Tensor, values: Tensor, promptBias: Tensor?, promptLength t: Int,
+                              gate: Tensor?, previousMaps: Tensor?) -> (Tensor, Tensor) {
+        let b = q.dim(0), n = q.dim(2), columns = keys.dim(2)
+        let group = queryHeads / kvHeads
+        // Grouped-query attention: each K/V head serves `group` consecutive query heads.
+        func perQueryHead(_ x: Tensor) -> Tensor {
+            group == 1 ? x : x.unsqueezed(2).expanded([b, kvHeads, group, columns, headDim]).contiguous().reshaped([b, queryHeads, columns, headDim])
+        }
+        var scores = q.matmul(perQueryHead(keys).transposed()) * (1 / Float(headDim).squareRoot())
+        if let promptBias { scores = scores + promptBias.padded(axis: 3, before: 0, after: n) }
+        let probabilities = scores.softmax(axis: -1)
+        var image = probabilities.sliced(axis: 3, t..<(t + n))
+        if let gate, let previousMaps { image = image + gate * previousMaps }
+        let mixed = Tensor.concat([probabilities.sliced(axis: 3, 0..<t), image], axis: 3)
+        return (mixed.matmul(perQueryHead(values)), image)
     }
 }

@@ -6,6 +6,8 @@ public enum ResidualAttentionMode: String, Codable, Sendable {
     case off
     /// S̃_ℓ[img] = S_ℓ[img] + γ_ℓ(t) ⊙ S̃_{ℓ−1}[img] on the pre-softmax scores (the project's default).
     case preSoftmax = "pre_softmax"
+    /// Ã_ℓ[img] = A_ℓ[img] + γ_ℓ(t) ⊙ Ã_{ℓ−1}[img] on the attention probabilities (rows not renormalised).
+    case postSoftmax = "post_softmax"
 }
 
 /// Everything that defines a generator's shape. Saved as JSON beside its weights.

@@ -22,7 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Timestep-expert groups K (1 = vanilla).") var groups = 5
     @Option(help: "Generation width (3 query heads of the backbone's head size attend regardless).") var width = 128
     @Option(help: "SwiGLU hidden width.") var mlpWidth = 384
-    @Option(help: "Residual attention: pre_softmax or off.") var residualAttention = "pre_softmax"
+    @Option(help: "Residual attention: pre_softmax, post_softmax or off.") var residualAttention = "pre_softmax"
     @Option(help: "Optimisation steps.") var steps = 20_000
     @Option(help: "Latents per step.") var batch = 32
     @Option(help: "Peak learning rate.") var lr: Float = 5e-4
@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if steps < 1 || batch < 1 || groups < 1 { throw ValidationError("--steps, --batch and --groups must be at least 1") }
-        if ResidualAttentionMode(rawValue: residualAttention) == nil { throw ValidationError("--residual-attention must be pre_softmax or off") }
+        if ResidualAttentionMode(rawValue: residualAttention) == nil { throw ValidationError("--residual-attention must be pre_softmax, post_softmax or off") }
         if timesteps != "logit-normal" && timesteps != "uniform" { throw ValidationError("--timesteps must be logit-normal or uniform") }
         if !(0...1).contains(conditionDropout) { throw ValidationError("--condition-dropout must lie in [0, 1]") }
     }

@@ -84,6 +84,45 @@ final class GeneratorModelTests: XCTestCase {
         XCTAssertNotEqual(gated, plain.velocity(x, t: [0.3, 0.9], prompt: prompt, group: 0).toArray())
     }
 
+    /// The chain starts at a group's first layer: its scores feed the second layer's gate, so a gate on
+    /// layer 1 alone changes the output.
+    func testResidualChainStartsAtTheGroupsFirstLayer() throws {
+        for mode in [ResidualAttentionMode.preSoftmax, .postSoftmax] {
+            let m = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1, residual: mode))
+            randomizeParameters(m, seed: 30)
+            var weights = m.parameterTensors()
+            for (key, p) in m.namedParameters() where key.contains("residual_gate") && !key.hasPrefix("layers.1.") {
+                weights[key] = Tensor.zeros(p.value.shape)
+            }
+            try m.update(parameters: weights, strict: true)
+            let prompt = randomPrompt(m.configuration, length: 3, seed: 31), x = Tensor.randomNormal([1, 2, 4, 4], seed: 32)
+            let gated = m.velocity(x, t: [0.4], prompt: prompt, group: 0).toArray()
+            for (key, p) in m.namedParameters() where key.hasPrefix("layers.1.residual_gate") { weights[key] = Tensor.zeros(p.value.shape) }
+            try m.update(parameters: weights, strict: true)
+            XCTAssertGreaterThan(maxDifference(gated, m.velocity(x, t: [0.4], prompt: prompt, group: 0).toArray()), 1e-4, "\(mode)")
+        }
+    }
+
+    /// Post-softmax residual attention with zero gates is plain attention (computed on another path,
+    /// so equal within rounding).
+    func testPostSoftmaxWithZeroGatesEqualsPlainAttention() throws {
+        let post = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1, residual: .postSoftmax))
+        let plain = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1, residual: .off))
+        randomizeParameters(plain, seed: 40)
+        var weights = plain.parameterTensors()
+        for (key, p) in post.namedParameters() where key.contains("residual_gate") { weights[key] = Tensor.zeros(p.value.shape) }
+        try post.update(parameters: weights, strict: true)
+        let prompt = PromptCache.stack([randomPrompt(plain.configuration, length: 3, seed: 41), randomPrompt(plain.configuration, length: 5, seed: 42)])
+        let x = Tensor.randomNormal([2, 2, 4, 4], seed: 43)
+        let a = post.velocity(x, t: [0.3, 0.9], prompt: prompt, group: 0).toArray()
+        let b = plain.velocity(x, t: [0.3, 0.9], prompt: prompt, group: 0).toArray()
+        assertClose(a, b, tolerance: 1e-5)
+        randomizeParameters(post, seed: 44)
+        try plain.update(parameters: post.parameterTensors().filter { !$0.key.contains("residual_gate") }, strict: true)
+        XCTAssertGreaterThan(maxDifference(post.velocity(x, t: [0.3, 0.9], prompt: prompt, group: 0).toArray(),
+                                           plain.velocity(x, t: [0.3, 0.9], prompt: prompt, group: 0).toArray()), 1e-4)
+    }
+
     func testPaddedPromptRowsEqualUnpaddedOnes() throws {
         let m = try LayerwiseTimestepExperts(tinyConfiguration())
         randomizeParameters(m, seed: 10)
@@ -98,7 +137,11 @@ final class GeneratorModelTests: XCTestCase {
 
     /// Central differences along random directions, one per parameter tensor and for the input latent.
     func testWholeGeneratorGradientsMatchFiniteDifferences() throws {
-        let m = try LayerwiseTimestepExperts(tinyConfiguration())
+        for mode in [ResidualAttentionMode.preSoftmax, .postSoftmax] { try checkGradients(mode) }
+    }
+
+    func checkGradients(_ mode: ResidualAttentionMode) throws {
+        let m = try LayerwiseTimestepExperts(tinyConfiguration(residual: mode))
         randomizeParameters(m, seed: 20, std: 0.2)
         let prompt = PromptCache.stack([randomPrompt(m.configuration, length: 3, seed: 21), randomPrompt(m.configuration, length: 4, seed: 22)])
         let x1 = Tensor.randomNormal([2, 2, 4, 4], seed: 23), x0 = Tensor.randomNormal([2, 2, 4, 4], seed: 24)
@@ -118,7 +161,8 @@ final class GeneratorModelTests: XCTestCase {
             p.assign(base - d * eps); let down = loss()
             p.assign(base)
             let numeric = (up - down) / (2 * Double(eps))
-            XCTAssertEqual(analytic, numeric, accuracy: 2e-2 * max(1, abs(numeric)), "directional derivative along \(key)")
+            XCTAssertEqual(analytic, numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(mode): directional derivative along \(key)")
+            if key.contains("residual_gate") { XCTAssertGreaterThan(abs(analytic), 1e-6, "\(mode): \(key) takes part") }
             checked += 1
         }
         XCTAssertGreaterThan(checked, 40)

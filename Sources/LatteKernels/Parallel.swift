@@ -59,6 +59,11 @@ final class ThreadPool: @unchecked Sendable {
     private let generation = Atomic<Int>(0)
     private let nextIndex = Atomic<Int>(0)
     private let finished = Atomic<Int>(0)
+    /// Helpers that joined the current job (low bits) and whether the caller has closed it to newcomers
+    /// (`closedFlag`). The caller waits only for helpers that joined, so a helper that is parked or
+    /// descheduled when the work runs out never holds the caller up (the machine may be shared).
+    private let joined = Atomic<Int>(0)
+    private static let closedFlag = 1 << 40
     private let sleepers = Atomic<Int>(0)
     private nonisolated(unsafe) var job: ((Int) -> Void)?
     private nonisolated(unsafe) var jobCount = 0
@@ -107,6 +112,7 @@ final class ThreadPool: @unchecked Sendable {
             jobCount = count
             nextIndex.store(0, ordering: .sequentiallyConsistent)
             finished.store(0, ordering: .sequentiallyConsistent)
+            joined.store(0, ordering: .sequentiallyConsistent)
             let serial = generation.load(ordering: .relaxed) >> 8 + 1
             generation.store(serial << 8 | helpers, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
@@ -117,7 +123,7 @@ final class ThreadPool: @unchecked Sendable {
             setInside(true)
             drain(escapable, count)
             setInside(false)
-            waitForHelpers(helpers)
+            waitForHelpers(close())
             job = nil
         }
     }
@@ -128,6 +134,28 @@ final class ThreadPool: @unchecked Sendable {
             if i >= count { return }
             body(i)
         }
+    }
+
+    /// Stops helpers from joining the current job; returns how many joined.
+    private func close() -> Int {
+        var current = joined.load(ordering: .sequentiallyConsistent)
+        while true {
+            let (exchanged, original) = joined.compareExchange(expected: current, desired: current | Self.closedFlag,
+                                                               ordering: .sequentiallyConsistent)
+            if exchanged { return original }
+            current = original
+        }
+    }
+
+    /// A helper's attempt to take part in the current job; false once the caller has closed it.
+    private func join() -> Bool {
+        var current = joined.load(ordering: .sequentiallyConsistent)
+        while current & Self.closedFlag == 0 {
+            let (exchanged, original) = joined.compareExchange(expected: current, desired: current + 1, ordering: .sequentiallyConsistent)
+            if exchanged { return true }
+            current = original
+        }
+        return false
     }
 
     private func waitForHelpers(_ helpers: Int) {
@@ -174,7 +202,7 @@ final class ThreadPool: @unchecked Sendable {
         var seen = initial
         while true {
             seen = waitForJob(after: seen)
-            guard id <= seen & 255 else { continue }
+            guard id <= seen & 255, join() else { continue }
             runJob()
             finished.add(1, ordering: .releasing)
         }

@@ -123,7 +123,7 @@ public struct Qwen2VLImageProcessor: Sendable, Equatable {
         let rgb = (image.channels == 2 || image.channels == 4) ? image.composited(over: image.channels == 2 ? [255] : [255, 255, 255]).toRGB() : image.toRGB()
         let factor = patchSize * mergeSize
         let (th, tw) = try Self.smartResize(height: rgb.height, width: rgb.width, factor: factor, minPixels: minPixels, maxPixels: maxPixels)
-        let resized = rgb.resized(width: tw, height: th, filter: .bicubic)
+        let resized = Self.pillowResize(rgb, width: tw, height: th)
         let gh = th / patchSize, gw = tw / patchSize, p = patchSize, tp = temporalPatchSize, m = mergeSize
         let rowLength = 3 * tp * p * p
         let out = Tensor.empty([gh * gw, rowLength])
@@ -166,6 +166,19 @@ public struct Qwen2VLImageProcessor: Sendable, Equatable {
             }
         }
         return (out, Qwen2VLImageGrid(t: 1, h: gh, w: gw))
+    }
+}
+
+extension Qwen2VLImageProcessor {
+    /// Bicubic resize in Pillow 13's pass order. Each pass rounds to 8 bits, so the order changes
+    /// pixels: Pillow ≥ 13 runs the vertical pass first when the height shrinks by more than twice as
+    /// many pixels as the width (python-pillow/Pillow#9549; rule fitted exactly on 228 random size
+    /// pairs against Pillow 13.0). `Image.resized` always goes horizontal first, so the vertical-first
+    /// case is two single-axis resizes.
+    static func pillowResize(_ image: Image, width: Int, height: Int) -> Image {
+        let verticalFirst = height < image.height && (image.height - height) > 2 * (image.width - width)
+        guard verticalFirst, width != image.width else { return image.resized(width: width, height: height, filter: .bicubic) }
+        return image.resized(width: image.width, height: height, filter: .bicubic).resized(width: width, height: height, filter: .bicubic)
     }
 }
 

@@ -62,6 +62,10 @@ final class Qwen2VLBackboneTests: XCTestCase {
         let la = try withoutGradient { try a(tokens: ids, vision: vision) }
         let lb = try withoutGradient { try b(tokens: ids, vision: vision) }
         XCTAssertLessThan(Qwen2VLFixtures.maxDifference(la, lb), 1e-4)
+        // The bf16 head converted in blocks of 10 rows (12 blocks for 113 words) gives the same logits.
+        let hidden = Tensor.randomNormal([1, 3, a.configuration.text.hiddenSize], seed: 7)
+        let whole = withoutGradient { b.logits(hidden) }, blocked = withoutGradient { a.logits(hidden, headBlockRows: 10) }
+        XCTAssertLessThan(Qwen2VLFixtures.maxDifference(whole, blocked), 1e-4)
     }
 
     func testMissingWeightIsNamed() throws {

@@ -166,7 +166,48 @@ def make_tiny(name, spec, seed):
     print(name, "grid", grid.tolist(), "mm", tuple(mm_logits.shape), "delta", deltas.tolist(), "greedy", greedy.tolist())
 
 
+# The Hub's Qwen2-VL-2B-Instruct config.json (flat layout, as published), for a structural test: the
+# parameter keys and shapes transformers builds from it (on the meta device, no weights) must be ours.
+QWEN2VL_2B_CONFIG = {
+    "architectures": ["Qwen2VLForConditionalGeneration"], "attention_dropout": 0.0, "bos_token_id": 151643,
+    "eos_token_id": 151645, "vision_start_token_id": 151652, "vision_end_token_id": 151653,
+    "vision_token_id": 151654, "image_token_id": 151655, "video_token_id": 151656, "hidden_act": "silu",
+    "hidden_size": 1536, "initializer_range": 0.02, "intermediate_size": 8960, "max_position_embeddings": 32768,
+    "max_window_layers": 28, "model_type": "qwen2_vl", "num_attention_heads": 12, "num_hidden_layers": 28,
+    "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "sliding_window": 32768,
+    "tie_word_embeddings": True, "torch_dtype": "bfloat16", "transformers_version": "4.41.2", "use_cache": True,
+    "use_sliding_window": False,
+    "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4, "num_heads": 16, "in_chans": 3,
+                      "hidden_size": 1536, "patch_size": 14, "spatial_merge_size": 2, "spatial_patch_size": 14,
+                      "temporal_patch_size": 2},
+    "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}, "vocab_size": 151936,
+}
+
+
+def make_2b_structure():
+    folder = OUT / "qwen2vl-2b-structure"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(QWEN2VL_2B_CONFIG, indent=2) + "\n")
+    config = Qwen2VLConfig.from_pretrained(folder)
+    with torch.device("meta"):
+        model = Qwen2VLForConditionalGeneration(config)
+    # save_pretrained's keys (the Hub layout), without the tied head's duplicate.
+    shapes = {k: list(v.shape) for k, v in model.state_dict().items()}
+    mapping = getattr(model, "_checkpoint_conversion_mapping", None) or {}
+    saved = {}
+    for k, v in shapes.items():
+        for pattern, target in mapping.items():
+            import re
+            k = re.sub(pattern, target, k)
+        saved[k] = v
+    saved = {k.replace("model.language_model.", "model.").replace("model.visual.", "visual."): v for k, v in saved.items()}
+    saved.pop("lm_head.weight", None)
+    (folder / "parameters.json").write_text(json.dumps(dict(sorted(saved.items()))) + "\n")
+    print("2B structure:", len(saved), "tensors,", sum(int(np.prod(v)) for v in saved.values()), "parameters")
+
+
 if __name__ == "__main__":
+    make_2b_structure()
     make_processor_fixtures()
     for i, (name, spec) in enumerate(TINY.items()):
         make_tiny(name, spec, seed=4321 + 31 * i)

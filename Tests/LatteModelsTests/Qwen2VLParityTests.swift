@@ -30,6 +30,24 @@ final class Qwen2VLParityTests: XCTestCase {
         XCTAssertTrue(Qwen2VLConfiguration.describesQwen2VL(folder: try Qwen2VLFixtures.folder("tiny-b")))
     }
 
+    /// The Hub's Qwen2-VL-2B-Instruct config.json (flat layout) builds exactly the parameter keys and
+    /// shapes transformers builds from it (listed by the fixture script on the meta device).
+    func testQwen2VL2BConfigBuildsTransformersParameterLayout() throws {
+        let folder = try Qwen2VLFixtures.folder("qwen2vl-2b-structure")
+        let c = try Qwen2VLConfiguration(configJSON: folder.appendingPathComponent("config.json"))
+        XCTAssertEqual(c.text.mropeSection, [16, 24, 24])
+        XCTAssertEqual(c.text.headDim, 128)
+        XCTAssertTrue(c.tieWordEmbeddings)
+        XCTAssertEqual(c.vision.mlpHiddenSize, 5120)
+        let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("parameters.json"))) as? [String: [Int]])
+        let model = Qwen2VLModel(configuration: c)    // zero-stride placeholders: no memory
+        var ours: [String: [Int]] = [:]
+        for (key, p) in model.namedParameters() { ours[key] = p.shape }
+        XCTAssertEqual(Set(ours.keys).symmetricDifference(expected.keys).sorted(), [])
+        for (key, shape) in expected where ours[key] != nil { XCTAssertEqual(ours[key], shape, key) }
+        XCTAssertEqual(model.parameterCount(), expected.values.reduce(0) { $0 + $1.reduce(1, *) })
+    }
+
     func testBadConfigurationsNameTheFileAndProblem() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qwen2vl-cfg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -61,6 +79,7 @@ final class Qwen2VLParityTests: XCTestCase {
             XCTAssertEqual(out.shape, expected.shape, name)
             let diff = Qwen2VLFixtures.maxDifference(out, expected)
             XCTAssertLessThan(diff, 1e-4, "\(name): max |Δ| vision = \(diff)")
+            print("\(name): max |Δ| vision output = \(diff)")
         }
     }
 
@@ -87,6 +106,7 @@ final class Qwen2VLParityTests: XCTestCase {
             XCTAssertEqual(logits.shape, expected.shape, name)
             let diff = Qwen2VLFixtures.maxDifference(logits, expected)
             XCTAssertLessThan(diff, 1e-4, "\(name): max |Δlogit| text = \(diff)")
+            print("\(name): max |Δlogit| text-only = \(diff)")
         }
     }
 
@@ -98,6 +118,7 @@ final class Qwen2VLParityTests: XCTestCase {
             XCTAssertEqual(logits.shape, expected.shape, name)
             let diff = Qwen2VLFixtures.maxDifference(logits, expected)
             XCTAssertLessThan(diff, 1e-4, "\(name): max |Δlogit| image+text = \(diff)")
+            print("\(name): max |Δlogit| image+text = \(diff)")
             // The image matters: without its features (pads embedded as text) the logits differ.
             let blind = withoutGradient { model(Tensor(indices: ids, shape: [1, ids.count])) }
             XCTAssertGreaterThan(Qwen2VLFixtures.maxDifference(blind, expected), 1e-2, name)
@@ -117,6 +138,7 @@ final class Qwen2VLParityTests: XCTestCase {
             XCTAssertEqual(session.cache.length, ids.count)
             let diff = Qwen2VLFixtures.maxDifference(Tensor.concat(pieces, axis: 1), full)
             XCTAssertLessThan(diff, 1e-4, "\(name): cached vs full = \(diff)")
+            print("\(name): max |Δlogit| cached vs full = \(diff)")
             XCTAssertEqual(session.nextPosition, ids.count + (try XCTUnwrap(ref["mm_rope_deltas"]).toIntArray()[0]))
         }
     }

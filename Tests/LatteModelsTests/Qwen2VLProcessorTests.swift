@@ -24,6 +24,7 @@ final class Qwen2VLProcessorTests: XCTestCase {
             guard out.pixelValues.shape == expected.shape else { continue }
             let diff = Qwen2VLFixtures.maxDifference(out.pixelValues, expected)
             XCTAssertLessThan(diff, 1e-5, "\(c.name): max |Δpixel| = \(diff)")
+            print("\(c.name) → grid \(out.grids[0]): max |Δpixel| = \(diff)")
         }
     }
 

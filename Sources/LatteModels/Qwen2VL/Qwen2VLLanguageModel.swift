@@ -50,12 +50,13 @@ public final class Qwen2VLAttention: Module {
     func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor), cache: KVCache?, layer: Int) -> Tensor {
         let b = x.shape[0], t = x.shape[1]
         func split(_ y: Tensor, _ h: Int) -> Tensor { y.reshaped([b, t, h, headDim]).permuted([0, 2, 1, 3]) }
-        let q = split(q_proj(x), heads).applyingRotary(cos: rotary.cos, sin: rotary.sin)
-        var k = split(k_proj(x), kvHeads).applyingRotary(cos: rotary.cos, sin: rotary.sin)
-        var v = split(v_proj(x), kvHeads)
+        let project: (Linear, Tensor) -> Tensor = BFloat16Projection.apply
+        let q = split(project(q_proj, x), heads).applyingRotary(cos: rotary.cos, sin: rotary.sin)
+        var k = split(project(k_proj, x), kvHeads).applyingRotary(cos: rotary.cos, sin: rotary.sin)
+        var v = split(project(v_proj, x), kvHeads)
         if let cache { (k, v) = cache.append(layer: layer, keys: k, values: v) }
         let o = Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .causal).output
-        return o_proj(o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim]))
+        return project(o_proj, o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim]))
     }
 }
 
@@ -74,7 +75,9 @@ public final class Qwen2VLDecoderLayer: Module {
 
     func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor), cache: KVCache?, layer: Int) -> Tensor {
         let h = x + self_attn(input_layernorm(x), rotary: rotary, cache: cache, layer: layer)
-        return h + mlp(post_attention_layernorm(h))
+        // SwiGLU's own projections, through the bf16-aware path.
+        let n = post_attention_layernorm(h), project: (Linear, Tensor) -> Tensor = BFloat16Projection.apply
+        return h + project(mlp.down_proj, project(mlp.gate_proj, n).silu() * project(mlp.up_proj, n))
     }
 }
 

@@ -23,13 +23,14 @@ public final class Qwen2VLModel: Module {
     /// Logits over the vocabulary for hidden states […, hidden].
     public func logits(_ hidden: Tensor, headBlockRows rows: Int = 8192) -> Tensor {
         let weight = lm_head?.weight.tensor ?? model.embed_tokens.weight.tensor
-        guard weight.dtype != .float32 else { return Tensor.linear(hidden, weight: weight) }
-        // A half-precision head (2B: 151936 × 1536) is converted a block of rows at a time, so the
+        guard weight.dtype == .bfloat16, weight.isContiguous else { return Tensor.linear(hidden, weight: weight) }
+        if hidden.count / hidden.dim(-1) <= BFloat16Projection.maxRows { return BFloat16Projection.apply(hidden, weight: weight, bias: nil) }
+        // More rows: the bf16 head (2B: 151936 × 1536) is converted a block of rows at a time, so the
         // float32 copy never exceeds ~50 MB instead of the whole 0.9 GB table.
         let vocabulary = weight.shape[0]
         var blocks: [Tensor] = []
         for start in stride(from: 0, to: vocabulary, by: rows) {
-            blocks.append(Tensor.linear(hidden, weight: weight.sliced(axis: 0, start..<min(start + rows, vocabulary)).toFloat32()))
+            blocks.append(Tensor.linear(hidden, weight: weight.sliced(axis: 0, start..<min(start + rows, vocabulary))))
         }
         return blocks.count == 1 ? blocks[0] : Tensor.concat(blocks, axis: -1)
     }

@@ -95,7 +95,8 @@ public struct FlowSampler {
 
     /// The step iterator: latents for `prompt` (one row per image), guided against `nullPrompt`
     /// (one row, or one per image) when guidance ≠ 1.
-    public func steps(prompt: PromptCache, nullPrompt: PromptCache?) throws -> Steps {
+    /// `noise` [n, C, H, W] replaces the seeded starting noise (e.g. one seed per image).
+    public func steps(prompt: PromptCache, nullPrompt: PromptCache?, noise: Tensor? = nil) throws -> Steps {
         guard settings.steps >= 1 else { throw GeneratorError.invalidInput("steps must be at least 1, got \(settings.steps)") }
         let guided = settings.guidance != 1
         if guided && nullPrompt == nil { throw GeneratorError.invalidInput("guidance \(settings.guidance) needs a null prompt") }
@@ -107,15 +108,18 @@ public struct FlowSampler {
             batchPrompt = PromptCache.stack([prompt, nulls])
         }
         let c = model.configuration
+        let shape = [n, c.latentChannels, c.latentHeight, c.latentWidth]
+        if let noise, noise.shape != shape { throw GeneratorError.invalidInput("starting noise \(noise.shape) for latents \(shape)") }
         var g = RandomGenerator(seed: settings.seed)
-        let x = Tensor.normal([n, c.latentChannels, c.latentHeight, c.latentWidth], generator: &g)
+        let x = noise ?? Tensor.normal(shape, generator: &g)
         return Steps(sampler: self, grid: Self.timeGrid(steps: settings.steps, shift: settings.shift, kind: settings.grid, configuration: c),
                      prompt: batchPrompt, guided: guided, latent: x)
     }
 
     /// Runs every step and returns the final latents [n, C, H, W]. `progress` may return false to stop.
-    public func sample(prompt: PromptCache, nullPrompt: PromptCache?, progress: ((SamplingProgress) -> Bool)? = nil) throws -> Tensor {
-        var it = try steps(prompt: prompt, nullPrompt: nullPrompt)
+    public func sample(prompt: PromptCache, nullPrompt: PromptCache?, noise: Tensor? = nil,
+                       progress: ((SamplingProgress) -> Bool)? = nil) throws -> Tensor {
+        var it = try steps(prompt: prompt, nullPrompt: nullPrompt, noise: noise)
         var last = it.latent
         while let p = it.next() {
             last = p.latent

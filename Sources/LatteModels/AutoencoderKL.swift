@@ -161,7 +161,7 @@ public final class AutoencoderKL: Module {
     public let decoder: VAEDecoder
     public let quant_conv: Conv2d?
     public let post_quant_conv: Conv2d?
-    public let configuration: AutoencoderKLConfiguration
+    public private(set) var configuration: AutoencoderKLConfiguration
 
     /// Builds the model: random layers (torch's default initialisation) with `LayerMaker(seed:)`,
     /// zero placeholders for loading with `LayerMaker()`.
@@ -210,7 +210,7 @@ public final class AutoencoderKL: Module {
     }
 
     /// Writes a diffusers-layout folder (config.json + diffusion_pytorch_model.safetensors).
-    public func save(directory: URL) throws {
+    public func save(directory: URL, dtype: DType = .float32) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -225,7 +225,13 @@ public final class AutoencoderKL: Module {
             json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         }
         try json.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
-        try saveSafetensors(directory.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+        try saveSafetensors(directory.appendingPathComponent("diffusion_pytorch_model.safetensors"), dtype: dtype)
+    }
+
+    /// Sets the latent normalisation the generator sees: (z − shift) · scale (measured after training).
+    public func setLatentScaling(scalingFactor: Float, shiftFactor: Float?) {
+        configuration.scaling_factor = scalingFactor
+        configuration.shift_factor = shiftFactor
     }
 
     /// Throws a message naming the problem unless `x` is [N, in_channels, H, W] with H and W positive

@@ -58,3 +58,39 @@ final class AutoencoderKLTrainingTests: XCTestCase {
         XCTAssertLessThan(after, before / 10, "reconstruction MSE \(before) → \(after)")
     }
 }
+
+/// The trainer's checkpoint holds everything a resumed run needs: the losses after resuming equal
+/// those of an uninterrupted run.
+final class AutoencoderTrainerResumeTests: XCTestCase {
+    func makeTrainer() throws -> AutoencoderTrainer {
+        var c = AutoencoderKLConfiguration()
+        c.in_channels = 1; c.out_channels = 1; c.block_out_channels = [8, 8]; c.norm_num_groups = 4; c.latent_channels = 2
+        return AutoencoderTrainer(model: try AutoencoderKL(c, seed: 1),
+                                  settings: AutoencoderTrainingSettings(steps: 6, batchSize: 8, learningRate: 2e-3, warmupSteps: 2, seed: 3))
+    }
+
+    func testResumedRunMatchesUninterruptedRun() throws {
+        let x = AutoencoderKLTrainingTests.images()
+        let full = try makeTrainer()
+        let reference = try (0..<6).map { _ in try full.trainStep(images: x).loss }
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latte-vae-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try makeTrainer()
+        for _ in 0..<3 { _ = try first.trainStep(images: x) }
+        try first.saveCheckpoint(to: dir, dataState: "position 3")
+        let second = try makeTrainer()
+        XCTAssertEqual(try second.resume(from: dir), "position 3")
+        XCTAssertEqual(second.step, 3)
+        let resumed = try (0..<3).map { _ in try second.trainStep(images: x).loss }
+        XCTAssertEqual(resumed, Array(reference[3...]))
+        XCTAssertLessThan(reference.last!, reference.first!)
+    }
+
+    func testWrongImagesAreRefusedBeforeTraining() throws {
+        let t = try makeTrainer()
+        XCTAssertThrowsError(try t.trainStep(images: Tensor.zeros([2, 3, 16, 16]))) { XCTAssertTrue("\($0)".contains("[N, 1, H, W]"), "\($0)") }
+        XCTAssertThrowsError(try t.trainStep(images: Tensor.zeros([2, 1, 15, 16]))) { XCTAssertTrue("\($0)".contains("multiple of 2"), "\($0)") }
+        XCTAssertEqual(t.step, 0)
+    }
+}

@@ -37,6 +37,23 @@ final class ConvolutionTests: XCTestCase {
         assertGradientsMatch([x, randomTensor([3, 2, 1, 1], seed: 7)]) { Tensor.conv2d($0[0], weight: $0[1]) }
     }
 
+    /// A tiny column budget splits the batch's output rows into chunks that cut through images: the
+    /// result and the gradients must not change.
+    func testChunkedColumnsMatchReference() {
+        let saved = ConvGeometry.columnBudget
+        defer { ConvGeometry.columnBudget = saved }
+        for budget in [1, 100, 1 << 23] {
+            ConvGeometry.columnBudget = budget
+            for (stride, padding, groups) in [(1, 1, 1), (2, 1, 1), (1, 2, 2)] {
+                let x = randomTensor([3, 4, 6, 5], seed: 11), w = randomTensor([6, 4 / groups, 3, 3], seed: 12), b = randomTensor([6], seed: 13)
+                let y = Tensor.conv2d(x, weight: w, bias: b, stride: stride, padding: padding, groups: groups)
+                assertClose(y.toArray(), reference(x, w, b, stride: stride, padding: padding, groups: groups), tolerance: 1e-5)
+            }
+            let x = randomTensor([2, 2, 4, 5], seed: 14), w = randomTensor([3, 2, 3, 3], seed: 15), b = randomTensor([3], seed: 16)
+            assertGradientsMatch([x, w, b]) { Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: 1, padding: 1) }
+        }
+    }
+
     func testUpsampleNearest() {
         let x = Tensor([1, 2, 3, 4], shape: [1, 1, 2, 2])
         XCTAssertEqual(x.upsampledNearest(scale: 2).toArray(), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])

@@ -88,7 +88,9 @@ extension Module {
     }
 
     /// Writes every parameter (frozen ones too) to a safetensors file, atomically.
-    public func saveSafetensors(_ url: URL, metadata: [String: String] = [:]) throws {
-        try Safetensors.write(parameterTensors(), metadata: metadata, to: url)
+    /// `dtype` .float16 or .bfloat16 halves the file (loading converts back to float32).
+    public func saveSafetensors(_ url: URL, metadata: [String: String] = [:], dtype: DType = .float32) throws {
+        let tensors = dtype == .float32 ? parameterTensors() : parameterTensors().mapValues { $0.to(dtype) }
+        try Safetensors.write(tensors, metadata: metadata, to: url)
     }
 }

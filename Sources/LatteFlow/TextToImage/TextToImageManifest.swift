@@ -1,0 +1,75 @@
+import Foundation
+
+/// `model.json` of a LatteFlow text-to-image folder: which frozen backbone, generator and autoencoder
+/// make the model, how prompts become tokens, and how decoded images are cropped and sampled by default.
+///
+/// Folder layout:
+///
+///     model.json                 this manifest
+///     generator.json             GeneratorConfiguration
+///     generator.safetensors      generation pathway weights (EMA), f16 or f32
+///     <autoencoder>/             an AutoencoderKL folder in diffusers' layout (path relative to the folder)
+public struct TextToImageManifest: Codable, Equatable, Sendable {
+    public static let currentFormat = "latteflow-text-to-image-1"
+    public var format: String
+    /// An asset name ("smollm2") or a path to a GGUF file or Hugging Face folder.
+    public var backbone: String
+    public var generator: String
+    public var weights: String
+    public var autoencoder: String
+    /// Token prepended to every prompt; the null prompt (guidance, dropped conditions) is this token
+    /// alone, so the backbone always has at least one token to prefill.
+    public var promptStartToken: String
+    /// Pixels cropped from each side of decoded images (the training data's padding).
+    public var crop: Int
+    public var defaultSteps: Int
+    public var defaultGuidance: Float
+    public var defaultShift: Float
+    /// Class names and their phrases when the model was trained on a labelled set (sample sheets, eval).
+    public var classNames: [String]?
+    public var classPhrases: [[String]]?
+
+    enum CodingKeys: String, CodingKey {
+        case format, backbone, generator, weights, autoencoder, crop
+        case promptStartToken = "prompt_start_token", defaultSteps = "default_steps", defaultGuidance = "default_guidance"
+        case defaultShift = "default_shift", classNames = "class_names", classPhrases = "class_phrases"
+    }
+
+    public init(backbone: String, autoencoder: String, promptStartToken: String, crop: Int, defaultSteps: Int = 30,
+                defaultGuidance: Float = 3, defaultShift: Float = 1, classNames: [String]? = nil, classPhrases: [[String]]? = nil) {
+        format = Self.currentFormat
+        self.backbone = backbone
+        generator = "generator.json"
+        weights = "generator.safetensors"
+        self.autoencoder = autoencoder
+        self.promptStartToken = promptStartToken
+        self.crop = crop
+        self.defaultSteps = defaultSteps
+        self.defaultGuidance = defaultGuidance
+        self.defaultShift = defaultShift
+        self.classNames = classNames
+        self.classPhrases = classPhrases
+    }
+
+    public static func load(from url: URL) throws -> TextToImageManifest {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw GeneratorError.invalidConfiguration("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        let m: TextToImageManifest
+        do { m = try JSONDecoder().decode(TextToImageManifest.self, from: data) } catch {
+            throw GeneratorError.invalidConfiguration("\(url.path): \(error)")
+        }
+        guard m.format == currentFormat else {
+            throw GeneratorError.invalidConfiguration("\(url.path): format '\(m.format)' is not \(currentFormat)")
+        }
+        guard m.crop >= 0, m.defaultSteps > 0 else { throw GeneratorError.invalidConfiguration("\(url.path): crop and default_steps must be non-negative / positive") }
+        return m
+    }
+
+    public func save(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: url, options: .atomic)
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import LatteFormats
+import LatteModels
+import LatteTensor
+
+/// The autoencoder latents of a whole training set, computed once (posterior means, scaled for the
+/// generator) and cached in a safetensors file that records which autoencoder weights made them.
+enum LatentCache {
+    static func latents(vae: AutoencoderKL, vaeFolder: URL, dataset: any Dataset, pad: Int, cache: URL,
+                        say: (String) -> Void) throws -> Tensor {
+        let weights = try SHA256.hash(fileAt: vaeFolder.appendingPathComponent("diffusion_pytorch_model.safetensors").path)
+        let key = "\(weights) pad \(pad) items \(dataset.count) scale \(vae.configuration.scaling_factor) shift \(vae.configuration.shift_factor ?? 0)"
+        if FileManager.default.fileExists(atPath: cache.path),
+           let file = try? Safetensors.read(contentsOf: cache), file.metadata["source"] == key, let t = file.tensors["latents"] {
+            say("latents: \(t.shape) from \(cache.path)")
+            return t.toFloat32().contiguous()
+        }
+        let loader = try DataLoader(dataset: dataset, options: DataLoaderOptions(batchSize: 200, shuffle: false, seed: 0,
+                                                                                 transforms: [.toGray, .pad(pad, fill: 0)], mean: [0.5], std: [0.5]))
+        var parts: [Tensor] = []
+        var progress = TrainingProgress(total: dataset.count, label: "encoding latents")
+        var done = 0
+        while done < dataset.count {
+            let b = try loader.next()
+            let x = Tensor(b.pixels, shape: [b.count, b.channels, b.height, b.width])
+            try vae.validateImages(x)
+            parts.append(withoutGradient { vae.scaledLatent(vae.encode(x).mean) }.contiguous())
+            done += b.count
+            progress.update(step: done, fields: [])
+        }
+        let all = Tensor.concat(parts, axis: 0).contiguous()
+        try Safetensors.write(["latents": all], metadata: ["source": key], to: cache)
+        return all
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import LatteFormats
+import LatteKernels
+import LatteModels
+import LatteTensor
+
+/// `latte vae reconstruct` and `latte vae eval` for a trained AutoencoderKL folder.
+struct VAECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vae", abstract: "Inspect a trained autoencoder: reconstruction sheets and PSNR.",
+        subcommands: [Reconstruct.self, Eval.self])
+
+    struct Common: ParsableArguments {
+        @Option(help: "An AutoencoderKL folder (config.json + diffusion_pytorch_model.safetensors).") var model = "models/fashion-vae"
+        @Option(help: "'fashion-mnist' or a folder of images in class sub-folders.") var data = "fashion-mnist"
+        @Option(help: "Split of fashion-mnist: train or test.") var split = "test"
+        @Option(help: "Zero padding around each image (the model was trained on 28 + 2·2 = 32 pixels).") var pad = 2
+        @Option(help: "Threads (default: all cores).") var threads: Int?
+
+        func load() throws -> (AutoencoderKL, any Dataset) {
+            if let threads { Parallel.threadCount = threads }
+            guard let s = IDXDataset.Split(rawValue: split) else { throw ValidationError("--split must be train or test, got \(split)") }
+            let model = try AutoencoderKL.load(directory: URL(fileURLWithPath: model))
+            return (model, try ImageDataSource.dataset(data, split: s))
+        }
+    }
+
+    struct Reconstruct: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a sheet: rows of inputs above their reconstructions.")
+        @OptionGroup var common: Common
+        @Option(help: "Images on the sheet.") var count = 32
+        @Option(help: "Images per row.") var columns = 16
+        @Option(help: "Upscale factor for viewing.") var scale = 2
+        @Option(help: "Output PNG.") var output = "reconstructions.png"
+
+        func run() throws {
+            let (model, dataset) = try common.load()
+            let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: min(count, dataset.count), shuffle: false, seed: 0, pad: common.pad))
+            let b = try loader.next()
+            let x = Tensor(b.pixels, shape: [b.count, b.channels, b.height, b.width])
+            try model.validateImages(x)
+            let y = withoutGradient { model.reconstruct(x) }
+            let inputs = ImageTensors.images(x, scale: scale), outputs = ImageTensors.images(y, scale: scale)
+            var tiles: [Image] = []
+            for start in stride(from: 0, to: inputs.count, by: columns) {
+                let end = min(start + columns, inputs.count)
+                tiles += inputs[start..<end] + Array(repeating: ImageTensors.blank(like: inputs[0]), count: columns - (end - start))
+                tiles += outputs[start..<end] + Array(repeating: ImageTensors.blank(like: inputs[0]), count: columns - (end - start))
+            }
+            try ImageGrid.write(tiles, columns: columns, to: output)
+            print("wrote \(output): \(inputs.count) inputs (odd rows) and their reconstructions (even rows)")
+        }
+    }
+
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reconstruction PSNR over a whole split, and latent statistics.")
+        @OptionGroup var common: Common
+        @Option(help: "Only the first N images.") var limit: Int?
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() throws {
+            let (model, dataset) = try common.load()
+            var progress = TrainingProgress(total: min(limit ?? dataset.count, dataset.count), label: "vae eval")
+            let r = try VAEStatistics.reconstruction(model, dataset: dataset, pad: common.pad, images: limit) { progress.update(step: $0, fields: []) }
+            let latents = try VAEStatistics.latentStatistics(model, dataset: dataset, pad: common.pad, images: min(r.images, 2000))
+            if json {
+                let object: [String: Any] = ["psnr_db": r.psnr_db, "mean_image_psnr_db": r.mean_image_psnr_db, "mse": r.mse, "images": r.images,
+                                             "seconds": r.seconds, "latent_mean": latents.mean, "latent_std": latents.std,
+                                             "scaling_factor": model.configuration.scaling_factor, "shift_factor": model.configuration.shift_factor ?? 0]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                print(String(format: "PSNR %.2f dB (mean per image %.2f dB, MSE %.6f) over %d images in %.1f s", r.psnr_db, r.mean_image_psnr_db, r.mse, r.images, r.seconds))
+                print("latent mean \(latents.mean), std \(latents.std) over \(latents.images) images; config scaling_factor \(model.configuration.scaling_factor), shift_factor \(model.configuration.shift_factor.map { "\($0)" } ?? "none")")
+            }
+        }
+    }
+}
+
+/// Tensors in [−1, 1] shaped [N, C, H, W] to 8-bit images, optionally upscaled (nearest) for viewing.
+enum ImageTensors {
+    static func images(_ t: Tensor, scale: Int = 1) -> [Image] {
+        let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+        let v = t.toArray()
+        return (0..<n).map { i in
+            var px = [UInt8](repeating: 0, count: h * w * c * scale * scale)
+            for y in 0..<(h * scale) {
+                for x in 0..<(w * scale) {
+                    for ch in 0..<c {
+                        let f = v[((i * c + ch) * h + y / scale) * w + x / scale]
+                        px[(y * w * scale + x) * c + ch] = UInt8(max(0, min(255, ((f + 1) * 127.5).rounded())))
+                    }
+                }
+            }
+            return Image(width: w * scale, height: h * scale, channels: c, pixels: px)
+        }
+    }
+
+    static func blank(like image: Image) -> Image {
+        Image(width: image.width, height: image.height, channels: image.channels, fill: Array(repeating: 255, count: image.channels))
+    }
+}

@@ -4,15 +4,18 @@ import LatteFormats
 import LatteModels
 import LatteTokenizers
 
-/// `latte chat`: streams a LLaMA-family model's answer to a prompt to standard output, and the speed
-/// to standard error.
+/// `latte chat`: streams a LLaMA-family or Qwen2-VL model's answer to a prompt (and, for Qwen2-VL, an
+/// image) to standard output, and the speed to standard error.
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
         abstract: "Answer a prompt with a language model, streaming the text as it is generated.")
 
-    @Option(name: .long, help: "A GGUF file, a Hugging Face folder (config.json, *.safetensors, tokenizer.json), or a known name (smollm2).")
+    @Option(name: .long, help: "A GGUF file, a Hugging Face folder (config.json, *.safetensors, tokenizer.json; LLaMA family or Qwen2-VL), or a known name (smollm2).")
     var model: String
+
+    @Option(name: .long, help: "An image (PNG or JPEG) to ask about; needs a Qwen2-VL model folder.")
+    var image: String?
 
     @Option(name: .long, help: "The user message (with --raw: the exact text to continue).")
     var prompt: String
@@ -58,6 +61,12 @@ struct ChatCommand: ParsableCommand {
 
     func run() throws {
         let (modelURL, tokenizerURL) = try Self.resolve(model)
+        if modelURL != tokenizerURL, Qwen2VLConfiguration.describesQwen2VL(folder: modelURL) {
+            return try runQwen2VL(folder: modelURL, tokenizerURL: tokenizerURL)
+        }
+        if image != nil {
+            throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder); '\(model)' is a text-only language model")
+        }
         let lm = try LLaMAModel.load(from: modelURL)
         let tokenizer = try Tokenizer.load(contentsOf: tokenizerURL)
 
@@ -97,6 +106,65 @@ struct ChatCommand: ParsableCommand {
             FileHandle.standardError.write(Data(String(
                 format: "prompt: %d tokens, %.1f tokens/s; generated: %d tokens, %.1f tokens/s\n",
                 s.promptTokens, s.promptTokensPerSecond, s.generatedTokens, s.generatedTokensPerSecond).utf8))
+        }
+    }
+
+    private var sampling: SamplingParameters {
+        SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                           repetitionPenalty: repetitionPenalty, seed: seed)
+    }
+
+    /// Qwen2-VL: the qwen2VL chat template with one `<|image_pad|>` per merged vision patch of the image.
+    private func runQwen2VL(folder: URL, tokenizerURL: URL) throws {
+        let vlm = try Qwen2VLModel.load(huggingFaceFolder: folder)
+        let tokenizer = try Tokenizer.load(contentsOf: tokenizerURL)
+        let c = vlm.configuration
+        for (text, id) in [(ChatTemplate.imagePad, c.imageTokenID), (ChatTemplate.visionStart, c.visionStartTokenID), (ChatTemplate.visionEnd, c.visionEndTokenID)] {
+            guard tokenizer.tokenToID(text) == id else {
+                throw ValidationError("\(tokenizerURL.path): \(text) is token \(tokenizer.tokenToID(text).map(String.init) ?? "absent"), config.json says \(id)")
+            }
+        }
+        var vision: Qwen2VLVisionInput?
+        var pads = 0
+        if let image {
+            let processorURL = folder.appendingPathComponent("preprocessor_config.json")
+            let processor = FileManager.default.fileExists(atPath: processorURL.path)
+                ? try Qwen2VLImageProcessor(preprocessorConfig: processorURL) : Qwen2VLImageProcessor()
+            let input = try processor([try ImageFile.read((image as NSString).expandingTildeInPath)])
+            pads = input.grids[0].mergedTokenCount(mergeSize: c.vision.spatialMergeSize)
+            vision = input
+        }
+        var stops = Set<Int>()
+        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
+        for end in ["<|im_end|>", "<|endoftext|>"] { if let id = tokenizer.tokenToID(end) { stops.insert(id) } }
+        let ids: [Int]
+        if raw {
+            let placeholder = vision == nil ? "" : ChatTemplate.visionStart + String(repeating: ChatTemplate.imagePad, count: pads) + ChatTemplate.visionEnd
+            ids = tokenizer.encode(placeholder + prompt, addSpecialTokens: false)
+        } else {
+            var messages: [ChatMessage] = []
+            if let system { messages.append(ChatMessage(.system, system)) }
+            // Qwen2-VL's template puts the image before the question.
+            messages.append(ChatMessage(.user, parts: (vision == nil ? [] : [.image(padTokens: pads)]) + [.text(prompt)]))
+            ids = try tokenizer.encodeChat(messages, template: .qwen2VL)
+        }
+        guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
+        let generator = Qwen2VLTokenGenerator(model: vlm, prompt: ids, vision: vision,
+                                              parameters: GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopTokens: stops))
+        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        let out = FileHandle.standardOutput
+        while let id = generator.next() {
+            let text = detokenizer.push(id)
+            if !text.isEmpty { out.write(Data(text.utf8)) }
+        }
+        out.write(Data((detokenizer.finish() + "\n").utf8))
+        if let error = generator.error { throw error }
+        if !quiet {
+            let s = generator.statistics
+            let imageNote = vision == nil ? "" : " (\(pads) image tokens)"
+            FileHandle.standardError.write(Data(("prompt: \(s.promptTokens) tokens" + imageNote + String(
+                format: ", %.1f tokens/s; generated: %d tokens, %.1f tokens/s\n",
+                s.promptTokensPerSecond, s.generatedTokens, s.generatedTokensPerSecond)).utf8))
         }
     }
 

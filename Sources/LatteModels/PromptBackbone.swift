@@ -2,7 +2,7 @@ import LatteTensor
 
 /// What the LaTtE-Flow generator needs from a frozen backbone (METHOD.md §2): prefill token prompts
 /// once and hand back, per layer, the prompt's keys (after RoPE) and values, with their geometry.
-/// Implemented by `LLaMAModel`; Qwen2-VL's language model will implement it too.
+/// Implemented by `LLaMAModel` and by Qwen2-VL's language model (`Qwen2VLModel`).
 public protocol PromptBackbone: AnyObject {
     /// Number of layers L (the generator pairs one generation layer with each).
     var promptLayerCount: Int { get }

@@ -154,8 +154,10 @@ extension Tensor {
                 let p = s.assumingMemoryBound(to: UInt16.self)
                 for i in 0..<n { asFloat[i] = HalfConversion.float(fromFloat16: p[i]) }
             case .bfloat16:
+                // bf16 is the top half of a float32: a shift, written on the bits so it vectorises.
                 let p = s.assumingMemoryBound(to: UInt16.self)
-                for i in 0..<n { asFloat[i] = HalfConversion.float(fromBFloat16: p[i]) }
+                let bits = UnsafeMutableRawPointer(asFloat).assumingMemoryBound(to: UInt32.self)
+                for i in 0..<n { bits[i] = UInt32(p[i]) << 16 }
             case .int32:
                 let p = s.assumingMemoryBound(to: Int32.self)
                 for i in 0..<n { asFloat[i] = Float(p[i]) }

@@ -135,3 +135,52 @@ for seed, (name, cfg) in enumerate(configs.items()):
             io["input" + suffix], io["latent" + suffix], io["decoded" + suffix] = x, z, y
             print(f"{name} {h}x{w}: latent {tuple(z.shape)} std {z.std():.3f}, decoded std {y.std():.3f}")
     save_file({k: v.contiguous() for k, v in io.items()}, os.path.join(folder, "io.safetensors"))
+
+# ---------------------------------------------------------------------------------------------
+# Full-size released DC-AE layouts (configs as diffusers' convert_dcae_to_diffusers.py builds them),
+# instantiated on torch's meta device (no memory): the number of parameters and a digest of every
+# checkpoint key with its shape, so the Swift test proves a real DC-AE folder's keys and shapes line up
+# without shipping gigabytes. Digest: FNV-1a 64 over "key:[d0, d1, …]\n" lines sorted by key, BatchNorm
+# counters (num_batches_tracked) left out as the loader drops them.
+six = lambda a, b: [a] * 3 + [b] * 3
+real_configs = {
+    "diffusers-defaults": {},
+    "dc-ae-f32c32-sana-1.0": dict(
+        latent_channels=32, encoder_block_types=six("ResBlock", "EfficientViTBlock"),
+        decoder_block_types=six("ResBlock", "EfficientViTBlock"),
+        encoder_block_out_channels=[128, 256, 512, 512, 1024, 1024], decoder_block_out_channels=[128, 256, 512, 512, 1024, 1024],
+        encoder_layers_per_block=[2, 2, 2, 3, 3, 3], decoder_layers_per_block=[3, 3, 3, 3, 3, 3],
+        encoder_qkv_multiscales=[[], [], [], [5], [5], [5]], decoder_qkv_multiscales=[[], [], [], [5], [5], [5]],
+        downsample_block_type="conv", upsample_block_type="interpolate", decoder_norm_types="rms_norm",
+        decoder_act_fns="silu", scaling_factor=0.41407),
+    "dc-ae-f32c32-in-1.0": dict(
+        latent_channels=32, encoder_block_types=six("ResBlock", "EfficientViTBlock"),
+        decoder_block_types=six("ResBlock", "EfficientViTBlock"),
+        encoder_block_out_channels=[128, 256, 512, 512, 1024, 1024], decoder_block_out_channels=[128, 256, 512, 512, 1024, 1024],
+        encoder_layers_per_block=[0, 4, 8, 2, 2, 2], decoder_layers_per_block=[0, 5, 10, 2, 2, 2],
+        encoder_qkv_multiscales=[[]] * 6, decoder_qkv_multiscales=[[]] * 6,
+        decoder_norm_types=six("batch_norm", "rms_norm"), decoder_act_fns=six("relu", "silu")),
+}
+
+
+def fnv1a64(text):
+    h = 0xCBF29CE484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return format(h, "x")
+
+
+summary = {}
+for name, cfg in real_configs.items():
+    with torch.device("meta"):
+        model = AutoencoderDC(**cfg)
+    shapes = {k: list(v.shape) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    lines = "".join(f"{k}:[{', '.join(map(str, shapes[k]))}]\n" for k in sorted(shapes))
+    count = sum(p.numel() for p in model.parameters()) + sum(
+        b.numel() for k, b in model.named_buffers() if not k.endswith("num_batches_tracked"))
+    full = dict(model.config)
+    summary[name] = {"config": {k: v for k, v in full.items() if not k.startswith("_")},
+                     "tensors": len(shapes), "elements": count, "digest": fnv1a64(lines)}
+    print(f"{name}: {len(shapes)} tensors, {count / 1e6:.1f} M elements")
+with open(os.path.join(out_dir, "..", "dc_released_layouts.json"), "w") as f:
+    json.dump(summary, f, indent=1, sort_keys=True)

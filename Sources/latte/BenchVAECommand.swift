@@ -19,6 +19,7 @@ struct BenchVAECommand: ParsableCommand {
     @Option(help: "Image side of the SD-VAE case.") var sdSize = 256
     @Option(help: "Batch of the SD-VAE case.") var sdBatch = 1
     @Flag(help: "Measure only the small case.") var skipSd = false
+    @Flag(help: "Skip the single-conv2d rows (the SD-VAE decoder's dominant 3×3 convs).") var skipConv = false
     @Option(help: "Timed repetitions after one warm-up (the best is reported).") var repeats = 2
     @Option(help: "Threads (default: LATTE_THREADS or all cores); diffusers gets the same.") var threads: Int?
     @Option(help: "The reference script; skipped when absent or Python lacks diffusers.")
@@ -60,6 +61,18 @@ struct BenchVAECommand: ParsableCommand {
         return c
     }
 
+    /// 3×3, padding 1, batch 1 convs that dominate the SD-VAE decoder's time: (in = out channels, side).
+    static let convShapes = [(128, 256), (256, 128), (512, 64)]
+
+    /// GFLOP/s of one 3×3 conv (2·Cin·Cout·9·H·W flops), forward only.
+    private func measureConv(channels c: Int, size: Int) -> Double {
+        var rng = RandomGenerator(seed: 11)
+        let x = Tensor.normal([1, c, size, size], generator: &rng)
+        let w = Tensor.normal([c, c, 3, 3], std: 0.02, generator: &rng), b = Tensor.zeros([c])
+        let t = withoutGradient { bestTime(repeats: repeats) { _ = Tensor.conv2d(x, weight: w, bias: b, padding: 1) } }
+        return 2 * Double(c * c * 9 * size * size) / t / 1e9
+    }
+
     func cases() throws -> [Case] {
         var small = Self.fashionMNISTConfiguration
         if let smallConfig {
@@ -96,7 +109,22 @@ struct BenchVAECommand: ParsableCommand {
                          "encode_images_per_second": Double(c.batch) / encode,
                          "decode_images_per_second": Double(c.batch) / decode])
         }
-        let (reference, status) = skipTorch ? (nil, "skipped (--skip-torch)") : try runReference(cases)
+        var convRows: [[String: Any]] = []
+        if !skipConv {
+            for (c, size) in Self.convShapes {
+                convRows.append(["name": "conv3x3 \(c)→\(c) \(size)×\(size)", "channels": c, "size": size,
+                                 "gflops": measureConv(channels: c, size: size)])
+            }
+        }
+        let (reference, convReference, status) = skipTorch ? (nil, nil, "skipped (--skip-torch)") : try runReference(cases)
+        if let convReference {
+            for i in convRows.indices {
+                guard let r = convReference.first(where: { ($0["name"] as? String) == (convRows[i]["name"] as? String) }),
+                      let g = r["gflops"] as? Double else { continue }
+                convRows[i]["torch_gflops"] = g
+                convRows[i]["ratio"] = (convRows[i]["gflops"] as! Double) / g
+            }
+        }
         if let reference {
             for i in rows.indices {
                 guard let r = reference.first(where: { ($0["name"] as? String) == (rows[i]["name"] as? String) }),
@@ -108,34 +136,45 @@ struct BenchVAECommand: ParsableCommand {
             }
         }
         if json {
-            let object: [String: Any] = ["threads": Parallel.threadCount, "repeats": repeats, "torch": status, "results": rows]
+            let object: [String: Any] = ["threads": Parallel.threadCount, "repeats": repeats, "torch": status, "results": rows,
+                                         "conv2d": convRows]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
         }
         print("AutoencoderKL fp32, random weights, \(Parallel.threadCount) threads, best of \(repeats); diffusers: \(status)")
         for r in rows {
-            var line = String(format: "%-7@ %@ %d×%d batch %d: encode %.2f img/s, decode %.2f img/s",
+            var line = String(format: "%-7@ %@ %d×%d batch %d: encode %.3g img/s, decode %.3g img/s",
                               r["name"] as! String, "\(r["block_out_channels"]!)", r["size"] as! Int, r["size"] as! Int,
                               r["batch"] as! Int, r["encode_images_per_second"] as! Double, r["decode_images_per_second"] as! Double)
             if let te = r["torch_encode_images_per_second"] as? Double, let td = r["torch_decode_images_per_second"] as? Double {
-                line += String(format: " | diffusers encode %.2f, decode %.2f | ratio (ours / diffusers) encode %.2f×, decode %.2f×",
+                line += String(format: " | diffusers encode %.3g, decode %.3g | ratio (ours / diffusers) encode %.2f×, decode %.2f×",
                                te, td, r["ratio_encode"] as! Double, r["ratio_decode"] as! Double)
+            }
+            print(line)
+        }
+        for r in convRows {
+            var line = String(format: "%@: %.1f GFLOP/s", r["name"] as! String, r["gflops"] as! Double)
+            if let g = r["torch_gflops"] as? Double {
+                line += String(format: " | torch %.1f GFLOP/s | ratio %.2f×", g, r["ratio"] as! Double)
             }
             print(line)
         }
     }
 
     /// Runs the diffusers script on the same configs and thread count; nil and a reason when it cannot.
-    private func runReference(_ cases: [Case]) throws -> ([[String: Any]]?, String) {
+    private func runReference(_ cases: [Case]) throws -> ([[String: Any]]?, [[String: Any]]?, String) {
         guard FileManager.default.fileExists(atPath: script) else {
-            return (nil, "skipped (\(script) not found; run from the repository root)")
+            return (nil, nil, "skipped (\(script) not found; run from the repository root)")
         }
         let encoder = JSONEncoder()
         var list: [[String: Any]] = []
         for c in cases {
             let config = try JSONSerialization.jsonObject(with: encoder.encode(c.configuration))
             list.append(["name": c.name, "config": config, "size": c.size, "batch": c.batch])
+        }
+        if !skipConv {
+            for (c, size) in Self.convShapes { list.append(["name": "conv3x3 \(c)→\(c) \(size)×\(size)", "conv": [c, size]]) }
         }
         let casesURL = FileManager.default.temporaryDirectory.appendingPathComponent("latte-bench-vae-\(getpid()).json")
         try JSONSerialization.data(withJSONObject: list).write(to: casesURL)
@@ -147,15 +186,15 @@ struct BenchVAECommand: ParsableCommand {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        do { try p.run() } catch { return (nil, "skipped (\(python) not runnable)") }
+        do { try p.run() } catch { return (nil, nil, "skipped (\(python) not runnable)") }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let results = object["results"] as? [[String: Any]] else {
             let reason = errText.split(separator: "\n").last.map(String.init) ?? "exit status \(p.terminationStatus)"
-            return (nil, "skipped (\(script) failed: \(reason))")
+            return (nil, nil, "skipped (\(script) failed: \(reason))")
         }
-        return (results, "measured (\(object["versions"] as? String ?? "diffusers"))")
+        return (results, object["conv2d"] as? [[String: Any]], "measured (\(object["versions"] as? String ?? "diffusers"))")
     }
 }

@@ -68,6 +68,29 @@ final class AutoencoderDCParityTests: XCTestCase {
         XCTAssertTrue(ours.contains("encoder.down_blocks.2.0.attn.to_qkv_multiscale.1.proj_out.weight"))
     }
 
+    /// Released DC-AE layouts at full size (SANA's f32c32, the f32c32-in variant with empty first
+    /// stages and BatchNorm, diffusers' defaults): the same checkpoint keys with the same shapes as
+    /// diffusers builds, compared through a digest written by the fixture script.
+    func testReleasedLayoutsHaveDiffusersKeysAndShapes() throws {
+        let url = Self.folder("dc_released_layouts.json")
+        let layouts = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: [String: Any]])
+        XCTAssertEqual(layouts.count, 3)
+        for (name, entry) in layouts.sorted(by: { $0.key < $1.key }) {
+            let configData = try JSONSerialization.data(withJSONObject: try XCTUnwrap(entry["config"]))
+            let configuration = try JSONDecoder().decode(AutoencoderDCConfiguration.self, from: configData)
+            var maker = LayerMaker()   // placeholders: no memory for 300 M parameters
+            let model = try AutoencoderDC(configuration, maker: &maker)
+            let params = model.namedParameters().sorted { $0.key < $1.key }
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for (key, p) in params {
+                for b in "\(key):\(p.shape)\n".utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+            }
+            XCTAssertEqual(params.count, entry["tensors"] as? Int, "\(name) tensor count")
+            XCTAssertEqual(params.reduce(0) { $0 + $1.parameter.count }, entry["elements"] as? Int, "\(name) elements")
+            XCTAssertEqual(String(h, radix: 16), entry["digest"] as? String, "\(name) keys and shapes")
+        }
+    }
+
     // MARK: strict loading
 
     private func copyFixture(_ name: String, editing edit: (inout [String: Tensor]) -> Void) throws -> URL {

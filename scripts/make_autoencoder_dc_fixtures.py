@@ -112,12 +112,27 @@ configs = {
         encoder_out_shortcut=False, decoder_in_shortcut=False, decoder_conv_act_fn="silu",
         scaling_factor=0.2,
     ),
+    # The "in-1.0" release pattern: stage 0 without layers through pixel (un)shuffle sampling blocks,
+    # EfficientViT stages without multiscale branches, BatchNorm inside a decoder attention stage,
+    # GELU activations, both latent shortcuts.
+    "dc_in": dict(
+        in_channels=3, latent_channels=8, attention_head_dim=8,
+        encoder_block_types=["ResBlock", "ResBlock", "EfficientViTBlock"],
+        decoder_block_types=["ResBlock", "EfficientViTBlock", "EfficientViTBlock"],
+        encoder_block_out_channels=[8, 16, 16], decoder_block_out_channels=[8, 16, 16],
+        encoder_layers_per_block=[0, 2, 1], decoder_layers_per_block=[0, 1, 2],
+        encoder_qkv_multiscales=[[], [], []], decoder_qkv_multiscales=[[], [], [3]],
+        upsample_block_type="pixel_shuffle", downsample_block_type="pixel_unshuffle",
+        decoder_norm_types=["batch_norm", "batch_norm", "rms_norm"], decoder_act_fns=["gelu", "relu", "silu"],
+        encoder_out_shortcut=True, decoder_in_shortcut=True, decoder_conv_act_fn="gelu",
+        scaling_factor=1.0,
+    ),
 }
 # Attention path per stage: linear when H·W > attention_head_dim, quadratic otherwise. dc_resvit at
 # 32×32 runs stage 2 at 8×8 = 64 > 8 pixels (linear); dc_sana at 32×32 runs stage 3 at 4×4 = 16 > 4
 # (linear) and its stage 3 at 2×2 = 4 ≤ 4 pixels (quadratic) when given 16×16 inputs, hence the
 # second input size below.
-sizes = {"dc_resvit": [(2, 32, 32)], "dc_sana": [(2, 32, 32), (1, 16, 16)]}
+sizes = {"dc_resvit": [(2, 32, 32)], "dc_sana": [(2, 32, 32), (1, 16, 16)], "dc_in": [(2, 32, 32)]}
 
 for seed, (name, cfg) in enumerate(configs.items()):
     torch.manual_seed(100 + seed)

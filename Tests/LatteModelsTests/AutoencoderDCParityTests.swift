@@ -54,6 +54,10 @@ final class AutoencoderDCParityTests: XCTestCase {
         try checkParity("dc_sana", suffix: "_16")
     }
 
+    /// The "in-1.0" pattern: stage 0 without layers through pixel (un)shuffle sampling blocks,
+    /// EfficientViT without multiscale branches, BatchNorm in a decoder attention stage, GELU.
+    func testInLayoutModelMatchesDiffusers() throws { try checkParity("dc_in") }
+
     /// The loader drops only BatchNorm's integer counters; the model's keys are diffusers' keys.
     func testKeysAreDiffusersKeys() throws {
         let model = try AutoencoderDC.load(directory: Self.folder("dc_sana"))

@@ -146,6 +146,11 @@ final class AutoencoderDCParityTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dcae-\(UUID().uuidString)")
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         try model.save(directory: dir)
+        // BatchNorm's counters are written back as int64, as torch stores them.
+        let written = try Safetensors.read(contentsOf: dir.appendingPathComponent("diffusion_pytorch_model.safetensors")).tensors
+        let original = try Safetensors.read(contentsOf: Self.folder("dc_sana").appendingPathComponent("diffusion_pytorch_model.safetensors")).tensors
+        XCTAssertEqual(Set(written.keys), Set(original.keys))
+        XCTAssertEqual(written["decoder.up_blocks.1.1.norm.num_batches_tracked"]?.dtype, .int64)
         let again = try AutoencoderDC.load(directory: dir)
         XCTAssertEqual(again.configuration, model.configuration)
         let x = try XCTUnwrap(try Self.io("dc_sana")["input"])

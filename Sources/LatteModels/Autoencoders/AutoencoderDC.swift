@@ -51,7 +51,8 @@ public final class AutoencoderDC: Module {
         return model
     }
 
-    /// Writes a diffusers-layout folder (config.json with `_class_name`, diffusion_pytorch_model.safetensors).
+    /// Writes a diffusers-layout folder (config.json with `_class_name`, diffusion_pytorch_model.safetensors)
+    /// that diffusers' `AutoencoderDC.from_pretrained` loads.
     public func save(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var json = try JSONEncoder().encode(configuration)
@@ -60,7 +61,13 @@ public final class AutoencoderDC: Module {
             json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         }
         try json.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
-        try saveSafetensors(directory.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+        // torch's BatchNorm2d also stores an int64 `num_batches_tracked`; writing it (as 0) lets
+        // diffusers load the folder without reporting newly initialised tensors.
+        var tensors = parameterTensors()
+        for key in tensors.keys where key.hasSuffix(".running_mean") {
+            tensors[String(key.dropLast("running_mean".count)) + "num_batches_tracked"] = Tensor.zeros([]).to(.int64)
+        }
+        try Safetensors.write(tensors, to: directory.appendingPathComponent("diffusion_pytorch_model.safetensors"))
     }
 
     /// Spatial downsampling factor of the encoder, 2^(stages − 1) (diffusers' spatial_compression_ratio).

@@ -5,7 +5,7 @@ the reference `latte bench vae` runs beside its own numbers with the same config
     python3 scripts/bench_vae_torch.py [--cases cases.json] [--threads 2] [--repeats 2]
 
 cases.json is a list of {"name", "config" (AutoencoderKL config.json fields), "size", "batch"} or
-{"name", "conv": [channels, size]} (one 3×3 conv, padding 1, batch 1, reported in GFLOP/s); without
+{"name", "conv": [channels, size, batch]} (one 3×3 conv, padding 1, reported in GFLOP/s); without
 it the two default cases are measured (the small Fashion-MNIST shape at 32×32 batch 64 and the SD-VAE
 shape at 256×256 batch 1). Prints one JSON object. Timing is the best of `repeats` runs after a
 warm-up, as BenchTiming.swift's bestTime. Needs torch and diffusers (not used by CI).
@@ -32,7 +32,8 @@ DEFAULT_CASES = [
     {"name": "sd-vae", "size": 256, "batch": 1,
      "config": {"in_channels": 3, "out_channels": 3, "block_out_channels": [128, 256, 512, 512], "layers_per_block": 2,
                 "latent_channels": 4, "norm_num_groups": 32, "sample_size": 256}},
-] + [{"name": f"conv3x3 {c}→{c} {s}×{s}", "conv": [c, s]} for c, s in [(128, 256), (256, 128), (512, 64)]]
+] + [{"name": f"conv3x3 {c}→{c} {s}×{s} batch {n}", "conv": [c, s, n]}
+     for c, s, n in [(128, 256, 1), (256, 128, 1), (512, 64, 1), (32, 32, 64), (64, 16, 64)]]
 KNOWN = {"in_channels", "out_channels", "block_out_channels", "layers_per_block", "latent_channels", "norm_num_groups",
          "sample_size", "scaling_factor", "shift_factor", "use_quant_conv", "use_post_quant_conv",
          "mid_block_add_attention", "act_fn", "down_block_types", "up_block_types"}
@@ -53,12 +54,12 @@ torch.set_num_threads(args.threads)
 results, convs = [], []
 for i, case in enumerate(cases):
     if "conv" in case:
-        c, size = case["conv"]
+        c, size, n = case["conv"]
         conv = torch.nn.Conv2d(c, c, 3, padding=1)
-        x = torch.randn(1, c, size, size)
+        x = torch.randn(n, c, size, size)
         with torch.inference_mode():
             t = best_time(args.repeats, lambda: conv(x))
-        convs.append({"name": case["name"], "gflops": 2 * c * c * 9 * size * size / t / 1e9})
+        convs.append({"name": case["name"], "gflops": 2 * c * c * 9 * size * size * n / t / 1e9})
         continue
     cfg = {k: v for k, v in case["config"].items() if k in KNOWN and v is not None}
     n = len(cfg["block_out_channels"])

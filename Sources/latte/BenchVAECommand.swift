@@ -19,7 +19,7 @@ struct BenchVAECommand: ParsableCommand {
     @Option(help: "Image side of the SD-VAE case.") var sdSize = 256
     @Option(help: "Batch of the SD-VAE case.") var sdBatch = 1
     @Flag(help: "Measure only the small case.") var skipSd = false
-    @Flag(help: "Skip the single-conv2d rows (the SD-VAE decoder's dominant 3×3 convs).") var skipConv = false
+    @Flag(help: "Skip the single-conv2d rows (the SD-VAE decoder's and the small model's main 3×3 convs).") var skipConv = false
     @Option(help: "Timed repetitions after one warm-up (the best is reported).") var repeats = 2
     @Option(help: "Threads (default: LATTE_THREADS or all cores); diffusers gets the same.") var threads: Int?
     @Option(help: "The reference script; skipped when absent or Python lacks diffusers.")
@@ -61,16 +61,19 @@ struct BenchVAECommand: ParsableCommand {
         return c
     }
 
-    /// 3×3, padding 1, batch 1 convs that dominate the SD-VAE decoder's time: (in = out channels, side).
-    static let convShapes = [(128, 256), (256, 128), (512, 64)]
+    /// 3×3, padding 1 convs (in = out channels, side, batch): the three that dominate the SD-VAE
+    /// decoder's time, then the small model's two widest at its batch.
+    static let convShapes = [(128, 256, 1), (256, 128, 1), (512, 64, 1), (32, 32, 64), (64, 16, 64)]
 
-    /// GFLOP/s of one 3×3 conv (2·Cin·Cout·9·H·W flops), forward only.
-    private func measureConv(channels c: Int, size: Int) -> Double {
+    static func convName(_ c: Int, _ size: Int, _ batch: Int) -> String { "conv3x3 \(c)→\(c) \(size)×\(size) batch \(batch)" }
+
+    /// GFLOP/s of one 3×3 conv (2·Cin·Cout·9·H·W·N flops), forward only.
+    private func measureConv(channels c: Int, size: Int, batch: Int) -> Double {
         var rng = RandomGenerator(seed: 11)
-        let x = Tensor.normal([1, c, size, size], generator: &rng)
+        let x = Tensor.normal([batch, c, size, size], generator: &rng)
         let w = Tensor.normal([c, c, 3, 3], std: 0.02, generator: &rng), b = Tensor.zeros([c])
         let t = withoutGradient { bestTime(repeats: repeats) { _ = Tensor.conv2d(x, weight: w, bias: b, padding: 1) } }
-        return 2 * Double(c * c * 9 * size * size) / t / 1e9
+        return 2 * Double(c * c * 9 * size * size * batch) / t / 1e9
     }
 
     func cases() throws -> [Case] {
@@ -111,9 +114,9 @@ struct BenchVAECommand: ParsableCommand {
         }
         var convRows: [[String: Any]] = []
         if !skipConv {
-            for (c, size) in Self.convShapes {
-                convRows.append(["name": "conv3x3 \(c)→\(c) \(size)×\(size)", "channels": c, "size": size,
-                                 "gflops": measureConv(channels: c, size: size)])
+            for (c, size, batch) in Self.convShapes {
+                convRows.append(["name": Self.convName(c, size, batch), "channels": c, "size": size, "batch": batch,
+                                 "gflops": measureConv(channels: c, size: size, batch: batch)])
             }
         }
         let (reference, convReference, status) = skipTorch ? (nil, nil, "skipped (--skip-torch)") : try runReference(cases)
@@ -174,7 +177,7 @@ struct BenchVAECommand: ParsableCommand {
             list.append(["name": c.name, "config": config, "size": c.size, "batch": c.batch])
         }
         if !skipConv {
-            for (c, size) in Self.convShapes { list.append(["name": "conv3x3 \(c)→\(c) \(size)×\(size)", "conv": [c, size]]) }
+            for (c, size, batch) in Self.convShapes { list.append(["name": Self.convName(c, size, batch), "conv": [c, size, batch]]) }
         }
         let casesURL = FileManager.default.temporaryDirectory.appendingPathComponent("latte-bench-vae-\(getpid()).json")
         try JSONSerialization.data(withJSONObject: list).write(to: casesURL)

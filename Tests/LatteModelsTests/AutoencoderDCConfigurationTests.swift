@@ -12,7 +12,7 @@ final class AutoencoderDCConfigurationTests: XCTestCase {
 
     func testPerStageFieldsAndDefaults() throws {
         let url = try write("""
-        {"_class_name": "AutoencoderDC", "latent_channels": 4, "encoder_block_types": ["ResBlock", "EfficientViTBlock"],
+        {"_class_name": "AutoencoderDC", "latent_channels": 4, "attention_head_dim": 8, "encoder_block_types": ["ResBlock", "EfficientViTBlock"],
          "encoder_block_out_channels": [8, 16], "decoder_block_out_channels": [8, 16],
          "encoder_layers_per_block": [1, 1], "decoder_layers_per_block": [1, 1],
          "encoder_qkv_multiscales": [[], [5]], "decoder_qkv_multiscales": [[], [5]], "scaling_factor": 0.41}
@@ -32,6 +32,15 @@ final class AutoencoderDCConfigurationTests: XCTestCase {
             (#"{"decoder_norm_types": ["rms_norm"]}"#, "decoder_norm_types"),
             (#"{"latent_channels": "four"}"#, "latent_channels"),
             (#"{"upsample_block_type": "deconv"}"#, "upsample_block_type"),
+            // Architecture facts diffusers assumes without checking.
+            (#"{"decoder_act_fns": "mish"}"#, "decoder_act_fns"),
+            (#"{"decoder_norm_types": "layer_norm"}"#, "decoder_norm_types"),
+            (#"{"decoder_conv_act_fn": "tanh"}"#, "decoder_conv_act_fn"),
+            (#"{"latent_channels": 48}"#, "latent_channels"),
+            (#"{"encoder_layers_per_block": [2, 0, 2, 3, 3, 3]}"#, "encoder_layers_per_block"),
+            (#"{"encoder_block_out_channels": [8, 48, 512, 512, 1024, 1024]}"#, "encoder_block_out_channels"),
+            (#"{"encoder_block_types": "EfficientViTBlock", "attention_head_dim": 256}"#, "attention_head_dim"),
+            (#"{"decoder_block_types": "EfficientViTBlock", "decoder_qkv_multiscales": [[4], [], [], [], [], []]}"#, "decoder_qkv_multiscales"),
         ]
         for (json, field) in cases {
             let url = try write(json)

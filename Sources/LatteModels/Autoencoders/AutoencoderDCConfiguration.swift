@@ -124,5 +124,54 @@ public struct AutoencoderDCConfiguration: Codable, Equatable, Sendable {
         guard ["pixel_shuffle", "interpolate"].contains(upsampleBlockType) else { throw fail("upsample_block_type \"\(upsampleBlockType)\" is not pixel_shuffle or interpolate") }
         guard inChannels > 0, latentChannels > 0, attentionHeadDim > 0 else { throw fail("in_channels, latent_channels and attention_head_dim must be positive") }
         guard scalingFactor.isFinite, scalingFactor != 0 else { throw fail("scaling_factor must be finite and non-zero") }
+        try validateArchitecture(fail)
+    }
+
+    /// The shape facts diffusers' modules assume without checking (a violation there is a torch
+    /// shape error mid-forward; here it is a message before anything is built).
+    private func validateArchitecture(_ fail: (String) -> AutoencoderConfigurationError) throws {
+        let acts: Set = ["silu", "swish", "relu", "gelu"], norms: Set = ["rms_norm", "batch_norm"]
+        let nd = decoderBlockOutChannels.count
+        if let bad = decoderActFns.expanded(nd)!.first(where: { !acts.contains($0) }) {
+            throw fail("decoder_act_fns has unsupported activation \"\(bad)\" (supported: silu, swish, relu, gelu)")
+        }
+        if let bad = decoderNormTypes.expanded(nd)!.first(where: { !norms.contains($0) }) {
+            throw fail("decoder_norm_types has unsupported norm \"\(bad)\" (supported: rms_norm, batch_norm)")
+        }
+        guard acts.contains(decoderConvActFn) else {
+            throw fail("decoder_conv_act_fn \"\(decoderConvActFn)\" is not supported (supported: silu, swish, relu, gelu)")
+        }
+        for (side, ch, layers, types, scales) in [
+            ("encoder", encoderBlockOutChannels, encoderLayersPerBlock, encoderBlockTypes, encoderQkvMultiscales),
+            ("decoder", decoderBlockOutChannels, decoderLayersPerBlock, decoderBlockTypes, decoderQkvMultiscales),
+        ] {
+            let n = ch.count
+            guard ch.allSatisfy({ $0 > 0 }) else { throw fail("\(side)_block_out_channels must be positive") }
+            guard layers.allSatisfy({ $0 >= 0 }), layers.dropFirst().allSatisfy({ $0 > 0 }) else {
+                throw fail("\(side)_layers_per_block \(layers): only the first stage may have 0 layers, none fewer")
+            }
+            if layers[0] == 0 && n < 2 { throw fail("\(side)_layers_per_block: a first stage with 0 layers needs a second stage") }
+            for i in 0..<(n - 1) {
+                // Encoder down shortcut: 4·ch[i] unshuffled channels averaged in groups down to ch[i+1];
+                // decoder up shortcut: ch[i+1] channels repeated to 4·ch[i], then shuffled. Same condition.
+                guard (4 * ch[i]) % ch[i + 1] == 0 else {
+                    throw fail("\(side)_block_out_channels \(ch[i]), \(ch[i + 1]): the 2× space/channel shortcut needs 4·\(ch[i]) divisible by \(ch[i + 1])")
+                }
+                if side == "encoder", downsampleBlockType == "pixel_unshuffle", ch[i + 1] % 4 != 0 {
+                    throw fail("encoder_block_out_channels \(ch[i + 1]) must be divisible by 4 for pixel_unshuffle downsampling")
+                }
+            }
+            guard ch[n - 1] % latentChannels == 0 else {
+                throw fail("\(side)_block_out_channels last entry \(ch[n - 1]) must be a multiple of latent_channels \(latentChannels) (the latent shortcut)")
+            }
+            for (i, t) in types.expanded(n)!.enumerated() where t == "EfficientViTBlock" && layers[i] > 0 {
+                guard ch[i] >= attentionHeadDim else {
+                    throw fail("\(side) stage \(i): \(ch[i]) channels give no attention head of attention_head_dim \(attentionHeadDim)")
+                }
+                if let k = scales[i].first(where: { $0 < 1 || $0 % 2 == 0 }) {
+                    throw fail("\(side)_qkv_multiscales stage \(i): kernel size \(k) must be odd and positive")
+                }
+            }
+        }
     }
 }

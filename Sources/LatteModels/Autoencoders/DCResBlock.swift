@@ -17,18 +17,27 @@ final class ChannelRMSNorm: Module, UnaryLayer {
     func callAsFunction(_ x: Tensor) -> Tensor { x.channelRMSNormed(weight: weight.tensor, bias: bias.tensor, eps: eps) }
 }
 
-/// DC-AE's `ResBlock` (rms_norm + SiLU variant used by its encoder and decoder):
-/// x + norm(conv2(silu(conv1(x)))), conv2 without bias.
+/// DC-AE's `ResBlock`: x + norm(conv2(act(conv1(x)))), conv2 without bias. The encoder always uses
+/// rms_norm + SiLU; the decoder takes each stage's norm (rms_norm or batch_norm) and activation.
 final class DCResBlock: Module, UnaryLayer {
     let conv1: Conv2d
     let conv2: Conv2d
-    let norm: ChannelRMSNorm
+    let norm: any UnaryLayer
+    let activation: DCActivation
 
-    init(_ inChannels: Int, _ outChannels: Int) {
-        conv1 = Conv2d(inChannels, inChannels, kernelSize: 3, padding: 1)
-        conv2 = Conv2d(inChannels, outChannels, kernelSize: 3, padding: 1, bias: false)
-        norm = ChannelRMSNorm(outChannels)
+    init(_ inChannels: Int, _ outChannels: Int, norm: DCNormType = .rmsNorm, activation: DCActivation = .silu,
+         maker: inout LayerMaker) {
+        conv1 = maker.dcConv(inChannels, inChannels, kernel: 3, padding: 1)
+        conv2 = maker.dcConv(inChannels, outChannels, kernel: 3, padding: 1, bias: false)
+        self.norm = norm.make(outChannels)
+        self.activation = activation
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { norm(conv2(conv1(x).silu())) + x }
+    /// Zero placeholders, to be loaded.
+    convenience init(_ inChannels: Int, _ outChannels: Int, norm: DCNormType = .rmsNorm, activation: DCActivation = .silu) {
+        var maker = LayerMaker()
+        self.init(inChannels, outChannels, norm: norm, activation: activation, maker: &maker)
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor { norm(conv2(activation(conv1(x)))) + x }
 }

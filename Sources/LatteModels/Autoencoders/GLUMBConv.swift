@@ -12,12 +12,18 @@ final class GLUMBConv: Module, UnaryLayer {
     let norm: ChannelRMSNorm
     let hidden: Int
 
-    init(_ channels: Int, expandRatio: Float = 4) {
+    init(_ channels: Int, expandRatio: Float = 4, maker: inout LayerMaker) {
         hidden = Int(expandRatio * Float(channels))
-        conv_inverted = Conv2d(channels, hidden * 2, kernelSize: 1)
-        conv_depth = Conv2d(hidden * 2, hidden * 2, kernelSize: 3, padding: 1, groups: hidden * 2)
-        conv_point = Conv2d(hidden, channels, kernelSize: 1, bias: false)
+        conv_inverted = maker.dcConv(channels, hidden * 2, kernel: 1)
+        conv_depth = maker.dcConv(hidden * 2, hidden * 2, kernel: 3, padding: 1, groups: hidden * 2)
+        conv_point = maker.dcConv(hidden, channels, kernel: 1, bias: false)
         norm = ChannelRMSNorm(channels)
+    }
+
+    /// Zero placeholders, to be loaded.
+    convenience init(_ channels: Int, expandRatio: Float = 4) {
+        var maker = LayerMaker()
+        self.init(channels, expandRatio: expandRatio, maker: &maker)
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {

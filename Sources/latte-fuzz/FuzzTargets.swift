@@ -19,13 +19,16 @@ enum FuzzTargets {
         "config-json": configJSON,
     ]
 
-    /// The config.json readers: LLaMA (HF), AutoencoderKL and AutoencoderDC (diffusers), the generator.
+    /// The config.json readers: LLaMA and Qwen2-VL (HF), AutoencoderKL and AutoencoderDC (diffusers), the
+    /// generator and the text-to-image model.json.
     static func configJSON(_ bytes: [UInt8]) {
         let url = scratchFile(bytes, suffix: "json")
         if let c = try? LLaMAConfiguration(configJSON: url) { _ = c.inverseFrequencies }
         if let c = try? JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data(bytes)) { _ = c.problems() }
         _ = try? AutoencoderDCConfiguration.load(contentsOf: url)
         _ = try? GeneratorConfiguration.load(from: url)
+        _ = try? TextToImageManifest.load(from: url)
+        _ = try? Qwen2VLConfiguration(configJSON: url)
     }
 
     static func safetensors(_ bytes: [UInt8]) {

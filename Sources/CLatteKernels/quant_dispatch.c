@@ -14,10 +14,34 @@ int latte_quant_block_bytes(int type) {
     }
 }
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+// AVX512_VNNI (cpuid leaf 7, ECX bit 11): not among latte_cpu_features' bits, and only these kernels
+// need it. The OS's ZMM state support is already implied by LATTE_CPU_AVX512F. Cached: cpuid traps to
+// the hypervisor in a VM (tens of microseconds), and this is asked on every GEMV.
+static int has_avx512_vnni(void) {
+    static volatile int cached = -1;  // benign race: every thread computes the same value
+    int v = cached;
+    if (v < 0) {
+        unsigned a, b, c = 0, d;
+        v = 0;
+        if (__get_cpuid_max(0, 0) >= 7) {
+            __cpuid_count(7, 0, a, b, c, d);
+            v = (c >> 11) & 1;
+        }
+        cached = v;
+    }
+    return v;
+}
+#else
+static int has_avx512_vnni(void) { return 0; }
+#endif
+
 int latte_quant_kind_supported(int kind) {
     if (kind == LATTE_GEMM_GENERIC) return 1;
     // The AVX kernels convert the f16 scales with F16C.
-    return latte_gemm_kind_supported(kind) && (latte_cpu_features() & LATTE_CPU_F16C);
+    if (!latte_gemm_kind_supported(kind) || !(latte_cpu_features() & LATTE_CPU_F16C)) return 0;
+    return kind == LATTE_GEMM_AVX512 ? has_avx512_vnni() : 1;
 }
 
 int latte_quant_gemv(int kind, int type, ptrdiff_t n, ptrdiff_t k, const void *w, ptrdiff_t rowBytes,
@@ -25,29 +49,36 @@ int latte_quant_gemv(int kind, int type, ptrdiff_t n, ptrdiff_t k, const void *w
     if (k <= 0 || k % QK != 0 || latte_quant_block_bytes(type) == 0) return -1;
     if (!latte_quant_kind_supported(kind)) return -1;
     if (n <= 0) return 0;
-    const uint8_t *wb = w;
-    if (type == LATTE_QUANT_Q8_0) {
-#if defined(__x86_64__)
-        if (kind == LATTE_GEMM_AVX512) { latte_qgemv_q8_0_avx512(n, k, wb, rowBytes, x, y); return 0; }
-        if (kind == LATTE_GEMM_AVX2) { latte_qgemv_q8_0_avx2(n, k, wb, rowBytes, x, y); return 0; }
-#endif
-        latte_qgemv_q8_0_generic(n, k, wb, rowBytes, x, y);
-        return 0;
-    }
-    // Q4_1: block sums of x, on the stack for the usual widths (k ≤ 32768).
-    enum { STACK_BLOCKS = 1024 };
-    float stackSums[STACK_BLOCKS];
+    // x quantised once per call (k values; each call covers many rows), on the stack up to k = 32768.
+    enum { STACK_K = 32768 };
+    _Alignas(64) int8_t stackQ[STACK_K];
+    float stackD[STACK_K / QK], stackS[STACK_K / QK];
     ptrdiff_t nb = k / QK;
-    float *sx = nb <= STACK_BLOCKS ? stackSums : malloc((size_t)nb * sizeof(float));
-    if (!sx) return -1;
-    latte_quant_block_sums(k, x, sx);
+    int8_t *xq = stackQ;
+    float *dx = stackD, *sx = stackS;
+    void *heap = NULL;
+    if (k > STACK_K) {
+        heap = malloc((size_t)k + 2 * (size_t)nb * sizeof(float));
+        if (!heap) return -1;
+        dx = heap;
+        sx = dx + nb;
+        xq = (int8_t *)(sx + nb);
+    }
+    latte_quantize_x(k, x, xq, dx, sx);
+    latte_qx qx = {xq, dx, sx};
+    const uint8_t *wb = w;
+    int q8 = type == LATTE_QUANT_Q8_0;
 #if defined(__x86_64__)
-    if (kind == LATTE_GEMM_AVX512) latte_qgemv_q4_1_avx512(n, k, wb, rowBytes, x, sx, y);
-    else if (kind == LATTE_GEMM_AVX2) latte_qgemv_q4_1_avx2(n, k, wb, rowBytes, x, sx, y);
-    else
+    if (kind == LATTE_GEMM_AVX512) {
+        if (q8) latte_qgemv_q8_0_avx512(n, k, wb, rowBytes, qx, y); else latte_qgemv_q4_1_avx512(n, k, wb, rowBytes, qx, y);
+    } else if (kind == LATTE_GEMM_AVX2) {
+        if (q8) latte_qgemv_q8_0_avx2(n, k, wb, rowBytes, qx, y); else latte_qgemv_q4_1_avx2(n, k, wb, rowBytes, qx, y);
+    } else
 #endif
-        latte_qgemv_q4_1_generic(n, k, wb, rowBytes, x, sx, y);
-    if (sx != stackSums) free(sx);
+    {
+        if (q8) latte_qgemv_q8_0_generic(n, k, wb, rowBytes, qx, y); else latte_qgemv_q4_1_generic(n, k, wb, rowBytes, qx, y);
+    }
+    free(heap);
     return 0;
 }
 

@@ -33,19 +33,23 @@ static inline float latte_half_to_float(const uint8_t *p) {
     return f;
 }
 
-/// Sums of x over each 32-element block (sx[b] = Σ x[32b ..< 32b+32]): Q4_1's offset term is
-/// Σ_b m_b · sx[b], so it costs one multiply per block instead of one per weight.
-void latte_quant_block_sums(ptrdiff_t k, const float *x, float *sx);
+/// x quantised per 32-element block: xq[i] = round(x[i]/dx[b]) with dx[b] = max|x|/127 over block b,
+/// and sx[b] = Σ x over block b in float (Q4_1's offset term is Σ_b m_b·sx[b], exact).
+typedef struct {
+    const int8_t *xq;
+    const float *dx;
+    const float *sx;
+} latte_qx;
 
-void latte_qgemv_q8_0_generic(ptrdiff_t n, ptrdiff_t k, const uint8_t *w, ptrdiff_t rowBytes, const float *x, float *y);
-void latte_qgemv_q4_1_generic(ptrdiff_t n, ptrdiff_t k, const uint8_t *w, ptrdiff_t rowBytes, const float *x,
-                              const float *sx, float *y);
+void latte_quantize_x(ptrdiff_t k, const float *x, int8_t *xq, float *dx, float *sx);
+
+#define QGEMV_ARGS ptrdiff_t n, ptrdiff_t k, const uint8_t *w, ptrdiff_t rowBytes, latte_qx x, float *y
+void latte_qgemv_q8_0_generic(QGEMV_ARGS);
+void latte_qgemv_q4_1_generic(QGEMV_ARGS);
 #if defined(__x86_64__)
-void latte_qgemv_q8_0_avx2(ptrdiff_t n, ptrdiff_t k, const uint8_t *w, ptrdiff_t rowBytes, const float *x, float *y);
-void latte_qgemv_q4_1_avx2(ptrdiff_t n, ptrdiff_t k, const uint8_t *w, ptrdiff_t rowBytes, const float *x,
-                           const float *sx, float *y);
-void latte_qgemv_q8_0_avx512(ptrdiff_t n, ptrdiff_t k, const uint8_t *w, ptrdiff_t rowBytes, const float *x, float *y);
-void latte_qgemv_q4_1_avx512(ptrdiff_t n, ptrdiff_t k, const uint8_t *w, ptrdiff_t rowBytes, const float *x,
-                             const float *sx, float *y);
+void latte_qgemv_q8_0_avx2(QGEMV_ARGS);
+void latte_qgemv_q4_1_avx2(QGEMV_ARGS);
+void latte_qgemv_q8_0_avx512(QGEMV_ARGS);
+void latte_qgemv_q4_1_avx512(QGEMV_ARGS);
 #endif
 #endif

@@ -1,7 +1,8 @@
 // Products with weights kept in GGUF block-quantised formats (Q8_0, Q4_1): decoding (one token) runs
-// the fused dequantise-and-dot kernels of quant_*.c split over rows; prefill (many tokens) dequantises
-// panels of rows to float32 and hands each to the float32 GEMM, where the weight bytes are amortised
-// over every token.
+// the kernels of quant_*.c split over rows (x rounded to int8 per 32 values, integer block dot
+// products; see latte_quant.h for the accuracy bound); prefill (many tokens) dequantises panels of
+// rows to float32 and hands each to the float32 GEMM, exact up to rounding, where the weight bytes
+// are amortised over every token.
 import CLatteKernels
 
 /// A GGUF block format the quantised kernels read (raw value = ggml type id).
@@ -28,16 +29,9 @@ public enum QuantizedGemv {
     /// Below this many weights one thread wins (dispatch costs a few microseconds).
     static let parallelWeights = 1 << 15
 
-    /// Tests set this to force a family; nil, or one the CPU can't run, means the best supported one.
-    nonisolated(unsafe) public static var kernelOverride: GemmKernel?
-
-    /// The kernel family used: the GEMM's best family when it also has F16C, else the next one down.
-    public static var kernel: GemmKernel {
-        if let forced = kernelOverride, forced.isSupported(quantized: true) { return forced }
-        return best
-    }
-
-    static let best: GemmKernel = [.avx512, .avx2].first { $0.isSupported(quantized: true) } ?? .generic
+    /// The family used when none is passed: the best one whose quantised kernels run here (AVX-512
+    /// needs VNNI, the AVX families F16C).
+    public static let kernel: GemmKernel = [.avx512, .avx2].first { $0.supportsQuantizedKernels } ?? .generic
 
     /// y[j] = Σ_k W[j, k]·x[k] for j in 0..<rows. W row j is `rowBytes` bytes at weights + j·rowBytes.
     /// `columns` must be a positive multiple of 32.
@@ -47,7 +41,7 @@ public enum QuantizedGemv {
         precondition(columns > 0 && columns % QuantizedFormat.blockElements == 0,
                      "quantised GEMV: \(columns) columns are not a whole number of 32-weight blocks")
         guard rows > 0 else { return }
-        let kind = kernel ?? self.kernel
+        let kind = kernel ?? Self.kernel
         let threads = threads ?? (Parallel.isInsideParallelRegion ? 1 : Parallel.threadCount)
         let groups = (rows + 3) / 4
         // Several tasks per thread, claimed dynamically, so a descheduled thread's share moves on.
@@ -96,8 +90,6 @@ public enum QuantizedGemv {
 }
 
 extension GemmKernel {
-    /// Whether this family's quantised kernels can run here (the AVX ones also need F16C).
-    public func isSupported(quantized: Bool) -> Bool {
-        quantized ? latte_quant_kind_supported(rawValue) != 0 : isSupported
-    }
+    /// Whether this family's quantised kernels can run here (AVX-512 also needs VNNI, AVX F16C).
+    public var supportsQuantizedKernels: Bool { latte_quant_kind_supported(rawValue) != 0 }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LatteFormats
+import LatteKernels
 import LatteNN
 import LatteTensor
 
@@ -61,14 +62,16 @@ extension LLaMAConfiguration {
 extension LLaMAModel {
     /// Loads a GGUF file (`*.gguf`) or a Hugging Face folder (config.json with model.safetensors, or a
     /// sharded model.safetensors.index.json). Strict: every parameter must be present with its shape.
-    public static func load(from url: URL) throws -> LLaMAModel {
+    /// `keepQuantized` applies to GGUF files (see `load(gguf:keepQuantized:)`); a folder has no
+    /// quantised tensors to keep.
+    public static func load(from url: URL, keepQuantized: Bool = false) throws -> LLaMAModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw LLaMAError(file: url.path, "no such file or folder")
         }
-        return isDirectory.boolValue ? try load(huggingFaceFolder: url) : try load(gguf: try GGUFFile(path: url.path))
+        if isDirectory.boolValue { return try load(huggingFaceFolder: url) }
+        return try load(gguf: try GGUFFile(path: url.path), keepQuantized: keepQuantized)
     }
-
     /// Loads a Hugging Face folder (single file or sharded index, read by `Module.loadWeights`). Tensors
     /// keep their storage (a bf16 checkpoint stays bf16 in memory).
     public static func load(huggingFaceFolder folder: URL) throws -> LLaMAModel {
@@ -85,23 +88,39 @@ extension LLaMAModel {
 
     /// Loads a GGUF file: every tensor dequantised to float32, named by `LlamaGGUFNames`, with the Q and
     /// K rows un-permuted so they pair with the half-split RoPE (see `QKPermutation`).
-    public static func load(gguf: GGUFFile) throws -> LLaMAModel {
+    ///
+    /// With `keepQuantized`, the matrices stored as Q8_0 or Q4_1 stay in that format for inference
+    /// (`QuantizedWeight` on their `Linear` / `Embedding`, whose float32 parameter is then a frozen
+    /// one-element placeholder): borrowed from the file's memory mapping, except Q and K, whose rows
+    /// are copied in un-permuted order. Other types (F32 norms, F16, K-quants) are dequantised as usual.
+    /// The model then runs forward only; it has no gradient with respect to (or through) those layers.
+    public static func load(gguf: GGUFFile, keepQuantized: Bool = false) throws -> LLaMAModel {
         let configuration = try LLaMAConfiguration(gguf: gguf)
         let model = LLaMAModel(configuration: configuration)
         var tensors: [String: Tensor] = [:]
+        var quantized: [(layer: Module, weight: QuantizedWeight)] = []
         for info in gguf.tensors {
             // Llama-3 GGUFs store precomputed rope frequencies; we compute them from the configuration.
             if info.name == "rope_freqs.weight" { continue }
             guard let key = LlamaGGUFNames.hfName(forGGUF: info.name) else {
                 throw LLaMAError(file: gguf.path, "tensor '\(info.name)' is not part of a LLaMA model")
             }
+            let permutation = LlamaGGUFNames.permutation(forGGUF: info.name)
+            let heads = permutation == .query ? configuration.headCount : configuration.kvHeadCount
+            if keepQuantized, let format = QuantizedFormat(info.type), info.shape.count == 2,
+               let layer = model.module(at: String(key.dropLast(".weight".count))), layer is Linear || layer is Embedding {
+                let weight = try quantizedWeight(info, format: format, permutation: permutation, heads: heads, gguf: gguf)
+                quantized.append((layer, weight))
+                // A zero-stride stand-in of the stored shape, so the strict shape check below still runs.
+                tensors[key] = Tensor(storage: Tensor.zeros([1]).storage, shape: info.shape, strides: [0, 0])
+                continue
+            }
             let t = Tensor.empty(info.shape)
             let out = UnsafeMutableBufferPointer(start: t.f32, count: info.elementCount)
-            switch LlamaGGUFNames.permutation(forGGUF: info.name) {
+            switch permutation {
             case .none:
                 try gguf.dequantize(info, into: out)
             case .query, .key:
-                let heads = LlamaGGUFNames.permutation(forGGUF: info.name) == .query ? configuration.headCount : configuration.kvHeadCount
                 let raw = try gguf.dequantize(info)
                 do {
                     try raw.withUnsafeBufferPointer { try QKPermutation.unpermute($0, rows: info.rowCount, heads: heads, into: out) }
@@ -115,6 +134,47 @@ extension LLaMAModel {
             e.file = gguf.path
             throw e
         }
+        for (layer, weight) in quantized {
+            if let linear = layer as? Linear {
+                linear.weight.isTrainable = false
+                linear.quantizedWeight = weight
+            } else if let embedding = layer as? Embedding {
+                embedding.weight.isTrainable = false
+                embedding.quantizedWeight = weight
+            }
+        }
         return model
+    }
+
+    /// One Q8_0 / Q4_1 matrix as a `QuantizedWeight`: borrowed from the mapping, or for Q and K copied
+    /// with HF row i taken from the GGUF row that `QKPermutation` sends to i (rows are whole blocks).
+    private static func quantizedWeight(_ info: GGUFTensorInfo, format: QuantizedFormat, permutation: LlamaGGUFNames.PermutedRows,
+                                        heads: Int, gguf: GGUFFile) throws -> QuantizedWeight {
+        let raw = try gguf.rawBytes(of: info)
+        do {
+            guard permutation != .none else {
+                return try QuantizedWeight(format: format, rows: info.rowCount, columns: info.rowLength, bytes: raw, owner: gguf)
+            }
+            let rows = info.rowCount
+            guard heads > 0, rows % heads == 0, (rows / heads) % 2 == 0 else {
+                throw QuantizedWeightError("\(rows) rows do not split into \(heads) heads of even size")
+            }
+            var order = [Int](repeating: 0, count: rows)
+            for g in 0..<rows { order[QKPermutation.hfRow(forGGUFRow: g, rows: rows, heads: heads)] = g }
+            return try QuantizedWeight(format: format, rows: rows, columns: info.rowLength, copying: raw, rowOrder: order)
+        } catch let e as QuantizedWeightError {
+            throw LLaMAError(file: gguf.path, "tensor '\(info.name)' \(info.shape): \(e)")
+        }
+    }
+}
+
+extension QuantizedFormat {
+    /// The format of a GGUF tensor type, when the quantised kernels read it.
+    init?(_ type: GGMLType) {
+        switch type {
+        case .q8_0: self = .q8_0
+        case .q4_1: self = .q4_1
+        default: return nil
+        }
     }
 }

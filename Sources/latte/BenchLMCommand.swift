@@ -6,7 +6,8 @@ import LatteTensor
 
 /// `latte bench lm`: prompt-processing and decoding speed of a LLaMA-family model at 1 and 2 threads,
 /// and peak resident memory — the numbers issue 7 compares with llama.cpp F32 and PyTorch
-/// (scripts/bench_lm_torch.py measures transformers on the same shapes).
+/// (scripts/bench_lm_torch.py measures transformers on the same shapes). `--quantized` measures the
+/// weights-kept-quantised mode; run it as its own process, since peak memory is per process.
 struct BenchLMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm", abstract: "Language-model prefill and decode tokens/s, peak memory.")
@@ -16,6 +17,8 @@ struct BenchLMCommand: ParsableCommand {
     @Option(help: "Tokens decoded one at a time after the prompt.") var decodeTokens = 64
     @Option(help: "Thread counts to measure, comma-separated.") var threads = "1,2"
     @Option(help: "Timed repetitions of prefill (the best is reported).") var repeats = 2
+    @Flag(help: "Keep a GGUF's Q8_0/Q4_1 weights quantised in memory (dequantised inside the products).")
+    var quantized = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -32,7 +35,7 @@ struct BenchLMCommand: ParsableCommand {
     func run() throws {
         let (modelURL, _) = try ChatCommand.resolve(model)
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let lm = try LLaMAModel.load(from: modelURL)
+        let lm = try LLaMAModel.load(from: modelURL, keepQuantized: quantized)
         let loadSeconds = seconds(since: loadStart)
         let c = lm.configuration
         guard promptTokens + decodeTokens <= c.maxPositionEmbeddings else {
@@ -72,11 +75,12 @@ struct BenchLMCommand: ParsableCommand {
             let object: [String: Any] = [
                 "model": modelURL.path, "prompt_tokens": promptTokens, "decode_tokens": decodeTokens,
                 "layers": c.layerCount, "hidden": c.hiddenSize, "load_seconds": loadSeconds,
+                "weights": quantized ? "quantized" : "float32",
                 "peak_resident_mb": peak as Any, "results": rows]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("\(modelURL.lastPathComponent): \(promptTokens) prompt tokens, \(decodeTokens) decoded, load \(String(format: "%.2f", loadSeconds)) s")
+            print("\(modelURL.lastPathComponent) (\(quantized ? "weights kept quantised" : "float32 weights")): \(promptTokens) prompt tokens, \(decodeTokens) decoded, load \(String(format: "%.2f", loadSeconds)) s")
             for r in rows {
                 print(String(format: "threads %d: prefill %.1f tok/s, decode %.1f tok/s", r["threads"] as! Int,
                              r["prefill_tokens_per_second"] as! Double, r["decode_tokens_per_second"] as! Double))

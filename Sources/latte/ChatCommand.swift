@@ -47,6 +47,8 @@ struct ChatCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue the prompt text as is, without the chat template.")
     var raw = false
 
+    @Flag(name: .long, help: "Keep a GGUF's Q8_0/Q4_1 weights quantised in memory (faster decoding, less memory; activations rounded to int8 in the dot products).")
+    var quantized = false
     @Flag(name: .long, help: "Do not print the speed to standard error.")
     var quiet = false
 
@@ -67,7 +69,7 @@ struct ChatCommand: ParsableCommand {
         if image != nil {
             throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder); '\(model)' is a text-only language model")
         }
-        let lm = try LLaMAModel.load(from: modelURL)
+        let lm = try LLaMAModel.load(from: modelURL, keepQuantized: quantized)
         let tokenizer = try Tokenizer.load(contentsOf: tokenizerURL)
 
         var stops = Set<Int>()

@@ -6,4 +6,5 @@
 #include "latte_vecmath.h"
 #include "latte_attention.h"
 #include "latte_optimizer.h"
+#include "latte_quant.h"
 #endif

@@ -4,6 +4,9 @@ import LatteTensor
 public final class Linear: Module, UnaryLayer {
     public let weight: Parameter
     public let bias: Parameter?
+    /// When set, the forward pass uses these block-quantised weights instead of `weight` (inference
+    /// only; the loader leaves `weight` a frozen placeholder).
+    public var quantizedWeight: QuantizedWeight?
 
     /// Randomly initialised: by default U(±1/√in) for weight and bias, as torch.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
@@ -23,13 +26,16 @@ public final class Linear: Module, UnaryLayer {
     public var outFeatures: Int { weight.shape[0] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.linear(x, weight: weight.tensor, bias: bias?.tensor)
+        if let quantizedWeight { return quantizedWeight.linear(x, bias: bias?.tensor) }
+        return Tensor.linear(x, weight: weight.tensor, bias: bias?.tensor)
     }
 }
 
 /// A lookup table [count, dimensions] of vectors picked by integer ids (torch.nn.Embedding).
 public final class Embedding: Module {
     public let weight: Parameter
+    /// When set, lookups and `asLinear` use these block-quantised rows instead of `weight`.
+    public var quantizedWeight: QuantizedWeight?
 
     /// Randomly initialised N(0, 1), as torch.
     public init(_ count: Int, _ dimensions: Int, initializer: Initializer = .normal(std: 1), generator: inout RandomGenerator) {
@@ -42,8 +48,14 @@ public final class Embedding: Module {
     }
 
     /// ids of any shape (integer tensor) → [ids…, dimensions].
-    public func callAsFunction(_ ids: Tensor) -> Tensor { Tensor.embedding(ids, table: weight.tensor) }
+    public func callAsFunction(_ ids: Tensor) -> Tensor {
+        if let quantizedWeight { return quantizedWeight.gatherRows(ids) }
+        return Tensor.embedding(ids, table: weight.tensor)
+    }
 
     /// x·tableᵀ: the tied output projection (logits over the vocabulary).
-    public func asLinear(_ x: Tensor) -> Tensor { Tensor.linear(x, weight: weight.tensor) }
+    public func asLinear(_ x: Tensor) -> Tensor {
+        if let quantizedWeight { return quantizedWeight.linear(x) }
+        return Tensor.linear(x, weight: weight.tensor)
+    }
 }

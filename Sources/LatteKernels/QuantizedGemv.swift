@@ -1,0 +1,95 @@
+// Products with weights kept in GGUF block-quantised formats (Q8_0, Q4_1): decoding (one token) runs
+// the kernels of quant_*.c split over rows (x rounded to int8 per 32 values, integer block dot
+// products; see latte_quant.h for the accuracy bound); prefill (many tokens) dequantises panels of
+// rows to float32 and hands each to the float32 GEMM, exact up to rounding, where the weight bytes
+// are amortised over every token.
+import CLatteKernels
+
+/// A GGUF block format the quantised kernels read (raw value = ggml type id).
+public enum QuantizedFormat: Int32, CaseIterable, Sendable, CustomStringConvertible {
+    case q4_1 = 3  // LATTE_QUANT_Q4_1
+    case q8_0 = 8  // LATTE_QUANT_Q8_0
+
+    /// Weights per block.
+    public static let blockElements = 32
+    /// Bytes per block.
+    public var blockBytes: Int { Int(latte_quant_block_bytes(rawValue)) }
+    /// Bytes of one row of `columns` weights (a whole number of blocks).
+    public func rowBytes(columns: Int) -> Int { columns / Self.blockElements * blockBytes }
+
+    public var description: String { self == .q4_1 ? "Q4_1" : "Q8_0" }
+}
+
+public enum QuantizedGemv {
+    /// Rows per dequantised prefill panel: a multiple of the GEMV's 4-row unroll and of the AVX-512
+    /// micro-tile's 48 columns; 96 × 1536 floats (576 KB) stays in L2.
+    static let panelRows = 96
+    /// From this many input rows on, panels + GEMM beat one fused GEMV per row.
+    static let panelMinimumRows = 4
+    /// Below this many weights one thread wins (dispatch costs a few microseconds).
+    static let parallelWeights = 1 << 15
+
+    /// The family used when none is passed: the best one whose quantised kernels run here (AVX-512
+    /// needs VNNI, the AVX families F16C).
+    public static let kernel: GemmKernel = [.avx512, .avx2].first { $0.supportsQuantizedKernels } ?? .generic
+
+    /// y[j] = Σ_k W[j, k]·x[k] for j in 0..<rows. W row j is `rowBytes` bytes at weights + j·rowBytes.
+    /// `columns` must be a positive multiple of 32.
+    public static func gemv(format: QuantizedFormat, rows: Int, columns: Int, weights: UnsafeRawPointer,
+                            rowBytes: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                            kernel: GemmKernel? = nil, threads: Int? = nil) {
+        precondition(columns > 0 && columns % QuantizedFormat.blockElements == 0,
+                     "quantised GEMV: \(columns) columns are not a whole number of 32-weight blocks")
+        guard rows > 0 else { return }
+        let kind = kernel ?? Self.kernel
+        let threads = threads ?? (Parallel.isInsideParallelRegion ? 1 : Parallel.threadCount)
+        let groups = (rows + 3) / 4
+        // Several tasks per thread, claimed dynamically, so a descheduled thread's share moves on.
+        let tasks = rows * columns < parallelWeights || threads == 1 ? 1 : max(1, min(threads * 4, groups))
+        let body: (Int) -> Void = { task in
+            let j0 = min(rows, groups * task / tasks * 4), j1 = min(rows, groups * (task + 1) / tasks * 4)
+            guard j0 < j1 else { return }
+            let rc = latte_quant_gemv(kind.rawValue, format.rawValue, j1 - j0, columns, weights + j0 * rowBytes,
+                                      rowBytes, x, y + j0)
+            precondition(rc == 0, "quantised GEMV: kernel \(kind.name) rejected \(format) with \(columns) columns")
+        }
+        if tasks == 1 { body(0) } else { Parallel.forEach(tasks, body) }
+    }
+
+    /// Y[i, j] = Σ_k X[i, k]·W[j, k] for `m` rows of X ([m, columns], row-major) into Y ([m, rows]).
+    public static func matmul(format: QuantizedFormat, rows: Int, columns: Int, weights: UnsafeRawPointer,
+                              rowBytes: Int, x: UnsafePointer<Float>, m: Int, y: UnsafeMutablePointer<Float>,
+                              kernel: GemmKernel? = nil) {
+        guard m > 0, rows > 0 else { return }
+        if m < panelMinimumRows {
+            for i in 0..<m {
+                gemv(format: format, rows: rows, columns: columns, weights: weights, rowBytes: rowBytes,
+                     x: x + i * columns, y: y + i * rows, kernel: kernel)
+            }
+            return
+        }
+        let panels = (rows + panelRows - 1) / panelRows
+        // Each task dequantises its panel into its own thread's scratch and runs a one-thread GEMM on
+        // it (inside the pool, Gemm.sgemm does not fan out again).
+        Parallel.forEach(panels) { p in
+            let j0 = p * panelRows, n = min(panelRows, rows - j0)
+            guard let panel = latte_quant_scratch(n * columns) else { fatalError("quantised matmul: out of memory for a \(n)×\(columns) panel") }
+            let rc = latte_quant_dequantize_rows(format.rawValue, n, columns, weights + j0 * rowBytes, rowBytes, panel, columns)
+            precondition(rc == 0, "quantised matmul: cannot dequantise \(format) rows of \(columns) columns")
+            Gemm.sgemm(transposeA: false, transposeB: true, m: m, n: n, k: columns, alpha: 1, a: x, lda: columns,
+                       b: panel, ldb: columns, beta: 0, c: y + j0, ldc: rows)
+        }
+    }
+
+    /// out[j·ld + i] = W[j, i] as float32 for j in 0..<rows, i in 0..<columns.
+    public static func dequantize(format: QuantizedFormat, rows: Int, columns: Int, weights: UnsafeRawPointer,
+                                  rowBytes: Int, into out: UnsafeMutablePointer<Float>, ld: Int) {
+        let rc = latte_quant_dequantize_rows(format.rawValue, rows, columns, weights, rowBytes, out, ld)
+        precondition(rc == 0, "quantised dequantise: \(columns) columns are not a whole number of 32-weight blocks")
+    }
+}
+
+extension GemmKernel {
+    /// Whether this family's quantised kernels can run here (AVX-512 also needs VNNI, AVX F16C).
+    public var supportsQuantizedKernels: Bool { latte_quant_kind_supported(rawValue) != 0 }
+}

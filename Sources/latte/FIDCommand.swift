@@ -12,7 +12,8 @@ struct FIDCommand: ParsableCommand {
         abstract: "Fréchet Inception Distance between two image sets.",
         discussion: """
         A set is `fashion-mnist:test` (the 10k test images; statistics cached after the first run), \
-        `fashion-mnist:train[:N]` (the first N training images, default 10000), `noise:N` (uniform noise, \
+        `fashion-mnist:train[:N]` (the first N training images, default 10000), `fashion-mnist:test:N` \
+        (the first N test images, not cached), `noise:N` (uniform noise, \
         a sanity check) or a folder of same-sized .png/.jpg images. Needs the fid-inception and fashion-mnist assets (`latte assets fetch`).
         """)
 
@@ -34,19 +35,20 @@ struct FIDCommand: ParsableCommand {
                 return try FashionMNISTFID.testStatistics(network: network, assetCache: cache, log: log, progress: progress)
             }
             let images: Tensor
-            if spec.hasPrefix("fashion-mnist:train") {
+            if spec.hasPrefix("fashion-mnist:train") || spec.hasPrefix("fashion-mnist:test:") {
                 let parts = spec.split(separator: ":")
                 guard parts.count <= 3, let n = parts.count == 3 ? Int(parts[2]) : 10_000, n >= 2 else {
-                    throw ValidationError("'\(spec)': expected fashion-mnist:train[:N] with N ≥ 2")
+                    throw ValidationError("'\(spec)': expected fashion-mnist:train[:N] or fashion-mnist:test:N with N ≥ 2")
                 }
-                images = try EvaluationImages.fashionMNIST(split: .train, limit: n, assetCache: cache).images
+                let split: IDXDataset.Split = parts[1] == "train" ? .train : .test
+                images = try EvaluationImages.fashionMNIST(split: split, limit: n, assetCache: cache).images
             } else if spec.hasPrefix("noise:") {
                 // Uniform noise 28×28 grey images: a sanity check whose FID must be large.
                 guard let n = Int(spec.dropFirst("noise:".count)), n >= 2 else { throw ValidationError("'\(spec)': expected noise:N with N ≥ 2") }
                 var g = RandomGenerator(seed: 1)
                 images = Tensor.uniform([n, 1, 28, 28], generator: &g)
             } else if spec.hasPrefix("fashion-mnist:") {
-                throw ValidationError("'\(spec)': the fashion-mnist sets are fashion-mnist:test and fashion-mnist:train[:N]")
+                throw ValidationError("'\(spec)': the fashion-mnist sets are fashion-mnist:test[:N] and fashion-mnist:train[:N]")
             } else {
                 images = try EvaluationImages.folder(URL(fileURLWithPath: spec)).images
             }

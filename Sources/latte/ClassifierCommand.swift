@@ -72,7 +72,8 @@ struct ClassifierEvalCommand: ParsableCommand {
             print(String(format: "accuracy %.2f %% (%d/%d test images, %.0f images/s)", accuracy.fraction * 100, accuracy.correct,
                          accuracy.total, Double(accuracy.total) / max(seconds, 1e-9)))
             for (i, c) in accuracy.perClass.enumerated() {
-                print(String(format: "  %-12@ %6.2f %%  (%d/%d)", names[i], Double(c.correct) / Double(max(c.total, 1)) * 100, c.correct, c.total))
+                let name = names[i].padding(toLength: 12, withPad: " ", startingAt: 0)
+                print("  \(name)" + String(format: " %6.2f %%  (%d/%d)", Double(c.correct) / Double(max(c.total, 1)) * 100, c.correct, c.total))
             }
         }
     }

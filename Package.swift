@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "LatteFormats", targets: ["LatteFormats"]),
         .library(name: "LatteModels", targets: ["LatteModels"]),
         .library(name: "LatteFlow", targets: ["LatteFlow"]),
+        .library(name: "LatteEval", targets: ["LatteEval"]),
         .executable(name: "latte", targets: ["latte"]),
     ],
     dependencies: [
@@ -44,10 +45,12 @@ let package = Package(
         .target(name: "LatteFormats", dependencies: ["LatteTensor", "CImageShims"]),
         .target(name: "LatteModels", dependencies: ["LatteNN", "LatteFormats", "LatteTokenizers"]),
         .target(name: "LatteFlow", dependencies: ["LatteModels"]),
+        // FID (Inception network converted from TorchScript, Fréchet distance) and the Fashion-MNIST classifier.
+        .target(name: "LatteEval", dependencies: ["LatteNN", "LatteFormats"]),
         .executableTarget(
             name: "latte",
             dependencies: [
-                "LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow",
+                "LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow", "LatteEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fuzz targets for every parser (fuzz/run.sh); an ordinary build makes a replay tool.
@@ -59,6 +62,7 @@ let package = Package(
         .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteModelsTests", dependencies: ["LatteModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteEvalTests", dependencies: ["LatteEval"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

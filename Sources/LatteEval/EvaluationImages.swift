@@ -1,0 +1,82 @@
+import Foundation
+import LatteFormats
+import LatteTensor
+
+/// Image sets for evaluation as tensors [N, C, H, W] in [0, 1].
+public enum EvaluationImages {
+    /// Fashion-MNIST from the asset cache: images [N, 1, 28, 28] and labels. `limit` takes the first N.
+    public static func fashionMNIST(split: IDXDataset.Split, limit: Int? = nil, assetCache: AssetCache = AssetCache()) throws -> (images: Tensor, labels: [Int]) {
+        let directory = try assetCache.require("fashion-mnist").deletingLastPathComponent()
+        let dataset = try IDXDataset.fashionMNIST(directory: directory.path, split: split)
+        let n = min(limit ?? dataset.count, dataset.count)
+        let (h, w) = (dataset.height, dataset.width)
+        let images = Tensor.empty([n, 1, h, w])
+        var labels: [Int] = []
+        labels.reserveCapacity(n)
+        for i in 0..<n {
+            let item = try dataset.item(at: i)
+            item.image.pixels.withUnsafeBufferPointer { px in
+                let dst = images.f32 + i * h * w
+                for k in 0..<(h * w) { dst[k] = Float(px[k]) / 255 }
+            }
+            labels.append(item.label)
+        }
+        return (images, labels)
+    }
+
+    /// Every .png/.jpg/.jpeg directly in `folder` (sorted by name) as one tensor. Grey (and grey+alpha)
+    /// images give one channel; if any image has colour, all become RGB; alpha is dropped. All images
+    /// must share one size (the FID network resizes, but a batch needs one shape).
+    public static func folder(_ folder: URL) throws -> (images: Tensor, files: [String]) {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FIDError("\(folder.path): not a folder of images")
+        }
+        let names = try fm.contentsOfDirectory(atPath: folder.path)
+            .filter { ImageFolderDataset.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) && !$0.hasPrefix(".") }
+            .sorted()
+        guard !names.isEmpty else { throw FIDError("\(folder.path): no .png/.jpg/.jpeg files") }
+        let decoded = try names.map { try ImageFile.read(folder.appendingPathComponent($0).path) }
+        let (w, h) = (decoded[0].width, decoded[0].height)
+        if let bad = decoded.firstIndex(where: { $0.width != w || $0.height != h }) {
+            throw FIDError("\(folder.appendingPathComponent(names[bad]).path): \(decoded[bad].width)×\(decoded[bad].height), but \(names[0]) is \(w)×\(h); all images must share one size")
+        }
+        let channels = decoded.contains { $0.channels >= 3 } ? 3 : 1
+        let out = Tensor.empty([decoded.count, channels, h, w])
+        for (i, img) in decoded.enumerated() {
+            for c in 0..<channels {
+                let source = img.channels >= 3 ? c : 0
+                let dst = out.f32 + (i * channels + c) * h * w
+                for y in 0..<h { for x in 0..<w { dst[y * w + x] = Float(img[x, y, source]) / 255 } }
+            }
+        }
+        return (out, names)
+    }
+}
+
+/// FID against Fashion-MNIST's 10k test images, whose statistics are computed once and cached next
+/// to the converted network (`$LATTE_HOME/fid-inception/fashion_mnist_test_fid_stats.safetensors`).
+public enum FashionMNISTFID {
+    public static let statisticsFileName = "fashion_mnist_test_fid_stats.safetensors"
+    static let statisticsVersion = "1"
+
+    public static func statisticsFile(assetCache: AssetCache = AssetCache()) throws -> URL {
+        try assetCache.require(InceptionFIDWeights.assetName).deletingLastPathComponent().appendingPathComponent(statisticsFileName)
+    }
+
+    /// The cached test-split statistics, computing them (minutes) on first use.
+    public static func testStatistics(network: InceptionFID, assetCache: AssetCache = AssetCache(),
+                                      log: (String) -> Void = { _ in }, progress: (Int, Int) -> Void = { _, _ in }) throws -> FIDStatistics {
+        let url = try statisticsFile(assetCache: assetCache)
+        if FileManager.default.fileExists(atPath: url.path) {
+            do { return try FIDStatistics(contentsOf: url) } catch { log("ignoring unreadable \(url.path): \(error)") }
+        }
+        log("computing FID statistics of the 10k Fashion-MNIST test images (once; cached at \(url.path))")
+        let (images, _) = try EvaluationImages.fashionMNIST(split: .test, assetCache: assetCache)
+        let stats = try FIDStatistics(features: try network.features(of: images, progress: progress))
+        try stats.write(to: url, metadata: ["images": "fashion-mnist t10k", "version": statisticsVersion,
+                                            "preprocessing": "grey→RGB, round(255x), nv_bilinear 299, x/128−1"])
+        return stats
+    }
+}

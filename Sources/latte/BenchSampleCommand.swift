@@ -115,7 +115,7 @@ struct BenchSampleCommand: ParsableCommand {
         let experts = try timePerImage(groups, cond: cond, null: null)
         let vanilla = try timePerImage(1, cond: cond, null: null)
         let trainRate = try trainingSamplesPerSecond(config(groups))
-        let torch = noTorch ? nil : try runTorch()
+        let torch: (object: [String: Any]?, note: String) = noTorch ? (nil, "--no-torch given") : try runTorch()
         var result: [String: Any] = [
             "groups": groups, "layers": layers, "layers_per_step_experts": layers / groups, "width": width, "steps": steps,
             "guidance": guidance, "image_tokens": 64, "prompt_tokens": promptLength, "threads": Parallel.threadCount,
@@ -145,13 +145,13 @@ struct BenchSampleCommand: ParsableCommand {
         }
         print(String(format: "K=%d: %.3f s/image, vanilla: %.3f s/image, speedup %.2f× (ideal %d×), %d steps, guidance %.1f",
                      groups, experts, vanilla, vanilla / experts, groups, steps, guidance))
-        print(String(format: "prompt prefill (%d + 1 tokens, %@): %.3f s; with it K=%d %.3f s/image, vanilla %.3f s/image, speedup %.2f×",
-                     promptLength, backboneName, prefillSeconds, groups, experts + prefillSeconds, vanilla + prefillSeconds,
+        print("prompt prefill (\(promptLength) + 1 tokens, \(backboneName)): " + String(format: "%.3f s; with it K=%d %.3f s/image, vanilla %.3f s/image, speedup %.2f×",
+                     prefillSeconds, groups, experts + prefillSeconds, vanilla + prefillSeconds,
                      (vanilla + prefillSeconds) / (experts + prefillSeconds)))
         print(String(format: "training, one group of %d layers, batch %d: %.1f samples/s", layers / groups, trainingBatch, trainRate))
         if let ref = torch.object {
-            print(String(format: "PyTorch eager %@: K=%d %.3f s/image, vanilla %.3f s/image, training %.1f samples/s",
-                         ref["torch_version"] as? String ?? "?", groups, ref["seconds_per_image_experts"] as? Double ?? .nan,
+            print("PyTorch eager \(ref["torch_version"] as? String ?? "?"): " + String(format: "K=%d %.3f s/image, vanilla %.3f s/image, training %.1f samples/s",
+                         groups, ref["seconds_per_image_experts"] as? Double ?? .nan,
                          ref["seconds_per_image_vanilla"] as? Double ?? .nan, ref["training_samples_per_second_one_group"] as? Double ?? .nan))
             print(String(format: "ours / torch time: K=%d %.2f, vanilla %.2f, training %.2f (< 1: we are faster)", groups,
                          ratios["experts_seconds"] ?? .nan, ratios["vanilla_seconds"] ?? .nan, ratios["training_seconds_per_sample"] ?? .nan))

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import LatteEval
+import LatteFlow
+import LatteFormats
+import LatteKernels
+import LatteTensor
+
+/// `latte eval`: FID and class accuracy of a class-conditional LatteFlow model, plus its sampling speed.
+/// Generates `--per-class` images for each class (cycling through the class's phrases), crops them to
+/// the data's 28×28, and measures them with the FID Inception network against the 10k Fashion-MNIST
+/// test images and with the project's Fashion-MNIST classifier (docs/evaluation.md).
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "FID, class accuracy and speed of a LatteFlow text-to-image model.")
+
+    @Option(help: "A LatteFlow model folder.") var model = "models/latteflow-fashion"
+    @Option(help: "The Fashion-MNIST classifier folder.") var classifier = "models/fashion-classifier"
+    @Option(help: "Generated images per class (the issue's protocol: 500 → 5,000 images).") var perClass = 500
+    @Option(help: "Sampling steps (default: the model's).") var steps: Int?
+    @Option(name: .customLong("cfg"), help: "Guidance weight (default: the model's).") var guidance: Float?
+    @Option(help: "Time shift (default: the model's).") var shift: Float?
+    @Option(help: "Seed of the first image; image i uses seed + i.") var seed: UInt64 = 1_000_000
+    @Option(help: "Images sampled together.") var batch = 50
+    @Option(help: "Also write every generated image as PNG into this folder.") var saveImages: String?
+    @Flag(help: "Skip the FID (class accuracy and speed only).") var skipFid = false
+    @Flag(help: "Skip the speed measurement.") var skipSpeed = false
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        if perClass < 1 { throw ValidationError("--per-class must be at least 1") }
+        if batch < 1 { throw ValidationError("--batch must be at least 1") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.threadCount = threads }
+        let say = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        try GenerateCommand.fetchBackboneIfMissing(modelFolder: URL(fileURLWithPath: model))
+        let pipeline = try TextToImagePipeline.load(directory: URL(fileURLWithPath: model))
+        guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
+            throw ValidationError("\(model) has no class phrases: `latte eval` measures class-conditional models")
+        }
+        let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, seed: seed)
+        let classes = phrases.count
+
+        // Generate: class-major order, phrase j of a class used by its images j, j + P, …
+        let jobs = (0..<classes).flatMap { c in (0..<perClass).map { i in (label: c, prompt: phrases[c][i % phrases[c].count]) } }
+        var progress = TrainingProgress(total: jobs.count, label: "generating")
+        var parts: [Tensor] = []
+        let start = Date()
+        for first in stride(from: 0, to: jobs.count, by: batch) {
+            let part = Array(jobs[first..<min(first + batch, jobs.count)])
+            let images = try pipeline.generate(prompts: part.map(\.prompt), settings: settings,
+                                               seeds: part.indices.map { seed &+ UInt64($0) })
+            parts.append(((images + 1) * 0.5).clamped(min: 0, max: 1))
+            progress.update(step: first + part.count, fields: [])
+        }
+        let generationSeconds = Date().timeIntervalSince(start)
+        let generated = Tensor.concat(parts, axis: 0).contiguous()
+        let labels = jobs.map(\.label)
+        if let saveImages { try writeImages(generated, labels: labels, names: names, to: URL(fileURLWithPath: saveImages)) }
+
+        // Class accuracy with the project's classifier.
+        let net = try FashionClassifier.load(directory: URL(fileURLWithPath: classifier))
+        let predicted = try net.predict(generated)
+        var correct = [Int](repeating: 0, count: classes)
+        for (p, l) in zip(predicted, labels) where p == l { correct[l] += 1 }
+        let accuracy = Double(correct.reduce(0, +)) / Double(labels.count)
+        let perClassAccuracy = Dictionary(uniqueKeysWithValues: (0..<classes).map { (names[$0], Double(correct[$0]) / Double(perClass)) })
+
+        var fid: Double?
+        if !skipFid {
+            let inception = try InceptionFID.load(log: say)
+            var fp = TrainingProgress(total: generated.dim(0), label: "FID features")
+            let features = try inception.features(of: generated) { done, _ in fp.update(step: done, fields: []) }
+            let reference = try FashionMNISTFID.testStatistics(network: inception, log: say)
+            fid = try FrechetDistance.between(try FIDStatistics(features: features), reference)
+        }
+
+        var speed: [String: Double] = [:]
+        if !skipSpeed {
+            for n in [1, 16] {
+                let prompts = (0..<n).map { phrases[$0 % classes][0] }
+                _ = try pipeline.generate(prompts: prompts, settings: settings)   // warm-up
+                let t = Date()
+                _ = try pipeline.generate(prompts: prompts, settings: settings)
+                let s = Date().timeIntervalSince(t)
+                speed["seconds_per_image_batch_\(n)"] = s / Double(n)
+                speed["images_per_second_batch_\(n)"] = Double(n) / s
+            }
+        }
+
+        if json {
+            var object: [String: Any] = ["class_accuracy": accuracy, "images": labels.count, "per_class_accuracy": perClassAccuracy,
+                                         "steps": settings.steps, "guidance": settings.guidance, "shift": settings.shift,
+                                         "generation_seconds": generationSeconds]
+            if let fid { object["fid"] = fid }
+            for (k, v) in speed { object[k] = v }
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            if let fid { print(String(format: "FID %.2f over %d generated images against the 10k test images", fid, labels.count)) }
+            print(String(format: "class accuracy %.1f %%", accuracy * 100))
+            for c in 0..<classes { print(String(format: "  %-12@ %.1f %%", names[c] as NSString, perClassAccuracy[names[c]]! * 100)) }
+            for (k, v) in speed.sorted(by: { $0.key < $1.key }) { print(String(format: "%@ %.3f", k as NSString, v)) }
+            print(String(format: "(%d steps, guidance %.1f, shift %.1f; generation took %.0f s)", settings.steps, settings.guidance, settings.shift, generationSeconds))
+        }
+    }
+
+    func writeImages(_ images: Tensor, labels: [Int], names: [String], to folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (i, image) in ImageTensors.images(images * 2 - 1).enumerated() {
+            let name = names[labels[i]].replacingOccurrences(of: "/", with: "-").replacingOccurrences(of: " ", with: "-")
+            try PNG.write(image, to: folder.appendingPathComponent(String(format: "%05d-%@.png", i, name)).path)
+        }
+    }
+}

@@ -74,7 +74,9 @@ def resize_cases(sources):
     for name, image in sources.items():
         w, h = image.size
         sizes = [(w // 2, h // 2), (w // 3, h // 4), (5, 7), (1, 1), (w * 2, h * 2), (w + 13, h + 5),
-                 (w // 2, h * 2), (w, h // 3), (w * 3 // 2, h)]
+                 (w // 2, h * 2), (w, h // 3), (w * 3 // 2, h),
+                 # Pillow ≥ 13 resizes vertically first when the height shrinks by more than twice the width
+                 (w - 1, h // 3), (w - 3, h // 4), (w + 4, h // 2)]
         for tw, th in sizes:
             for fname, f in filters.items():
                 path = out("resize", f"{name}_{tw}x{th}_{fname}.png")

@@ -146,6 +146,30 @@ extension Image {
         let vKernel = vertical.fixedPoint(bits: fixedBits)
         let needH = outWidth != width
         let needV = outHeight != height
+        // Each pass rounds to 8 bits, so the order shows in the pixels. Pillow ≥ 13 runs the vertical
+        // pass first when the height shrinks by more than twice as many pixels as the width.
+        if needH && needV && outHeight < height && height - outHeight > 2 * (width - outWidth) {
+            var mid = [UInt8](repeating: 0, count: width * outHeight * channels)
+            source.pixels.withUnsafeBufferPointer { src in
+                vKernel.withUnsafeBufferPointer { k in
+                    mid.withUnsafeMutableBufferPointer { dst in
+                        resampleVertical8(src.baseAddress!, width: width, channels: channels, firstRow: 0,
+                                          taps: vertical, kernel: k.baseAddress!, outHeight: outHeight, into: dst.baseAddress!)
+                    }
+                }
+            }
+            var out = [UInt8](repeating: 0, count: outWidth * outHeight * channels)
+            mid.withUnsafeBufferPointer { src in
+                hKernel.withUnsafeBufferPointer { k in
+                    out.withUnsafeMutableBufferPointer { dst in
+                        resampleHorizontal8(src.baseAddress!, width: width, rows: outHeight, channels: channels, taps: horizontal,
+                                            kernel: k.baseAddress!, outWidth: outWidth, into: dst.baseAddress!)
+                    }
+                }
+            }
+            let result = Image(width: outWidth, height: outHeight, channels: channels, pixels: out)
+            return hasAlpha ? result.unpremultipliedAlpha() : result
+        }
         // Only the input rows the vertical pass reads need the horizontal pass.
         let firstRow = needV ? vertical.start[0] : 0
         let lastRow = needV ? vertical.start[outHeight - 1] + vertical.count[outHeight - 1] : height

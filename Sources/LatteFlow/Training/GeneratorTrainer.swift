@@ -144,7 +144,7 @@ public final class GeneratorTrainer {
     public func train<D: GeneratorTrainingData>(_ data: inout D, checkpointDirectory: URL?, logURL: URL? = nil,
                                                 onStep: ((TrainingStep) -> Void)? = nil) throws {
         let log = try logURL.map { url -> FileHandle in
-            if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
             let h = try FileHandle(forWritingTo: url)
             h.seekToEndOfFile()
             return h

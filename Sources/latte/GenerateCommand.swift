@@ -46,7 +46,7 @@ struct GenerateCommand: ParsableCommand {
         let start = Date()
         let pipeline: TextToImagePipeline
         do { pipeline = try TextToImagePipeline.load(directory: URL(fileURLWithPath: model)) } catch {
-            throw ValidationError("cannot load the model at \(model): \(error)\n(the default model ships in the repository under models/; run from the repository root or pass --model)")
+            throw CommandFailure("cannot load the model at \(model): \(error)\n(the default model lives in models/latteflow-fashion of the repository — see models/README.md for its state; run from the repository root or pass --model DIR)")
         }
         let loaded = Date().timeIntervalSince(start)
         let prompts: [String]
@@ -79,4 +79,10 @@ struct GenerateCommand: ParsableCommand {
         try ImageGrid.write(images, columns: count, to: output)
         print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) steps, guidance \(settings.guidance) — \(String(format: "%.2f", seconds / Double(total))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
     }
+}
+
+/// A failure that is not a usage mistake: printed as "Error: …" without the usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

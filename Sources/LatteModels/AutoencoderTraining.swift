@@ -49,10 +49,7 @@ public struct AutoencoderTrainingSettings: Codable, Equatable, Sendable {
     }
 
     public var schedule: LearningRateSchedule {
-        let base: LearningRateSchedule = cosine
-            ? .cosine(from: learningRate, to: minimumLearningRate, steps: Swift.max(1, steps - warmupSteps))
-            : .constant(learningRate)
-        return warmupSteps > 0 ? base.warmup(warmupSteps) : base
+        .warmupThen(cosine: cosine, peak: learningRate, floor: minimumLearningRate, warmup: warmupSteps, total: steps)
     }
 }
 
@@ -84,7 +81,7 @@ public final class AutoencoderTrainer {
     public let ema: ExponentialMovingAverage
     public private(set) var step = 0
     public private(set) var generator: RandomGenerator
-    private var nonFiniteInARow = 0
+    private var guarded: GuardedUpdate
 
     public init(model: AutoencoderKL, settings: AutoencoderTrainingSettings) {
         self.model = model
@@ -93,6 +90,7 @@ public final class AutoencoderTrainer {
         optimizer = AdamW(arena: arena, weightDecay: settings.weightDecay, noDecay: AdamW.normsAndBiases)
         ema = ExponentialMovingAverage(arena: arena, decay: settings.emaDecay, warmup: true)
         generator = RandomGenerator(seed: settings.seed)
+        guarded = GuardedUpdate(limit: settings.maxNonFiniteSteps)
     }
 
     /// PSNR in dB for a mean squared error on the [−1, 1] scale.
@@ -116,22 +114,10 @@ public final class AutoencoderTrainer {
             parts = (mse.item(), l1.item(), kl.item())
             return mse * s.mseWeight + l1 * s.l1Weight + kl * s.klWeight
         }
-        let norm = arena.gradientNorm()
         step += 1
         let lr = settings.schedule(step - 1)
-        var applied = false
-        if loss.isFinite && norm.isFinite {
-            if settings.clipNorm > 0 { _ = arena.clipGradients(maxNorm: settings.clipNorm) }
-            optimizer.update(learningRate: lr)
-            ema.update()
-            nonFiniteInARow = 0
-            applied = true
-        } else {
-            nonFiniteInARow += 1
-            if nonFiniteInARow >= settings.maxNonFiniteSteps {
-                throw AutoencoderError("stopping at step \(step): \(nonFiniteInARow) steps in a row had a non-finite loss (\(loss)) or gradient norm (\(norm)); the last checkpoint is intact — lower the learning rate or check the data")
-            }
-        }
+        let (applied, norm) = try guarded.apply(loss: loss, step: step, arena: arena, optimizer: optimizer, ema: ema,
+                                                learningRate: lr, clipNorm: settings.clipNorm)
         return AutoencoderTrainingStep(step: step, loss: loss, mse: parts.mse, l1: parts.l1, kl: parts.kl, learningRate: lr,
                                        gradientNorm: norm, applied: applied,
                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)

@@ -51,10 +51,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     }
 
     var schedule: LearningRateSchedule {
-        let base: LearningRateSchedule = cosine
-            ? .cosine(from: learningRate, to: minimumLearningRate, steps: Swift.max(1, steps - warmupSteps))
-            : .constant(learningRate)
-        return warmupSteps > 0 ? base.warmup(warmupSteps) : base
+        .warmupThen(cosine: cosine, peak: learningRate, floor: minimumLearningRate, warmup: warmupSteps, total: steps)
     }
 }
 
@@ -91,7 +88,7 @@ public final class GeneratorTrainer {
     public let ema: ExponentialMovingAverage
     public private(set) var step = 0
     public private(set) var generator: RandomGenerator
-    private var nonFiniteInARow = 0
+    private var guarded: GuardedUpdate
     let objective: FlowMatchingLoss
 
     public init(model: LayerwiseTimestepExperts, settings: TrainingSettings, nullPrompt: PromptCache) {
@@ -103,6 +100,7 @@ public final class GeneratorTrainer {
         ema = ExponentialMovingAverage(arena: arena, decay: settings.emaDecay, warmup: true)
         generator = RandomGenerator(seed: settings.seed)
         objective = FlowMatchingLoss(timesteps: settings.timesteps)
+        guarded = GuardedUpdate(limit: settings.maxNonFiniteSteps)
     }
 
     /// One optimisation step on the next batch of `data`.
@@ -118,22 +116,10 @@ public final class GeneratorTrainer {
             perGroup = r.perGroup
             return r.loss
         }
-        let norm = arena.gradientNorm()
         step += 1
         let lr = settings.schedule(step - 1)
-        var applied = false
-        if loss.isFinite && norm.isFinite {
-            if settings.clipNorm > 0 { _ = arena.clipGradients(maxNorm: settings.clipNorm) }
-            optimizer.update(learningRate: lr)
-            ema.update()
-            nonFiniteInARow = 0
-            applied = true
-        } else {
-            nonFiniteInARow += 1
-            if nonFiniteInARow >= settings.maxNonFiniteSteps {
-                throw TrainingError(message: "stopping at step \(step): \(nonFiniteInARow) steps in a row had a non-finite loss (\(loss)) or gradient norm (\(norm)); the last checkpoint is intact — lower the learning rate or check the data")
-            }
-        }
+        let (applied, norm) = try guarded.apply(loss: loss, step: step, arena: arena, optimizer: optimizer, ema: ema,
+                                                learningRate: lr, clipNorm: settings.clipNorm)
         return TrainingStep(step: step, loss: loss, groupLosses: perGroup.map { $0?.loss }, groupCounts: perGroup.map { $0?.count ?? 0 },
                             learningRate: lr, gradientNorm: norm, applied: applied,
                             seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)

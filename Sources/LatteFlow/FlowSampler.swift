@@ -39,6 +39,41 @@ public struct SamplerSettings: Codable, Equatable, Sendable {
     }
 }
 
+/// Which layers a sampling step runs — for studying the experts; models are trained for `.owning`.
+public enum ExpertRouting: Equatable, Sendable {
+    /// The group owning the step's time (LaTtE-Flow: L/K layers per step).
+    case owning
+    /// Every layer at every step, with the owning group's head: the vanilla model's cost per step.
+    /// An expert-trained model was not trained for this, so its images show what the unrouted stack
+    /// does; the comparison is of time per image.
+    case allLayers
+    /// Only these groups: a time owned by another group goes to the nearest listed one (e.g. `[2]`
+    /// shows what expert 2 makes of every time).
+    case only([Int])
+
+    /// The layers and head that run at time t.
+    func plan(t: Float, model: LayerwiseTimestepExperts) -> (layers: Range<Int>, head: Int) {
+        let c = model.configuration, k = c.group(owning: t)
+        switch self {
+        case .owning: return (model.layerRange(group: k), k)
+        case .allLayers: return (0..<c.layerCount, k)
+        case .only(let groups):
+            let nearest = groups.min { abs($0 - k) < abs($1 - k) || (abs($0 - k) == abs($1 - k) && $0 < $1) } ?? k
+            return (model.layerRange(group: nearest), nearest)
+        }
+    }
+
+    /// Checks the listed groups exist.
+    public func validate(groups: Int) throws {
+        if case .only(let list) = self {
+            guard !list.isEmpty else { throw GeneratorError.invalidInput("no expert group listed") }
+            for k in list where k < 0 || k >= groups {
+                throw GeneratorError.invalidInput("expert group \(k) does not exist: the model has groups 0…\(groups - 1)")
+            }
+        }
+    }
+}
+
 /// One completed sampling step.
 public struct SamplingProgress {
     public let step: Int
@@ -56,10 +91,12 @@ public struct SamplingProgress {
 public struct FlowSampler {
     public let model: LayerwiseTimestepExperts
     public let settings: SamplerSettings
+    public let routing: ExpertRouting
 
-    public init(model: LayerwiseTimestepExperts, settings: SamplerSettings) {
+    public init(model: LayerwiseTimestepExperts, settings: SamplerSettings, routing: ExpertRouting = .owning) {
         self.model = model
         self.settings = settings
+        self.routing = routing
     }
 
     /// σ′ = s·σ / (1 + (s − 1)·σ)
@@ -98,6 +135,7 @@ public struct FlowSampler {
     /// `noise` [n, C, H, W] replaces the seeded starting noise (e.g. one seed per image).
     public func steps(prompt: PromptCache, nullPrompt: PromptCache?, noise: Tensor? = nil) throws -> Steps {
         guard settings.steps >= 1 else { throw GeneratorError.invalidInput("steps must be at least 1, got \(settings.steps)") }
+        try routing.validate(groups: model.configuration.groups)
         let guided = settings.guidance != 1
         if guided && nullPrompt == nil { throw GeneratorError.invalidInput("guidance \(settings.guidance) needs a null prompt") }
         let n = prompt.batch
@@ -130,12 +168,13 @@ public struct FlowSampler {
 
     /// Guided velocity for the current latents at time t.
     func velocity(_ x: Tensor, t: Float, prompt: PromptCache, guided: Bool) -> Tensor {
-        let k = model.configuration.group(owning: t)
+        let (layers, head) = routing.plan(t: t, model: model)
         let n = x.dim(0)
         return withoutGradient {
-            if !guided { return model.velocity(x, t: Array(repeating: t, count: n), prompt: prompt, group: k) }
+            if !guided { return model.velocity(x, t: Array(repeating: t, count: n), prompt: prompt, layers: layers, head: head) }
             // Conditional and unconditional rows in one batch of 2n.
-            let v = model.velocity(Tensor.concat([x, x], axis: 0), t: Array(repeating: t, count: 2 * n), prompt: prompt, group: k)
+            let v = model.velocity(Tensor.concat([x, x], axis: 0), t: Array(repeating: t, count: 2 * n), prompt: prompt,
+                                   layers: layers, head: head)
             let cond = v.sliced(axis: 0, 0..<n), uncond = v.sliced(axis: 0, n..<(2 * n))
             return uncond + (cond - uncond) * settings.guidance
         }
@@ -173,7 +212,7 @@ public struct FlowSampler {
             }
             index += 1
             return SamplingProgress(step: index, totalSteps: grid.count - 1, time: t0,
-                                    group: sampler.model.configuration.group(owning: t0), latent: latent)
+                                    group: sampler.routing.plan(t: t0, model: sampler.model).head, latent: latent)
         }
     }
 }

@@ -42,8 +42,18 @@ public final class LayerwiseTimestepExperts: Module {
     /// Predicted velocity [B, C, H, W] of group k for latents x_t [B, C, H, W] at times t (one per
     /// row, all owned by group k) under the prompts in `prompt` (one row per latent).
     public func velocity(_ x: Tensor, t: [Float], prompt: PromptCache, group k: Int) -> Tensor {
+        precondition(k >= 0 && k < configuration.groups, "group \(k) out of range 0..<\(configuration.groups)")
+        return velocity(x, t: t, prompt: prompt, layers: layerRange(group: k), head: k)
+    }
+
+    /// The velocity from an explicit run of layers and group k's head (the shared head when heads are
+    /// not per group). `velocity(group:)` runs the group's own layers; the vanilla comparison of
+    /// `ExpertRouting.allLayers` runs every layer at every step. The residual-attention chain restarts
+    /// at each group's first layer, as in training.
+    public func velocity(_ x: Tensor, t: [Float], prompt: PromptCache, layers range: Range<Int>, head k: Int) -> Tensor {
         let c = configuration
-        precondition(k >= 0 && k < c.groups, "group \(k) out of range 0..<\(c.groups)")
+        precondition(k >= 0 && k < c.groups, "head \(k) out of range 0..<\(c.groups)")
+        precondition(range.lowerBound >= 0 && range.upperBound <= c.layerCount && !range.isEmpty, "layers \(range) out of 0..<\(c.layerCount)")
         precondition(x.rank == 4 && x.dim(1) == c.latentChannels && x.dim(2) == c.latentHeight && x.dim(3) == c.latentWidth,
                      "latent shape \(x.shape) differs from the configured [B, \(c.latentChannels), \(c.latentHeight), \(c.latentWidth)]")
         precondition(t.count == x.dim(0) && prompt.batch == x.dim(0), "\(x.dim(0)) latents, \(t.count) times and \(prompt.batch) prompts")
@@ -56,7 +66,7 @@ public final class LayerwiseTimestepExperts: Module {
                                                 headDim: c.headDim, theta: c.ropeTheta, sections: c.mropeSections)
         let bias = prompt.paddingBias
         var scores: Tensor? = nil
-        for l in layerRange(group: k) {
+        for l in range {
             layerCalls += 1
             (h, scores) = layers[l](h, conditioning: conditioning, promptKeys: prompt.keys[l], promptValues: prompt.values[l],
                                     promptBias: bias, rotary: rotary, previousScores: scores)

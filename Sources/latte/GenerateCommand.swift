@@ -22,6 +22,21 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Images sampled together (larger is faster per image, up to memory).") var batch = 40
     @Option(help: "Output PNG.") var output = "samples.png"
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Expert groups allowed to run, comma-separated (e.g. 2): a time owned by another group goes to the nearest listed one. For studying the experts.")
+    var groups: String?
+    @Flag(help: "Run every layer at every step (the vanilla model's cost) instead of the owning group only; for comparing time per image.")
+    var vanilla = false
+
+    /// The routing the switches ask for.
+    func routing() throws -> ExpertRouting {
+        if vanilla && groups != nil { throw ValidationError("--vanilla and --groups are exclusive") }
+        if vanilla { return .allLayers }
+        guard let groups else { return .owning }
+        let list = groups.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let ids = list.compactMap { Int($0) }
+        guard ids.count == list.count, !ids.isEmpty else { throw ValidationError("--groups takes group numbers separated by commas, got '\(groups)'") }
+        return .only(ids)
+    }
 
     func validate() throws {
         if prompt == nil && !sheet { throw ValidationError("give --prompt TEXT or --sheet") }
@@ -29,6 +44,7 @@ struct GenerateCommand: ParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         if scale < 1 || scale > 16 { throw ValidationError("--scale must be between 1 and 16") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
+        _ = try routing()
     }
 
     /// A fresh machine has no backbone yet: fetch the pinned asset the model names (hash-checked) rather
@@ -60,6 +76,11 @@ struct GenerateCommand: ParsableCommand {
         for p in prompts { _ = try pipeline.prompts.encode(try pipeline.tokens(for: p)) }
 
         let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, seed: seed)
+        let routing = try routing()
+        try routing.validate(groups: pipeline.generator.configuration.groups)
+        if routing == .allLayers {
+            FileHandle.standardError.write(Data("--vanilla: every layer runs at every step; this model was trained as \(pipeline.generator.configuration.groups) timestep experts, so compare the time per image, not the pictures\n".utf8))
+        }
         // Every image of the sheet in batches of up to `batch` rows; image j of a prompt starts from
         // the noise of seed + j, whatever batch it lands in.
         let jobs = prompts.flatMap { p in (0..<count).map { (prompt: p, seed: seed &+ UInt64($0)) } }
@@ -69,7 +90,7 @@ struct GenerateCommand: ParsableCommand {
         var images: [Image] = []
         for (bi, start) in stride(from: 0, to: total, by: batch).enumerated() {
             let part = jobs[start..<min(start + batch, total)]
-            let latents = try pipeline.sampleLatents(prompts: part.map(\.prompt), settings: settings, seeds: part.map(\.seed)) { step in
+            let latents = try pipeline.sampleLatents(prompts: part.map(\.prompt), settings: settings, seeds: part.map(\.seed), routing: routing) { step in
                 progress.update(step: bi * settings.steps + step.step, fields: [("images", "\(start + part.count)/\(total)")])
                 return true
             }

@@ -95,14 +95,14 @@ public final class TextToImagePipeline {
     /// Latents for `prompts` (one image each, in one batch); image i starts from `noise(seed: seeds[i])`
     /// (default: the settings' seed + i).
     public func sampleLatents(prompts texts: [String], settings: SamplerSettings, seeds: [UInt64]? = nil,
-                              progress: ((SamplingProgress) -> Bool)? = nil) throws -> Tensor {
+                              routing: ExpertRouting = .owning, progress: ((SamplingProgress) -> Bool)? = nil) throws -> Tensor {
         guard !texts.isEmpty else { throw GeneratorError.invalidInput("no prompt given") }
         let seeds = seeds ?? texts.indices.map { settings.seed &+ UInt64($0) }
         guard seeds.count == texts.count else { throw GeneratorError.invalidInput("\(seeds.count) seeds for \(texts.count) prompts") }
         let prompt = try prompts.encode(batch: try texts.map(tokens(for:)))
         let null = settings.guidance != 1 ? try prompts.encode(nullTokens) : nil
         let start = Tensor.concat(seeds.map(noise(seed:)), axis: 0)
-        return try FlowSampler(model: generator, settings: settings).sample(prompt: prompt, nullPrompt: null, noise: start, progress: progress)
+        return try FlowSampler(model: generator, settings: settings, routing: routing).sample(prompt: prompt, nullPrompt: null, noise: start, progress: progress)
     }
 
     /// Decodes generator latents to images [N, C, H, W] in [−1, 1], cropped by the manifest's `crop`.
@@ -115,7 +115,7 @@ public final class TextToImagePipeline {
 
     /// Images for `prompts`: sample, then decode.
     public func generate(prompts texts: [String], settings: SamplerSettings, seeds: [UInt64]? = nil,
-                         progress: ((SamplingProgress) -> Bool)? = nil) throws -> Tensor {
-        decode(try sampleLatents(prompts: texts, settings: settings, seeds: seeds, progress: progress))
+                         routing: ExpertRouting = .owning, progress: ((SamplingProgress) -> Bool)? = nil) throws -> Tensor {
+        decode(try sampleLatents(prompts: texts, settings: settings, seeds: seeds, routing: routing, progress: progress))
     }
 }

@@ -22,6 +22,14 @@ public struct AutoencoderTrainingSettings: Codable, Equatable, Sendable {
     public var klWeight: Float
     /// Decode a posterior sample (the VAE objective) rather than the mean.
     public var samplePosterior: Bool
+    /// Fine-tune the decoder alone: the encoder is frozen (its latents, and anything trained on them,
+    /// stay valid) and the decoder learns from posterior means plus Gaussian noise.
+    public var decoderOnly: Bool
+    /// With `decoderOnly`: each image's latent gets noise of standard deviation u · decoderNoise,
+    /// u ~ U(0, 1), in the generator's scaled units ((z − shift) · scale). A generator's latents are
+    /// never exactly on the encoder's manifold; a decoder trained only on exact means turns small
+    /// errors into blotches, one trained with noise maps them to plausible images.
+    public var decoderNoise: Float
     public var checkpointEvery: Int
     public var seed: UInt64
     public var maxNonFiniteSteps: Int
@@ -29,7 +37,7 @@ public struct AutoencoderTrainingSettings: Codable, Equatable, Sendable {
     public init(steps: Int, batchSize: Int = 32, learningRate: Float = 1e-3, warmupSteps: Int = 200, cosine: Bool = true,
                 minimumLearningRate: Float = 5e-5, weightDecay: Float = 0, clipNorm: Float = 1, emaDecay: Float = 0.999,
                 mseWeight: Float = 1, l1Weight: Float = 0.1, klWeight: Float = 1e-6, samplePosterior: Bool = true,
-                checkpointEvery: Int = 500, seed: UInt64 = 0, maxNonFiniteSteps: Int = 5) {
+                decoderOnly: Bool = false, decoderNoise: Float = 0, checkpointEvery: Int = 500, seed: UInt64 = 0, maxNonFiniteSteps: Int = 5) {
         self.steps = steps
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -43,6 +51,8 @@ public struct AutoencoderTrainingSettings: Codable, Equatable, Sendable {
         self.l1Weight = l1Weight
         self.klWeight = klWeight
         self.samplePosterior = samplePosterior
+        self.decoderOnly = decoderOnly
+        self.decoderNoise = decoderNoise
         self.checkpointEvery = checkpointEvery
         self.seed = seed
         self.maxNonFiniteSteps = maxNonFiniteSteps
@@ -104,6 +114,17 @@ public final class AutoencoderTrainer {
         var parts: (mse: Float, l1: Float, kl: Float) = (0, 0, 0)
         let s = settings
         let loss = valueAndGradient(model, accumulatingInto: arena) { m in
+            if s.decoderOnly {
+                // No gradient reaches the encoder, so Adam leaves it exactly as loaded.
+                let mean = withoutGradient { m.encode(images).mean }
+                let b = mean.dim(0)
+                let sigmas = (0..<b).map { _ in generator.nextFloat() * s.decoderNoise / m.configuration.scaling_factor }
+                let noise = Tensor.normal(mean.shape, generator: &generator) * Tensor(sigmas, shape: [b, 1, 1, 1])
+                let diff = m.decode(mean + noise) - images
+                let mse = (diff * diff).mean(), l1 = diff.abs().mean()
+                parts = (mse.item(), l1.item(), 0)
+                return mse * s.mseWeight + l1 * s.l1Weight
+            }
             let dist = m.encode(images)
             let z = s.samplePosterior ? dist.sample(generator: &generator) : dist.mean
             let recon = m.decode(z)

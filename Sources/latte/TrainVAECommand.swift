@@ -30,12 +30,17 @@ struct TrainVAECommand: ParsableCommand {
     @Option(help: "Storage type of the saved model: f32 or f16.") var dtype = "f16"
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
+    @Option(help: "Start from this trained autoencoder folder (its config and weights) instead of random weights.") var initFrom: String?
+    @Flag(help: "Fine-tune the decoder only (needs --init-from): the encoder and the latent scaling stay as they are, so latents cached for a generator stay valid.") var decoderOnly = false
+    @Option(help: "With --decoder-only: largest standard deviation of the noise added to the scaled latents (each image draws u·σ, u uniform).") var decoderNoise: Float = 0.5
 
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
         if !(lr > 0) { throw ValidationError("--lr must be positive") }
         if dtype != "f32" && dtype != "f16" { throw ValidationError("--dtype must be f32 or f16, got \(dtype)") }
+        if decoderOnly && initFrom == nil { throw ValidationError("--decoder-only fine-tunes a trained autoencoder: give it with --init-from") }
+        if decoderNoise < 0 { throw ValidationError("--decoder-noise must not be negative") }
     }
 
     /// The small autoencoder of the default model: 1 channel, blocks 32/64/64 (×4 down), latent 8×8×8.
@@ -57,14 +62,21 @@ struct TrainVAECommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        let configuration: AutoencoderKLConfiguration
-        if let config {
-            do { configuration = try JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: config))) }
-            catch { throw ValidationError("--config \(config): \(error)") }
-        } else { configuration = Self.smallConfiguration(latentChannels: latentChannels) }
-        let model = try AutoencoderKL(configuration, seed: seed)
+        let model: AutoencoderKL
+        if let initFrom {
+            if config != nil { throw ValidationError("--config and --init-from both give the configuration: choose one") }
+            model = try AutoencoderKL.load(directory: URL(fileURLWithPath: initFrom))
+        } else {
+            let configuration: AutoencoderKLConfiguration
+            if let config {
+                do { configuration = try JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: config))) }
+                catch { throw ValidationError("--config \(config): \(error)") }
+            } else { configuration = Self.smallConfiguration(latentChannels: latentChannels) }
+            model = try AutoencoderKL(configuration, seed: seed)
+        }
         let settings = AutoencoderTrainingSettings(steps: steps, batchSize: batch, learningRate: lr, warmupSteps: warmup,
-                                                   l1Weight: l1, klWeight: kl, checkpointEvery: checkpointEvery, seed: seed)
+                                                   l1Weight: l1, klWeight: kl, decoderOnly: decoderOnly, decoderNoise: decoderNoise,
+                                                   checkpointEvery: checkpointEvery, seed: seed)
         let trainer = AutoencoderTrainer(model: model, settings: settings)
         let dataset = try ImageDataSource.dataset(data, split: .train)
         let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: batch, shuffle: true, seed: seed, pad: pad))
@@ -102,6 +114,12 @@ struct TrainVAECommand: ParsableCommand {
         try LossCurvePlot.write([.init(name: "mse", points: JSONLinesLog.series(in: logURL, x: "step", y: "mse")),
                                  .init(name: "l1", points: JSONLinesLog.series(in: logURL, x: "step", y: "l1"))], to: curve.path)
 
+        if decoderOnly {
+            // The encoder is unchanged, and so are its latent statistics and scaling.
+            try trainer.saveAveragedModel(to: URL(fileURLWithPath: output), dtype: dtype == "f16" ? .float16 : .float32)
+            print("model: \(output) (decoder fine-tuned; encoder and latent scaling as in \(initFrom ?? ""))  loss curve: \(curve.path)  log: \(logURL.path)")
+            return
+        }
         // The generator sees (z − shift) · scale with unit variance: measure the EMA model's latents.
         trainer.ema.swapWithParameters()
         let stats = try VAEStatistics.latentStatistics(model, dataset: dataset, pad: pad, images: 10_000)

@@ -52,7 +52,7 @@ struct EvalCommand: ParsableCommand {
         for first in stride(from: 0, to: jobs.count, by: batch) {
             let part = Array(jobs[first..<min(first + batch, jobs.count)])
             let images = try pipeline.generate(prompts: part.map(\.prompt), settings: settings,
-                                               seeds: part.indices.map { seed &+ UInt64($0) })
+                                               seeds: (first..<(first + part.count)).map { seed &+ UInt64($0) })
             parts.append(((images + 1) * 0.5).clamped(min: 0, max: 1))
             progress.update(step: first + part.count, fields: [])
         }

@@ -49,6 +49,16 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
     /// Biases on the q/k/v projections (Qwen2 has them; LLaMA does not), so copy-initialisation from
     /// such a backbone has somewhere to put them.
     public var attentionBias: Bool
+    /// [ours] The output heads add s(t) ⊙ x_t to their prediction, s a zero-initialised per-value linear
+    /// map of the timestep conditioning (EDM's c_skip, learned). The velocity (x1 − x_t)/(1 − t) is
+    /// mostly a multiple of the input at low t, but the head's RMSNorm strips each token's magnitude,
+    /// so without a skip the stack must rebuild |x_t| from a constant it has to learn first.
+    public var inputSkip: Bool
+    /// [ours] A fixed 2-D sine-cosine position table (DiT's) added to the image tokens after the patch
+    /// embedding. M-RoPE alone only gives relative positions, and at t ≈ 0 the input is pure noise,
+    /// so the noisiest expert could not tell where in the image a token sits (where a class's shape
+    /// goes); the table also gives every token a constant component that anchors the output norm.
+    public var absolutePositions: Bool
 
     enum CodingKeys: String, CodingKey {
         case backbone, groups, boundaries
@@ -57,7 +67,7 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
         case latentChannels = "latent_channels", latentHeight = "latent_height", latentWidth = "latent_width"
         case patchSize = "patch_size", perGroupHeads = "per_group_heads", normEps = "norm_eps"
         case ropeTheta = "rope_theta", mropeSections = "mrope_sections", timestepFrequencies = "timestep_frequencies"
-        case attentionBias = "attention_bias"
+        case attentionBias = "attention_bias", inputSkip = "input_skip", absolutePositions = "absolute_positions"
     }
 
     public init(
@@ -65,9 +75,12 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
         groups: Int, boundaries: [Float]? = nil, residualAttention: ResidualAttentionMode = .preSoftmax,
         latentChannels: Int, latentHeight: Int, latentWidth: Int, patchSize: Int,
         perGroupHeads: Bool = true, normEps: Float = 1e-6, ropeTheta: Float = 10_000,
-        mropeSections: [Int]? = nil, timestepFrequencies: Int = 256, attentionBias: Bool = false
+        mropeSections: [Int]? = nil, timestepFrequencies: Int = 256, attentionBias: Bool = false,
+        inputSkip: Bool = false, absolutePositions: Bool = false
     ) {
+        self.absolutePositions = absolutePositions
         self.attentionBias = attentionBias
+        self.inputSkip = inputSkip
         self.backbone = backbone
         self.layerCount = layerCount
         self.kvHeads = kvHeads
@@ -105,7 +118,9 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
             ropeTheta: try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10_000,
             mropeSections: try c.decodeIfPresent([Int].self, forKey: .mropeSections),
             timestepFrequencies: try c.decodeIfPresent(Int.self, forKey: .timestepFrequencies) ?? 256,
-            attentionBias: try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false)
+            attentionBias: try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false,
+            inputSkip: try c.decodeIfPresent(Bool.self, forKey: .inputSkip) ?? false,
+            absolutePositions: try c.decodeIfPresent(Bool.self, forKey: .absolutePositions) ?? false)
     }
 
     /// Qwen2-VL's split [16, 24, 24] of 64 frequency pairs, scaled to other head sizes.
@@ -146,6 +161,7 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
             throw fail("query_heads \(queryHeads) must be a multiple of kv_heads \(kvHeads) (grouped-query attention)")
         }
         guard width > 0, mlpWidth > 0 else { throw fail("width and mlp_width must be positive") }
+        if absolutePositions && width % 4 != 0 { throw fail("absolute_positions needs a width divisible by 4, got \(width)") }
         guard patchSize > 0, latentHeight % patchSize == 0, latentWidth % patchSize == 0, latentChannels > 0 else {
             throw fail("latent \(latentChannels)×\(latentHeight)×\(latentWidth) does not split into \(patchSize)×\(patchSize) patches")
         }

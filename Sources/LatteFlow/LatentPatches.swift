@@ -1,3 +1,4 @@
+import Foundation
 import LatteNN
 import LatteTensor
 
@@ -12,6 +13,25 @@ public enum LatentPatches {
     public static func unpatchify(_ tokens: Tensor, patch p: Int, channels c: Int, height h: Int, width w: Int) -> Tensor {
         let b = tokens.dim(0)
         return tokens.reshaped([b, h / p, w / p, p, p, c]).permuted([0, 5, 1, 3, 2, 4]).reshaped([b, c, h, w])
+    }
+
+    /// DiT's fixed 2-D sine-cosine table [1, gridHeight·gridWidth, width]: the first half of the width
+    /// encodes the row, the second the column, each as sin then cos of position·10000^(−i/(width/4)).
+    public static func sincosPositions(gridHeight: Int, gridWidth: Int, width: Int) -> Tensor {
+        precondition(width % 4 == 0, "a 2-D sine-cosine table needs a width divisible by 4, got \(width)")
+        let quarter = width / 4
+        var table = [Float](repeating: 0, count: gridHeight * gridWidth * width)
+        for r in 0..<gridHeight { for c in 0..<gridWidth {
+            let row = (r * gridWidth + c) * width
+            for (half, position) in [(0, r), (1, c)] {
+                for i in 0..<quarter {
+                    let angle = Double(position) / Foundation.pow(10_000, Double(i) / Double(quarter))
+                    table[row + half * 2 * quarter + i] = Float(Foundation.sin(angle))
+                    table[row + half * 2 * quarter + quarter + i] = Float(Foundation.cos(angle))
+                }
+            }
+        } }
+        return Tensor(table, shape: [1, gridHeight * gridWidth, width])
     }
 
     /// M-RoPE cos/sin [B, 1, N, headDim] of the image tokens that follow prompts of the given lengths:
@@ -37,21 +57,28 @@ public enum LatentPatches {
 }
 
 /// The final adaptive norm and linear map back to patch values; zero-initialised so an untrained
-/// generator predicts zero velocity (METHOD.md §2).
+/// generator predicts zero velocity (METHOD.md §2). With `inputSkip`, plus s(t) ⊙ x_t (zero at start).
 public final class OutputHead: Module {
     public let norm: RMSNorm
     public let adaLN_modulation: Linear
     public let linear: Linear
+    /// SiLU(temb) → one scale per patch value, multiplying the input tokens.
+    public let skip: Linear?
 
-    public init(width: Int, patchValues: Int, eps: Float, generator: inout RandomGenerator) {
+    public init(width: Int, patchValues: Int, eps: Float, inputSkip: Bool = false, generator: inout RandomGenerator) {
         norm = RMSNorm(width, eps: eps)
         adaLN_modulation = Linear(width, 2 * width, weightInit: .constant(0), biasInit: .constant(0), generator: &generator)
         linear = Linear(width, patchValues, weightInit: .constant(0), biasInit: .constant(0), generator: &generator)
+        skip = inputSkip ? Linear(width, patchValues, weightInit: .constant(0), biasInit: .constant(0), generator: &generator) : nil
     }
 
-    public func callAsFunction(_ h: Tensor, conditioning: Tensor) -> Tensor {
+    /// h [B, N, width], conditioning [B, width], input the image tokens x_t [B, N, patchValues].
+    public func callAsFunction(_ h: Tensor, conditioning: Tensor, input: Tensor? = nil) -> Tensor {
         let (b, w) = (h.dim(0), h.dim(2))
         let mod = adaLN_modulation(conditioning).reshaped([b, 1, 2 * w]).chunked(2, axis: 2)
-        return linear(norm(h) * (mod[1] + 1) + mod[0])
+        let out = linear(norm(h) * (mod[1] + 1) + mod[0])
+        guard let skip else { return out }
+        precondition(input != nil, "an output head with an input skip needs the input tokens")
+        return out + skip(conditioning).reshaped([b, 1, out.dim(2)]) * input!
     }
 }

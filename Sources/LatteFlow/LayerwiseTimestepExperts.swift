@@ -13,6 +13,9 @@ public final class LayerwiseTimestepExperts: Module {
     /// One head per group, or a single shared head (`perGroupHeads`).
     public let heads: [OutputHead]
 
+    /// The fixed position table added to the image tokens (`absolutePositions`), or nil.
+    let positions: Tensor?
+
     /// Counts layer invocations (tests check that only the owning group runs).
     public private(set) var layerCalls = 0
 
@@ -28,8 +31,11 @@ public final class LayerwiseTimestepExperts: Module {
             // boundaries, since only one group runs at a time.
             GenerationLayer(c, residualGate: c.residualAttention != .off && l % m != 0, generator: &g)
         }
+        positions = c.absolutePositions
+            ? LatentPatches.sincosPositions(gridHeight: c.latentHeight / c.patchSize, gridWidth: c.latentWidth / c.patchSize, width: c.width)
+            : nil
         heads = (0..<(c.perGroupHeads ? c.groups : 1)).map { _ in
-            OutputHead(width: c.width, patchValues: c.patchValues, eps: c.normEps, generator: &g)
+            OutputHead(width: c.width, patchValues: c.patchValues, eps: c.normEps, inputSkip: c.inputSkip, generator: &g)
         }
     }
 
@@ -60,7 +66,9 @@ public final class LayerwiseTimestepExperts: Module {
         precondition(prompt.layerCount == c.layerCount, "prompt cache has \(prompt.layerCount) layers, the generator \(c.layerCount)")
 
         let conditioning = t_embedder(t).silu()
-        var h = patch_embed(LatentPatches.patchify(x, patch: c.patchSize))
+        let tokensIn = LatentPatches.patchify(x, patch: c.patchSize)
+        var h = patch_embed(tokensIn)
+        if let positions { h = h + positions }
         let grid = (c.latentHeight / c.patchSize, c.latentWidth / c.patchSize)
         let rotary = LatentPatches.rotaryTables(promptLengths: prompt.lengths, gridHeight: grid.0, gridWidth: grid.1,
                                                 headDim: c.headDim, theta: c.ropeTheta, sections: c.mropeSections)
@@ -72,7 +80,7 @@ public final class LayerwiseTimestepExperts: Module {
                                     promptBias: bias, rotary: rotary, previousScores: scores)
         }
         let head = heads[c.perGroupHeads ? k : 0]
-        let tokens = head(h, conditioning: conditioning)
+        let tokens = head(h, conditioning: conditioning, input: tokensIn)
         return LatentPatches.unpatchify(tokens, patch: c.patchSize, channels: c.latentChannels, height: c.latentHeight, width: c.latentWidth)
     }
 }

@@ -35,6 +35,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
+    @Flag(inversion: .prefixedNo, help: "Output heads add a learned, timestep-dependent multiple of the input latent (GeneratorConfiguration.inputSkip).")
+    var inputSkip = true
+    @Flag(inversion: .prefixedNo, help: "Add a fixed 2-D sine-cosine position table to the image tokens (GeneratorConfiguration.absolutePositions).")
+    var absolutePositions = true
 
     func validate() throws {
         if steps < 1 || batch < 1 || groups < 1 { throw ValidationError("--steps, --batch and --groups must be at least 1") }
@@ -59,7 +63,8 @@ struct TrainCommand: ParsableCommand {
                                        latentChannels: vae.configuration.latent_channels,
                                        latentHeight: (28 + 2 * pad) / vae.configuration.downsamplingFactor,
                                        latentWidth: (28 + 2 * pad) / vae.configuration.downsamplingFactor,
-                                       patchSize: 1, ropeTheta: bc.ropeTheta)
+                                       patchSize: 1, ropeTheta: bc.ropeTheta, inputSkip: inputSkip,
+                                       absolutePositions: absolutePositions)
         try c.validate()
         let model = try LayerwiseTimestepExperts(c, seed: seed)
         let manifest = TextToImageManifest(backbone: backbone, autoencoder: "autoencoder", promptStartToken: "<|im_start|>", crop: pad,

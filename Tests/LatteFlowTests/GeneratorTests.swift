@@ -137,36 +137,9 @@ final class GeneratorModelTests: XCTestCase {
 
     /// Central differences along random directions, one per parameter tensor and for the input latent.
     func testWholeGeneratorGradientsMatchFiniteDifferences() throws {
-        for mode in [ResidualAttentionMode.preSoftmax, .postSoftmax] { try checkGradients(mode) }
+        for mode in [ResidualAttentionMode.preSoftmax, .postSoftmax] { try checkGeneratorGradients(mode) }
     }
 
-    func checkGradients(_ mode: ResidualAttentionMode) throws {
-        let m = try LayerwiseTimestepExperts(tinyConfiguration(residual: mode))
-        randomizeParameters(m, seed: 20, std: 0.2)
-        let prompt = PromptCache.stack([randomPrompt(m.configuration, length: 3, seed: 21), randomPrompt(m.configuration, length: 4, seed: 22)])
-        let x1 = Tensor.randomNormal([2, 2, 4, 4], seed: 23), x0 = Tensor.randomNormal([2, 2, 4, 4], seed: 24)
-        let t: [Float] = [0.2, 0.8]   // one sample per group: both groups' gradients are checked
-        let objective = FlowMatchingLoss()
-        func loss() -> Double { Double(withoutGradient { objective.loss(m, data: x1, noise: x0, t: t, prompt: prompt).loss.item() }) }
-        let (_, grads) = valueAndGradient(m) { model in objective.loss(model, data: x1, noise: x0, t: t, prompt: prompt).loss }
-        var g = RandomGenerator(seed: 25)
-        var checked = 0
-        for (key, p) in m.namedParameters() {
-            guard let grad = grads[key] else { XCTFail("no gradient for \(key)"); continue }
-            let base = p.value
-            let d = Tensor.normal(base.shape, generator: &g)
-            let analytic = Double((grad * d).sum().item())
-            let eps: Float = 1e-2
-            p.assign(base + d * eps); let up = loss()
-            p.assign(base - d * eps); let down = loss()
-            p.assign(base)
-            let numeric = (up - down) / (2 * Double(eps))
-            XCTAssertEqual(analytic, numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(mode): directional derivative along \(key)")
-            if key.contains("residual_gate") { XCTAssertGreaterThan(abs(analytic), 1e-6, "\(mode): \(key) takes part") }
-            checked += 1
-        }
-        XCTAssertGreaterThan(checked, 40)
-    }
 
     func testLossRoutesSamplesToOwningGroups() throws {
         let m = try LayerwiseTimestepExperts(tinyConfiguration())
@@ -214,5 +187,39 @@ final class CopyInitialisationTests: XCTestCase {
         XCTAssertThrowsError(try m.initialiseFromBackbone(qwen)) { XCTAssertTrue("\($0)".contains("attention_bias")) }
         var withBias = c; withBias.attentionBias = true
         XCTAssertEqual(try LayerwiseTimestepExperts(withBias).initialiseFromBackbone(qwen), 9 * c.layerCount + 1)
+    }
+}
+
+extension XCTestCase {
+    /// Directional derivatives of the flow-matching loss along every parameter against central differences.
+    func checkGeneratorGradients(_ mode: ResidualAttentionMode, inputSkip: Bool = false, absolutePositions: Bool = false) throws {
+        var c = tinyConfiguration(residual: mode)
+        c.inputSkip = inputSkip
+        c.absolutePositions = absolutePositions
+        let m = try LayerwiseTimestepExperts(c)
+        randomizeParameters(m, seed: 20, std: 0.2)
+        let prompt = PromptCache.stack([randomPrompt(m.configuration, length: 3, seed: 21), randomPrompt(m.configuration, length: 4, seed: 22)])
+        let x1 = Tensor.randomNormal([2, 2, 4, 4], seed: 23), x0 = Tensor.randomNormal([2, 2, 4, 4], seed: 24)
+        let t: [Float] = [0.2, 0.8]   // one sample per group: both groups' gradients are checked
+        let objective = FlowMatchingLoss()
+        func loss() -> Double { Double(withoutGradient { objective.loss(m, data: x1, noise: x0, t: t, prompt: prompt).loss.item() }) }
+        let (_, grads) = valueAndGradient(m) { model in objective.loss(model, data: x1, noise: x0, t: t, prompt: prompt).loss }
+        var g = RandomGenerator(seed: 25)
+        var checked = 0
+        for (key, p) in m.namedParameters() {
+            guard let grad = grads[key] else { XCTFail("no gradient for \(key)"); continue }
+            let base = p.value
+            let d = Tensor.normal(base.shape, generator: &g)
+            let analytic = Double((grad * d).sum().item())
+            let eps: Float = 1e-2
+            p.assign(base + d * eps); let up = loss()
+            p.assign(base - d * eps); let down = loss()
+            p.assign(base)
+            let numeric = (up - down) / (2 * Double(eps))
+            XCTAssertEqual(analytic, numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(mode): directional derivative along \(key)")
+            if key.contains("residual_gate") || key.contains(".skip.") { XCTAssertGreaterThan(abs(analytic), 1e-6, "\(mode): \(key) takes part") }
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 40)
     }
 }

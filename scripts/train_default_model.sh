@@ -15,6 +15,7 @@ $LATTE vae eval --model models/fashion-vae --json
 # 2. Generator: K = 5 groups × 6 layers, width 128, SmolLM2-135M frozen, class phrases. Uniform t rather
 #    than the logit-normal default: each expert owns a fifth of [0, 1], and under logit-normal(0, 1) the
 #    outer groups get only ~8 % of the samples each (group 0 decides the global layout of the image).
-$LATTE train --autoencoder models/fashion-vae --timesteps uniform --steps 24000 --batch 32 --lr 5e-4 --run-dir runs/latteflow-fashion \
+#    `latte train` turns on the absolute positions and the input skip (docs/generator.md).
+$LATTE train --autoencoder models/fashion-vae --timesteps uniform --steps 16000 --batch 32 --lr 5e-4 --run-dir runs/latteflow-fashion \
   --output models/latteflow-fashion
 $LATTE generate --sheet --count 8 --output docs/images/sample-sheet.png

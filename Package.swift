@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteModelsTests", dependencies: ["LatteModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatteEvalTests", dependencies: ["LatteEval"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteEvalTests", dependencies: ["LatteEval", "LatteFlow"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -16,6 +16,6 @@ $LATTE vae eval --model models/fashion-vae --json
 #    than the logit-normal default: each expert owns a fifth of [0, 1], and under logit-normal(0, 1) the
 #    outer groups get only ~8 % of the samples each (group 0 decides the global layout of the image).
 #    `latte train` turns on the absolute positions and the input skip (docs/generator.md).
-$LATTE train --autoencoder models/fashion-vae --timesteps uniform --steps 16000 --batch 32 --lr 5e-4 --run-dir runs/latteflow-fashion \
+$LATTE train --autoencoder models/fashion-vae --timesteps uniform --steps 12000 --batch 32 --lr 5e-4 --run-dir runs/latteflow-fashion \
   --output models/latteflow-fashion
 $LATTE generate --sheet --count 8 --output docs/images/sample-sheet.png

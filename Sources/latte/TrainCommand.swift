@@ -98,7 +98,7 @@ struct TrainCommand: ParsableCommand {
         let parameters = model.namedParameters().reduce(0) { $0 + $1.1.value.count }
         say("training \(groups) groups × \(c.layersPerGroup) layers, width \(width) (\(parameters) parameters): \(steps) steps × \(batch) latents, \(Parallel.threadCount) threads")
 
-        let log = try JSONLinesLog(url: logURL)
+        let log = try JSONLinesLog(url: logURL, resumingAt: trainer.step)
         defer { log.close() }
         var progress = TrainingProgress(total: steps, startingAt: trainer.step, label: "train")
         while trainer.step < steps {

@@ -95,7 +95,7 @@ struct TrainVAECommand: ParsableCommand {
         let parameters = model.namedParameters().reduce(0) { $0 + $1.1.value.count }
         FileHandle.standardError.write(Data("training AutoencoderKL (\(parameters) parameters) on \(data): \(steps) steps × \(batch) images, \(Parallel.threadCount) threads\n".utf8))
 
-        let log = try JSONLinesLog(url: logURL)
+        let log = try JSONLinesLog(url: logURL, resumingAt: trainer.step)
         defer { log.close() }
         var progress = TrainingProgress(total: steps, startingAt: trainer.step, label: "train-vae")
         func dataState() throws -> String { String(decoding: try JSONEncoder().encode(loader.state), as: UTF8.self) }

@@ -45,7 +45,22 @@ struct JSONLinesLog {
     private let handle: FileHandle
     private let encoder = JSONEncoder()
 
-    init(url: URL) throws {
+    /// `resumingAt`: the step of the checkpoint being resumed. A killed run logged the steps after its
+    /// last checkpoint, which the resumed run repeats; those lines are dropped first (rewritten by
+    /// temp file and rename) so the log and its loss curve hold each step once.
+    init(url: URL, resumingAt step: Int? = nil) throws {
+        if let step, let text = try? String(contentsOf: url, encoding: .utf8) {
+            let kept = text.split(separator: "\n").filter { line in
+                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let s = (obj["step"] as? NSNumber)?.intValue else { return true }
+                return s <= step
+            }
+            let temporary = url.appendingPathExtension("partial")
+            try Data(kept.map { $0 + "\n" }.joined().utf8).write(to: temporary)
+            guard rename(temporary.path, url.path) == 0 else {
+                throw CommandFailure("cannot replace \(url.path) with its trimmed copy (errno \(errno))")
+            }
+        }
         if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
         handle = try FileHandle(forWritingTo: url)
         handle.seekToEndOfFile()

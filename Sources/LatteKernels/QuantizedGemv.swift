@@ -1,6 +1,6 @@
 // Products with weights kept in GGUF block-quantised formats (Q8_0, Q4_1): decoding (one token) runs
-// the kernels of quant_*.c split over rows (x rounded to int8 per 32 values, integer block dot
-// products; see latte_quant.h for the accuracy bound); prefill (many tokens) dequantises panels of
+// the row-at-a-time kernels of gemv_quant_*.c (latte_gemv.h) split over rows (x rounded to int8 per
+// 32 values, integer block dot products; see latte_quant.h for the accuracy bound); prefill (many tokens) dequantises panels of
 // rows to float32 and hands each to the float32 GEMM, exact up to rounding, where the weight bytes
 // are amortised over every token.
 import CLatteKernels
@@ -49,8 +49,8 @@ public enum QuantizedGemv {
         let body: (Int) -> Void = { task in
             let j0 = min(rows, groups * task / tasks * 4), j1 = min(rows, groups * (task + 1) / tasks * 4)
             guard j0 < j1 else { return }
-            let rc = latte_quant_gemv(kind.rawValue, format.rawValue, j1 - j0, columns, weights + j0 * rowBytes,
-                                      rowBytes, x, y + j0)
+            let rc = latte_quant_gemv_rowwise(kind.rawValue, format.rawValue, j1 - j0, columns, weights + j0 * rowBytes,
+                                              rowBytes, x, y + j0)
             precondition(rc == 0, "quantised GEMV: kernel \(kind.name) rejected \(format) with \(columns) columns")
         }
         if tasks == 1 { body(0) } else { Parallel.forEach(tasks, body) }

@@ -15,4 +15,12 @@
 void latte_gemv_rowwise(int kind, ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x,
                         float *y, float alpha, float beta);
 
+/// The quantised GEMV of latte_quant.h (same arguments, same block arithmetic and accuracy bound, same
+/// return codes: 0, or -1 for an unknown type/kind, bad k, or no memory), reading one row's blocks in
+/// address order before the next row. Measured as above over SmolLM2's layers, this took the Q8_0
+/// output projection from 8 to 26 GB/s and the Q4_1 layers from 10 to 14 GB/s, against
+/// latte_quant_gemv's four interleaved rows.
+int latte_quant_gemv_rowwise(int kind, int type, ptrdiff_t n, ptrdiff_t k, const void *w, ptrdiff_t rowBytes,
+                             const float *x, float *y);
+
 #endif

@@ -10,6 +10,7 @@
 // Families are numbered as LATTE_GEMM_* (latte_gemm.h) and passed explicitly so tests can run each.
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// y[j] = alpha · Σ_p w[j·ldw + p] · x[p] + beta · y[j] for j in 0..<n (beta == 0: y is not read).
 void latte_gemv_rowwise(int kind, ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x,
@@ -22,5 +23,15 @@ void latte_gemv_rowwise(int kind, ptrdiff_t n, ptrdiff_t k, const float *w, ptrd
 /// latte_quant_gemv's four interleaved rows.
 int latte_quant_gemv_rowwise(int kind, int type, ptrdiff_t n, ptrdiff_t k, const void *w, ptrdiff_t rowBytes,
                              const float *x, float *y);
+
+/// x rounded as the quantised kernels read it (latte_quant.h): per 32-value block b, dx[b] = max|x|/127,
+/// xq[i] = round(x[i]/dx[b]), sx[b] = Σ x. xq holds k bytes, dx and sx k/32 floats. Returns 0, or -1
+/// when k is not a positive multiple of 32. Lets a product split over threads round x once.
+int latte_quant_prepare_x(ptrdiff_t k, const float *x, int8_t *xq, float *dx, float *sx);
+
+/// latte_quant_gemv_rowwise over an x already prepared by latte_quant_prepare_x.
+int latte_quant_gemv_rowwise_prepared(int kind, int type, ptrdiff_t n, ptrdiff_t k, const void *w,
+                                      ptrdiff_t rowBytes, const int8_t *xq, const float *dx, const float *sx,
+                                      float *y);
 
 #endif

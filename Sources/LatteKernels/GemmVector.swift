@@ -1,6 +1,7 @@
 // Matrix-vector products for m == 1 (decode: y = W·x with W [N, K]) and n == 1. Packing would cost
 // as much as the product itself here, so the kernels stream the matrix directly; they are
-// memory-bound, and the threads split the output range.
+// memory-bound, and the threads split the output range. The rows layout (every Linear at decode) runs
+// latte_gemv_rowwise, which reads W in address order (latte_gemv.h says why that doubles the speed).
 import CLatteKernels
 
 enum GemmVector {
@@ -40,7 +41,7 @@ enum GemmVector {
         }
 
         let work = outputs * k
-        // Rows are split in groups of 4 (the rows kernel's unroll); columns in groups of 64.
+        // Rows are split in groups of 4 (whole cache lines of y per task); columns in groups of 64.
         let grain = rowsLayout ? 4 : 64
         let groups = (outputs + grain - 1) / grain
         // Several tasks per thread, claimed dynamically, so a descheduled thread's share moves on.
@@ -51,7 +52,7 @@ enum GemmVector {
             let j1 = min(outputs, groups * (task + 1) / tasks * grain)
             if j0 >= j1 { return }
             if rowsLayout {
-                latte_gemv_rows(kind.rawValue, j1 - j0, k, matrix + j0 * ld, ld, xv, yv + j0, alpha, beta)
+                latte_gemv_rowwise(kind.rawValue, j1 - j0, k, matrix + j0 * ld, ld, xv, yv + j0, alpha, beta)
             } else {
                 latte_gemv_cols(kind.rawValue, k, j1 - j0, matrix + j0, ld, xv, yv + j0, alpha, beta)
             }

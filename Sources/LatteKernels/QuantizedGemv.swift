@@ -1,6 +1,6 @@
 // Products with weights kept in GGUF block-quantised formats (Q8_0, Q4_1): decoding (one token) runs
-// the kernels of quant_*.c split over rows (x rounded to int8 per 32 values, integer block dot
-// products; see latte_quant.h for the accuracy bound); prefill (many tokens) dequantises panels of
+// the row-at-a-time kernels of gemv_quant_*.c (latte_gemv.h) split over rows (x rounded to int8 per
+// 32 values, integer block dot products; see latte_quant.h for the accuracy bound); prefill (many tokens) dequantises panels of
 // rows to float32 and hands each to the float32 GEMM, exact up to rounding, where the weight bytes
 // are amortised over every token.
 import CLatteKernels
@@ -46,14 +46,25 @@ public enum QuantizedGemv {
         let groups = (rows + 3) / 4
         // Several tasks per thread, claimed dynamically, so a descheduled thread's share moves on.
         let tasks = rows * columns < parallelWeights || threads == 1 ? 1 : max(1, min(threads * 4, groups))
-        let body: (Int) -> Void = { task in
+        if tasks == 1 {
+            let rc = latte_quant_gemv_rowwise(kind.rawValue, format.rawValue, rows, columns, weights, rowBytes, x, y)
+            precondition(rc == 0, "quantised GEMV: kernel \(kind.name) rejected \(format) with \(columns) columns")
+            return
+        }
+        // x is rounded to int8 blocks once here, not once per task (eight tasks at two threads).
+        let blocks = columns / QuantizedFormat.blockElements
+        let xq = UnsafeMutablePointer<Int8>.allocate(capacity: columns)
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: 2 * blocks)
+        defer { xq.deallocate(); scales.deallocate() }
+        let dx = scales, sx = scales + blocks
+        precondition(latte_quant_prepare_x(columns, x, xq, dx, sx) == 0)
+        Parallel.forEach(tasks) { task in
             let j0 = min(rows, groups * task / tasks * 4), j1 = min(rows, groups * (task + 1) / tasks * 4)
             guard j0 < j1 else { return }
-            let rc = latte_quant_gemv(kind.rawValue, format.rawValue, j1 - j0, columns, weights + j0 * rowBytes,
-                                      rowBytes, x, y + j0)
+            let rc = latte_quant_gemv_rowwise_prepared(kind.rawValue, format.rawValue, j1 - j0, columns,
+                                                       weights + j0 * rowBytes, rowBytes, xq, dx, sx, y + j0)
             precondition(rc == 0, "quantised GEMV: kernel \(kind.name) rejected \(format) with \(columns) columns")
         }
-        if tasks == 1 { body(0) } else { Parallel.forEach(tasks, body) }
     }
 
     /// Y[i, j] = Σ_k X[i, k]·W[j, k] for `m` rows of X ([m, columns], row-major) into Y ([m, rows]).

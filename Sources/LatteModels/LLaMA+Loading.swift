@@ -99,6 +99,12 @@ extension LLaMAModel {
         let model = LLaMAModel(configuration: configuration)
         var tensors: [String: Tensor] = [:]
         var quantized: [(layer: Module, weight: QuantizedWeight)] = []
+        func keptQuantized(_ info: GGUFTensorInfo) -> Bool {
+            keepQuantized && QuantizedFormat(info.type) != nil && info.shape.count == 2
+        }
+        // Every float32 tensor in one huge-page block (decode streams them all once per token).
+        let arena = WeightArena(elementCounts: gguf.tensors.filter { $0.name != "rope_freqs.weight" && !keptQuantized($0) }
+                                                       .map(\.elementCount))
         for info in gguf.tensors {
             // Llama-3 GGUFs store precomputed rope frequencies; we compute them from the configuration.
             if info.name == "rope_freqs.weight" { continue }
@@ -115,7 +121,7 @@ extension LLaMAModel {
                 tensors[key] = Tensor(storage: Tensor.zeros([1]).storage, shape: info.shape, strides: [0, 0])
                 continue
             }
-            let t = Tensor.empty(info.shape)
+            let t = arena.tensor(info.shape)
             let out = UnsafeMutableBufferPointer(start: t.f32, count: info.elementCount)
             switch permutation {
             case .none:

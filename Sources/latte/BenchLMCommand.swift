@@ -5,8 +5,8 @@ import LatteModels
 import LatteTensor
 
 /// `latte bench lm`: prompt-processing and decoding speed of a LLaMA-family model at 1 and 2 threads,
-/// and peak resident memory — the numbers issue 7 compares with llama.cpp F32 and PyTorch
-/// (scripts/bench_lm_torch.py measures transformers on the same shapes). `--quantized` measures the
+/// CPU milliseconds per token (what a loaded machine inflates least), and peak resident memory — the
+/// numbers issue 7 compares with llama.cpp F32 and PyTorch (scripts/bench_lm_torch.py measures transformers on the same shapes). `--quantized` measures the
 /// weights-kept-quantised mode; run it as its own process, since peak memory is per process.
 struct BenchLMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,16 +48,19 @@ struct BenchLMCommand: ParsableCommand {
         var rows: [[String: Any]] = []
         for t in threadCounts {
             Parallel.threadCount = t
-            var prefillBest = Double.infinity
-            var decode = 0.0
+            var prefillBest = Double.infinity, prefillCPU = Double.infinity
+            var decode = 0.0, decodeCPU = Double.infinity
             var greedy = TokenSampler(SamplingParameters())
             for _ in 0..<repeats {
                 let cache = lm.makeCache()
                 var start = DispatchTime.now().uptimeNanoseconds
+                var cpuStart = processCPUSeconds()
                 var last = withoutGradient { lm.lastLogits(Tensor(indices: prompt, shape: [1, promptTokens]), cache: cache) }
                 prefillBest = min(prefillBest, seconds(since: start))
+                prefillCPU = min(prefillCPU, processCPUSeconds() - cpuStart)
                 // Decoding feeds one token against the cache: the prompt is never re-run.
                 start = DispatchTime.now().uptimeNanoseconds
+                cpuStart = processCPUSeconds()
                 for _ in 0..<decodeTokens {
                     let row = last.contiguous()
                     let next = withExtendedLifetime(row) {
@@ -66,9 +69,13 @@ struct BenchLMCommand: ParsableCommand {
                     last = withoutGradient { lm.lastLogits(Tensor(indices: [next], shape: [1, 1]), cache: cache) }
                 }
                 decode = max(decode, Double(decodeTokens) / seconds(since: start))
+                decodeCPU = min(decodeCPU, processCPUSeconds() - cpuStart)
             }
+            // CPU time beside wall time: on a shared machine wall time includes waiting for a core.
             rows.append(["threads": t, "prefill_tokens_per_second": Double(promptTokens) / prefillBest,
-                         "decode_tokens_per_second": decode])
+                         "decode_tokens_per_second": decode,
+                         "prefill_cpu_ms_per_token": prefillCPU * 1000 / Double(promptTokens),
+                         "decode_cpu_ms_per_token": decodeCPU * 1000 / Double(decodeTokens)])
         }
         let peak = peakResidentMegabytes()
         if json {
@@ -82,14 +89,22 @@ struct BenchLMCommand: ParsableCommand {
         } else {
             print("\(modelURL.lastPathComponent) (\(quantized ? "weights kept quantised" : "float32 weights")): \(promptTokens) prompt tokens, \(decodeTokens) decoded, load \(String(format: "%.2f", loadSeconds)) s")
             for r in rows {
-                print(String(format: "threads %d: prefill %.1f tok/s, decode %.1f tok/s", r["threads"] as! Int,
-                             r["prefill_tokens_per_second"] as! Double, r["decode_tokens_per_second"] as! Double))
+                print(String(format: "threads %d: prefill %.1f tok/s (%.2f CPU ms/token), decode %.1f tok/s (%.2f CPU ms/token)",
+                             r["threads"] as! Int, r["prefill_tokens_per_second"] as! Double, r["prefill_cpu_ms_per_token"] as! Double,
+                             r["decode_tokens_per_second"] as! Double, r["decode_cpu_ms_per_token"] as! Double))
             }
             print(peak.map { String(format: "peak resident memory %.0f MB", $0) } ?? "peak resident memory unknown (no /proc/self/status)")
         }
     }
 
     private func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    /// CPU time of the whole process (every thread, including pool workers waiting for work).
+    private func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
 
     /// VmHWM from /proc/self/status (Linux), in MB; nil elsewhere.
     private func peakResidentMegabytes() -> Double? {

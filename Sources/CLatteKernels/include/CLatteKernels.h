@@ -7,4 +7,5 @@
 #include "latte_attention.h"
 #include "latte_optimizer.h"
 #include "latte_quant.h"
+#include "latte_gemv.h"
 #endif

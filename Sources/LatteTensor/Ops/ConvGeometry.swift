@@ -80,7 +80,7 @@ struct ConvGeometry {
     }
 
     /// Output columns ox with 0 ≤ ox·stride − padding + kx < w, as a half-open range.
-    private func validColumns(_ kx: Int) -> (Int, Int) {
+    func validColumns(_ kx: Int) -> (Int, Int) {
         // smallest ox with ox·stride ≥ padding − kx; largest with ox·stride ≤ w − 1 + padding − kx
         let need = padding - kx
         let lo = need <= 0 ? 0 : (need + stride - 1) / stride

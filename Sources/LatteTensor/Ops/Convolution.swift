@@ -32,6 +32,11 @@ extension Tensor {
             let g = gOut.contiguous()
             let gx = Tensor.zeros(x.shape), gw = Tensor.zeros(weight.shape)
             withExtendedLifetime((g, xd, wd)) {
+                let threads = Parallel.isInsideParallelRegion ? 1 : Parallel.threadCount
+                if geo.usesBlockedBackward(threads: threads) {
+                    geo.backwardBlocked(g: g.f32, x: xd.f32, w: wd.f32, gx: gx.f32, gw: gw.f32, tasks: threads)
+                    return
+                }
                 let chunk = geo.chunkRows()
                 let cols = UnsafeMutablePointer<Float>.allocate(capacity: geo.c * geo.kh * geo.kw * chunk * geo.ow)
                 let gTmp = UnsafeMutablePointer<Float>.allocate(capacity: geo.o * chunk * geo.ow)

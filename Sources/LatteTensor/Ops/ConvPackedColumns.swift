@@ -65,18 +65,17 @@ extension ConvGeometry {
                     let iy = run.oy * stride - padding + ky
                     let a = Swift.max(run.ox0, lo), b = Swift.min(run.ox0 + run.count, hi)
                     if iy < 0 || iy >= h || a >= b {
-                        for t in 0..<run.count { dst[t] = 0 }
+                        fillZero(dst, run.count)
                         continue
                     }
-                    for t in 0..<(a - run.ox0) { dst[t] = 0 }
+                    fillZero(dst, a - run.ox0)
                     let src = channel + run.imageOffset + iy * w - padding + kx
                     if stride == 1 {
-                        let d = dst + (a - run.ox0), s = src + a
-                        for t in 0..<(b - a) { d[t] = s[t] }
+                        copyFloats(dst + (a - run.ox0), src + a, b - a)
                     } else {
                         for ox in a..<b { dst[ox - run.ox0] = src[ox * stride] }
                     }
-                    for t in (b - run.ox0)..<run.count { dst[t] = 0 }
+                    fillZero(dst + (b - run.ox0), run.ox0 + run.count - b)
                 }
             }
         }
@@ -116,10 +115,7 @@ extension ConvGeometry {
             for oc in 0..<o {
                 let bv = bias?[oc] ?? 0
                 let src = tile + oc * block, chan = oc * oh * ow
-                for run in runs {
-                    let s = src + run.local, d = out + run.outputOffset + chan
-                    for t in 0..<run.count { d[t] = s[t] + bv }
-                }
+                for run in runs { copyFloats(out + run.outputOffset + chan, src + run.local, run.count, adding: bv) }
             }
         }
         if blocks == 1 || Parallel.isInsideParallelRegion || Parallel.threadCount == 1 {
@@ -128,4 +124,59 @@ extension ConvGeometry {
             Parallel.forEach(blocks, work)
         }
     }
+}
+
+// Runs here are short (an output row of 8–64 pixels cut at 48-column panels), so the compiler's
+// vector loop plus scalar remainder spends most of its time in the remainder. These copy in 8-float
+// vectors and finish with one vector overlapping the previous one (same values written twice).
+
+@inline(__always)
+func copyFloats(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, _ n: Int, adding bias: Float = 0) {
+    let bias8 = SIMD8<Float>(repeating: bias), bias4 = SIMD4<Float>(repeating: bias)
+    if n >= 8 {
+        var t = 0
+        while t + 8 <= n {
+            UnsafeMutableRawPointer(d + t).storeBytes(of: UnsafeRawPointer(s + t).loadUnaligned(as: SIMD8<Float>.self) + bias8, as: SIMD8<Float>.self)
+            t += 8
+        }
+        if t < n {
+            UnsafeMutableRawPointer(d + n - 8).storeBytes(of: UnsafeRawPointer(s + n - 8).loadUnaligned(as: SIMD8<Float>.self) + bias8, as: SIMD8<Float>.self)
+        }
+    } else if n >= 4 {
+        UnsafeMutableRawPointer(d).storeBytes(of: UnsafeRawPointer(s).loadUnaligned(as: SIMD4<Float>.self) + bias4, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(d + n - 4).storeBytes(of: UnsafeRawPointer(s + n - 4).loadUnaligned(as: SIMD4<Float>.self) + bias4, as: SIMD4<Float>.self)
+    } else {
+        var t = 0
+        while t < n { d[t] = s[t] + bias; t += 1 }
+    }
+}
+
+@inline(__always)
+func fillZero(_ d: UnsafeMutablePointer<Float>, _ n: Int) {
+    if n >= 8 {
+        var t = 0
+        while t + 8 <= n {
+            UnsafeMutableRawPointer(d + t).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self)
+            t += 8
+        }
+        if t < n { UnsafeMutableRawPointer(d + n - 8).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self) }
+    } else if n >= 4 {
+        UnsafeMutableRawPointer(d).storeBytes(of: SIMD4<Float>(), as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(d + n - 4).storeBytes(of: SIMD4<Float>(), as: SIMD4<Float>.self)
+    } else {
+        var t = 0
+        while t < n { d[t] = 0; t += 1 }
+    }
+}
+
+/// d[0..<n] += s[0..<n] in 8-float vectors (no overlapping tail: each element is added once).
+@inline(__always)
+func addFloats(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, _ n: Int) {
+    var t = 0
+    while t + 8 <= n {
+        let v = UnsafeRawPointer(d + t).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(s + t).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(d + t).storeBytes(of: v, as: SIMD8<Float>.self)
+        t += 8
+    }
+    while t < n { d[t] += s[t]; t += 1 }
 }

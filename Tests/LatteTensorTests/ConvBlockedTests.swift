@@ -72,32 +72,42 @@ final class ConvBlockedTests: XCTestCase {
         }
     }
 
-    /// The blocked backward gives the chunked backward's gradients on the small autoencoder's widest
-    /// conv (32→32, 32×32, batch 64), and the time of both is printed (one thread).
-    func testBlockedBackwardMatchesChunkedOnAutoencoderShape() {
-        let s = Shape(n: 64, c: 32, h: 32, w: 32, o: 32, k: 3, stride: 1, padding: 1, groups: 1)
-        let x = randomTensor([s.n, s.c, s.h, s.w], seed: 1), w = randomTensor([32, 32, 3, 3], seed: 2, scale: 0.05)
-        let b = randomTensor([32], seed: 3), gy = randomTensor([s.n, 32, 32, 32], seed: 4)
-        let flops = 2.0 * Double(s.n * 32 * 32 * 32 * 32 * 9)
-        func timed(_ body: () -> Void) -> Double {
-            var best = Double.infinity
-            for _ in 0..<3 {
+    /// The implicit-GEMM forward and the blocked backward give the chunked ones' results on the small
+    /// autoencoder's two widest convs (32→32 at 32×32 and 64→64 at 16×16, batch 64), and both are
+    /// timed at one thread, alternating new and old so that machine load hits both alike.
+    func testPackedAndBlockedMatchChunkedOnAutoencoderShapes() {
+        for (ch, side) in [(32, 32), (64, 16)] {
+            let s = Shape(n: 64, c: ch, h: side, w: side, o: ch, k: 3, stride: 1, padding: 1, groups: 1)
+            let x = randomTensor([64, ch, side, side], seed: 1), w = randomTensor([ch, ch, 3, 3], seed: 2, scale: 0.05)
+            let b = randomTensor([ch], seed: 3), gy = randomTensor([64, ch, side, side], seed: 4)
+            let flops = 2.0 * Double(64 * ch * ch * 9 * side * side)
+            func time(_ body: () -> Void) -> Double {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 body()
-                best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             }
-            return best
-        }
-        Parallel.withThreadCount(1) {
-            var blocked: [Tensor] = [], chunked: [Tensor] = []
-            let forward = timed { _ = withoutGradient { Tensor.conv2d(x, weight: w, bias: b, padding: 1) } }
-            let tb = timed { blocked = gradients(s, x, w, b, gy).1 }
-            ConvGeometry.blockedBackward = false
-            defer { ConvGeometry.blockedBackward = true }
-            let tc = timed { chunked = gradients(s, x, w, b, gy).1 }
-            print(String(format: "conv2d 32→32 32×32 batch 64, 1 thread: forward %.1f GFLOP/s; forward+backward blocked %.1f GFLOP/s, chunked %.1f GFLOP/s (%.2f×)",
-                         flops / forward / 1e9, 3 * flops / tb / 1e9, 3 * flops / tc / 1e9, tc / tb))
-            for i in 0..<3 { assertClose(blocked[i].toArray(), chunked[i].toArray(), tolerance: 2e-3) }
+            func use(new: Bool) {
+                ConvGeometry.packedForward = new
+                ConvGeometry.blockedBackward = new
+            }
+            defer { use(new: true) }
+            var best = [Double](repeating: .infinity, count: 4)   // forward new, old; backward new, old
+            var results: [[Tensor]] = [[], []]
+            Parallel.withThreadCount(1) {
+                for _ in 0..<3 {
+                    for (v, new) in [(0, true), (1, false)] {
+                        use(new: new)
+                        best[v] = Swift.min(best[v], time { _ = withoutGradient { Tensor.conv2d(x, weight: w, bias: b, padding: 1) } })
+                        var r: (Tensor, [Tensor]) = (x, [])
+                        best[2 + v] = Swift.min(best[2 + v], time { r = gradients(s, x, w, b, gy) })
+                        results[v] = [r.0] + r.1
+                    }
+                }
+            }
+            print(String(format: "conv2d %d→%d %d×%d batch 64, 1 thread: forward %.1f GFLOP/s (chunked %.1f, %.2f×); forward+backward %.1f GFLOP/s (chunked %.1f, %.2f×)",
+                         ch, ch, side, side, flops / best[0] / 1e9, flops / best[1] / 1e9, best[1] / best[0],
+                         3 * flops / best[2] / 1e9, 3 * flops / best[3] / 1e9, best[3] / best[2]))
+            for i in 0..<4 { assertClose(results[0][i].toArray(), results[1][i].toArray(), tolerance: 2e-3) }
         }
     }
 }

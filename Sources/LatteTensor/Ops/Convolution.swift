@@ -23,7 +23,12 @@ extension Tensor {
         let out = Tensor.empty([geo.n, geo.o, geo.oh, geo.ow])
         let b = bias?.toFloat32().contiguous()
         withExtendedLifetime((xc, wc, b)) {
-            geo.forwardPacked(x: xc.f32, weight: wc.f32, bias: b.map { UnsafePointer($0.f32) }, out: out.f32)
+            let bp = b.map { UnsafePointer($0.f32) }
+            if ConvGeometry.packedForward {
+                geo.forwardPacked(x: xc.f32, weight: wc.f32, bias: bp, out: out.f32)
+            } else {
+                geo.forwardChunked(x: xc.f32, weight: wc.f32, bias: bp, out: out.f32)
+            }
         }
         var inputs = [x, weight]
         if let bias { inputs.append(bias) }

@@ -39,15 +39,15 @@ struct ConvGeometry {
                     let (i, oy) = (r0 + j).quotientAndRemainder(dividingBy: oh)
                     let iy = oy * stride - padding + ky
                     let dst = row + j * ow
-                    if iy < 0 || iy >= h || lo >= hi { dst.update(repeating: 0, count: ow); continue }
+                    if iy < 0 || iy >= h || lo >= hi { fillZero(dst, ow); continue }
                     let src = x + ((i * c + ci) * h + iy) * w
-                    if lo > 0 { dst.update(repeating: 0, count: lo) }
+                    fillZero(dst, lo)
                     if stride == 1 {
-                        (dst + lo).update(from: src + (lo - padding + kx), count: hi - lo)
+                        copyFloats(dst + lo, src + (lo - padding + kx), hi - lo)
                     } else {
                         for ox in lo..<hi { dst[ox] = src[ox * stride - padding + kx] }
                     }
-                    if hi < ow { (dst + hi).update(repeating: 0, count: ow - hi) }
+                    fillZero(dst + hi, ow - hi)
                 }
             }
         }
@@ -69,8 +69,7 @@ struct ConvGeometry {
                     let dst = dx + ((i * c + ci) * h + iy) * w, src = row + j * ow
                     if stride == 1 {
                         // contiguous on both sides: a plain loop the compiler vectorises
-                        let d = dst + (lo - padding + kx), s = src + lo
-                        for k in 0..<(hi - lo) { d[k] += s[k] }
+                        addFloats(dst + (lo - padding + kx), src + lo, hi - lo)
                     } else {
                         for ox in lo..<hi { dst[ox * stride - padding + kx] += src[ox] }
                     }
@@ -80,7 +79,7 @@ struct ConvGeometry {
     }
 
     /// Output columns ox with 0 ≤ ox·stride − padding + kx < w, as a half-open range.
-    private func validColumns(_ kx: Int) -> (Int, Int) {
+    func validColumns(_ kx: Int) -> (Int, Int) {
         // smallest ox with ox·stride ≥ padding − kx; largest with ox·stride ≤ w − 1 + padding − kx
         let need = padding - kx
         let lo = need <= 0 ? 0 : (need + stride - 1) / stride

@@ -6,9 +6,11 @@ extension Tensor {
     /// Cross-correlation as torch.nn.functional.conv2d: x [N, C, H, W], weight [O, C/groups, kh, kw],
     /// bias [O].
     ///
-    /// The whole batch is one GEMM per group over chunks of output rows (see `ConvGeometry`): small
-    /// images (8×8 latents, 32×32 pictures) then give GEMMs wide enough to use every core, and the
-    /// column buffer stays bounded for large images.
+    /// The forward pass is an implicit GEMM over the whole batch's output pixels, im2col packing
+    /// straight into the GEMM's panels block by block (ConvPackedColumns.swift): small images
+    /// (8×8 latents, 32×32 pictures) still give enough blocks for every core, and memory stays
+    /// bounded by a block. The backward pass is one GEMM per group over chunks of output rows (see
+    /// `ConvGeometry`).
     public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
         precondition(x.rank == 4 && weight.rank == 4, "conv2d expects x [N, C, H, W] and weight [O, C/groups, kh, kw]")
         let geo = ConvGeometry(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3],
@@ -21,21 +23,11 @@ extension Tensor {
         let out = Tensor.empty([geo.n, geo.o, geo.oh, geo.ow])
         let b = bias?.toFloat32().contiguous()
         withExtendedLifetime((xc, wc, b)) {
-            let chunk = geo.chunkRows()
-            let cols = UnsafeMutablePointer<Float>.allocate(capacity: geo.c * geo.kh * geo.kw * chunk * geo.ow)
-            let tmp = UnsafeMutablePointer<Float>.allocate(capacity: geo.o * chunk * geo.ow)
-            defer { cols.deallocate(); tmp.deallocate() }
-            for r0 in Swift.stride(from: 0, to: geo.totalRows, by: chunk) {
-                let count = Swift.min(chunk, geo.totalRows - r0), width = count * geo.ow
-                Parallel.forEach(geo.c) { ci in geo.im2col(xc.f32, channel: ci, rows: r0, count: count, cols) }
-                for g in 0..<groups {
-                    Gemm.sgemm(transposeA: false, transposeB: false, m: geo.og, n: width, k: geo.colRows, alpha: 1,
-                               a: wc.f32 + g * geo.og * geo.colRows, lda: geo.colRows, b: cols + g * geo.colRows * width, ldb: width,
-                               beta: 0, c: tmp + g * geo.og * width, ldc: width)
-                }
-                Parallel.forEach(geo.o) { oc in
-                    geo.scatterRows(tmp + oc * width, channel: oc, rows: r0, count: count, into: out.f32, bias: b.map { $0.f32[oc] } ?? 0)
-                }
+            let bp = b.map { UnsafePointer($0.f32) }
+            if ConvGeometry.packedForward {
+                geo.forwardPacked(x: xc.f32, weight: wc.f32, bias: bp, out: out.f32)
+            } else {
+                geo.forwardChunked(x: xc.f32, weight: wc.f32, bias: bp, out: out.f32)
             }
         }
         var inputs = [x, weight]
@@ -45,6 +37,11 @@ extension Tensor {
             let g = gOut.contiguous()
             let gx = Tensor.zeros(x.shape), gw = Tensor.zeros(weight.shape)
             withExtendedLifetime((g, xd, wd)) {
+                let threads = Parallel.isInsideParallelRegion ? 1 : Parallel.threadCount
+                if geo.usesBlockedBackward(threads: threads) {
+                    geo.backwardBlocked(g: g.f32, x: xd.f32, w: wd.f32, gx: gx.f32, gw: gw.f32, tasks: threads)
+                    return
+                }
                 let chunk = geo.chunkRows()
                 let cols = UnsafeMutablePointer<Float>.allocate(capacity: geo.c * geo.kh * geo.kw * chunk * geo.ow)
                 let gTmp = UnsafeMutablePointer<Float>.allocate(capacity: geo.o * chunk * geo.ow)

@@ -1,0 +1,40 @@
+import Foundation
+import LatteFlow
+import LatteFormats
+import LatteTensor
+import XCTest
+@testable import LatteEval
+
+/// The committed default model (models/latteflow-fashion) end to end, as the README's main command
+/// uses it: the folder loads strictly with the cached SmolLM2 backbone, and two images per class
+/// at the model's default settings are recognised by the project's classifier.
+final class DefaultModelTests: XCTestCase {
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    func testDefaultModelGeneratesImagesTheClassifierRecognises() throws {
+        guard AssetCache().fileIfPresent(asset: "smollm2") != nil else {
+            throw XCTSkip("smollm2 asset absent: run `swift run -c release latte assets fetch smollm2`")
+        }
+        let pipeline = try TextToImagePipeline.load(directory: Self.repository.appendingPathComponent("models/latteflow-fashion"))
+        let phrases = try XCTUnwrap(pipeline.manifest.classPhrases)
+        XCTAssertEqual(phrases.count, 10)
+        let prompts = phrases.flatMap { [$0[0], $0[1]] }
+        let labels = phrases.indices.flatMap { [$0, $0] }
+        let images = try pipeline.generate(prompts: prompts, settings: pipeline.settings(seed: 0))
+        XCTAssertEqual(images.shape, [20, 1, 28, 28])
+        XCTAssertTrue(images.toArray().allSatisfy(\.isFinite))
+
+        let classifier = try FashionClassifier.load(directory: Self.repository.appendingPathComponent("models/fashion-classifier"))
+        let accuracy = FashionClassifier.Accuracy(predictions: try classifier.predict(((images + 1) * 0.5).clamped(min: 0, max: 1)),
+                                                  labels: labels)
+        print("default model: \(accuracy.correct)/20 generated images classified as their prompt's class")
+        XCTAssertGreaterThanOrEqual(accuracy.correct, DefaultModelTests.minimumCorrect,
+                                    "only \(accuracy.correct) of 20 generated images were recognised as their prompt's class")
+    }
+
+    /// Measured on the committed weights: 18 of 20 (AVX-512 kernels, this repository's machine), minus a margin for
+    /// other CPUs' rounding (AVX2 vs AVX-512 kernels sum in different orders).
+    static let minimumCorrect = 15
+}

@@ -4,7 +4,6 @@
 #include "latte_gemm.h"
 #include "latte_gemv.h"
 #include "latte_quant.h"
-#include <stdlib.h>
 
 int latte_quant_prepare_x(ptrdiff_t k, const float *x, int8_t *xq, float *dx, float *sx) {
     if (k <= 0 || k % QK != 0) return -1;
@@ -44,23 +43,10 @@ int latte_quant_gemv_rowwise(int kind, int type, ptrdiff_t n, ptrdiff_t k, const
     if (k <= 0 || k % QK != 0 || latte_quant_block_bytes(type) == 0) return -1;
     if (!latte_quant_kind_supported(kind)) return -1;
     if (n <= 0) return 0;
-    // On the stack up to k = 32768 (every LM width in use); larger k take the heap.
-    enum { STACK_K = 32768 };
-    _Alignas(64) int8_t stackQ[STACK_K];
-    float stackD[STACK_K / QK], stackS[STACK_K / QK];
-    ptrdiff_t nb = k / QK;
-    int8_t *xq = stackQ;
-    float *dx = stackD, *sx = stackS;
-    void *heap = NULL;
-    if (k > STACK_K) {
-        heap = malloc((size_t)k + 2 * (size_t)nb * sizeof(float));
-        if (!heap) return -1;
-        dx = heap;
-        sx = dx + nb;
-        xq = (int8_t *)(sx + nb);
-    }
-    latte_quantize_x(k, x, xq, dx, sx);
-    int rc = latte_quant_gemv_rowwise_prepared(kind, type, n, k, w, rowBytes, xq, dx, sx, y);
-    free(heap);
+    latte_qx_storage storage;
+    latte_qx qx;
+    if (latte_qx_prepare(&storage, k, x, &qx) != 0) return -1;
+    int rc = latte_quant_gemv_rowwise_prepared(kind, type, n, k, w, rowBytes, qx.xq, qx.dx, qx.sx, y);
+    latte_qx_release(&storage);
     return rc;
 }

@@ -49,23 +49,10 @@ int latte_quant_gemv(int kind, int type, ptrdiff_t n, ptrdiff_t k, const void *w
     if (k <= 0 || k % QK != 0 || latte_quant_block_bytes(type) == 0) return -1;
     if (!latte_quant_kind_supported(kind)) return -1;
     if (n <= 0) return 0;
-    // x quantised once per call (k values; each call covers many rows), on the stack up to k = 32768.
-    enum { STACK_K = 32768 };
-    _Alignas(64) int8_t stackQ[STACK_K];
-    float stackD[STACK_K / QK], stackS[STACK_K / QK];
-    ptrdiff_t nb = k / QK;
-    int8_t *xq = stackQ;
-    float *dx = stackD, *sx = stackS;
-    void *heap = NULL;
-    if (k > STACK_K) {
-        heap = malloc((size_t)k + 2 * (size_t)nb * sizeof(float));
-        if (!heap) return -1;
-        dx = heap;
-        sx = dx + nb;
-        xq = (int8_t *)(sx + nb);
-    }
-    latte_quantize_x(k, x, xq, dx, sx);
-    latte_qx qx = {xq, dx, sx};
+    // x quantised once per call (k values; each call covers many rows).
+    latte_qx_storage storage;
+    latte_qx qx;
+    if (latte_qx_prepare(&storage, k, x, &qx) != 0) return -1;
     const uint8_t *wb = w;
     int q8 = type == LATTE_QUANT_Q8_0;
 #if defined(__x86_64__)
@@ -78,8 +65,30 @@ int latte_quant_gemv(int kind, int type, ptrdiff_t n, ptrdiff_t k, const void *w
     {
         if (q8) latte_qgemv_q8_0_generic(n, k, wb, rowBytes, qx, y); else latte_qgemv_q4_1_generic(n, k, wb, rowBytes, qx, y);
     }
-    free(heap);
+    latte_qx_release(&storage);
     return 0;
+}
+
+int latte_qx_prepare(latte_qx_storage *storage, ptrdiff_t k, const float *x, latte_qx *out) {
+    ptrdiff_t nb = k / QK;
+    int8_t *xq = storage->q;
+    float *dx = storage->d, *sx = storage->s;
+    storage->heap = NULL;
+    if (k > LATTE_QX_STACK_K) {
+        storage->heap = malloc((size_t)k + 2 * (size_t)nb * sizeof(float));
+        if (!storage->heap) return -1;
+        dx = storage->heap;
+        sx = dx + nb;
+        xq = (int8_t *)(sx + nb);
+    }
+    latte_quantize_x(k, x, xq, dx, sx);
+    *out = (latte_qx){xq, dx, sx};
+    return 0;
+}
+
+void latte_qx_release(latte_qx_storage *storage) {
+    free(storage->heap);
+    storage->heap = NULL;
 }
 
 // ---- per-thread panel scratch -----------------------------------------------------------------------

@@ -43,6 +43,20 @@ typedef struct {
 
 void latte_quantize_x(ptrdiff_t k, const float *x, int8_t *xq, float *dx, float *sx);
 
+/// Storage for one quantised x: on the caller's stack up to LATTE_QX_STACK_K values (every LM width in
+/// use), on the heap beyond.
+enum { LATTE_QX_STACK_K = 32768 };
+typedef struct {
+    _Alignas(64) int8_t q[LATTE_QX_STACK_K];
+    float d[LATTE_QX_STACK_K / QK], s[LATTE_QX_STACK_K / QK];
+    void *heap;
+} latte_qx_storage;
+
+/// Quantises x (k a multiple of QK) into `storage`; returns 0, or -1 when the heap allocation failed.
+/// Release with latte_qx_release.
+int latte_qx_prepare(latte_qx_storage *storage, ptrdiff_t k, const float *x, latte_qx *out);
+void latte_qx_release(latte_qx_storage *storage);
+
 #define QGEMV_ARGS ptrdiff_t n, ptrdiff_t k, const uint8_t *w, ptrdiff_t rowBytes, latte_qx x, float *y
 void latte_qgemv_q8_0_generic(QGEMV_ARGS);
 void latte_qgemv_q4_1_generic(QGEMV_ARGS);

@@ -33,9 +33,12 @@ struct VAECommand: ParsableCommand {
         @Option(help: "Images per row.") var columns = 16
         @Option(help: "Upscale factor for viewing.") var scale = 2
         @Option(help: "Output PNG.") var output = "reconstructions.png"
+        @Option(help: "Instead of a sheet, write the first --count reconstructions (padding cropped off) as PNGs into this folder, e.g. for `latte fid --fake DIR`.")
+        var imagesTo: String?
 
         func run() throws {
             let (model, dataset) = try common.load()
+            if let imagesTo { return try writeFolder(model, dataset, to: URL(fileURLWithPath: imagesTo)) }
             let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: min(count, dataset.count), shuffle: false, seed: 0, pad: common.pad))
             let b = try loader.next()
             let x = Tensor(b.pixels, shape: [b.count, b.channels, b.height, b.width])
@@ -50,6 +53,29 @@ struct VAECommand: ParsableCommand {
             }
             try ImageGrid.write(tiles, columns: columns, to: output)
             print("wrote \(output): \(inputs.count) inputs (odd rows) and their reconstructions (even rows)")
+        }
+
+        /// The autoencoder's share of a generator's FID: reconstructions of real images measured like
+        /// generated ones (same crop, same 8-bit PNGs) show the best FID any generator in its latent space can reach.
+        func writeFolder(_ model: AutoencoderKL, _ dataset: any Dataset, to folder: URL) throws {
+            let total = min(count, dataset.count), batch = 64, pad = common.pad
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: batch, shuffle: false, seed: 0, pad: pad))
+            var progress = TrainingProgress(total: total, label: "reconstructing")
+            var written = 0
+            while written < total {
+                let b = try loader.next()
+                let x = Tensor(b.pixels, shape: [b.count, b.channels, b.height, b.width])
+                try model.validateImages(x)
+                var y = withoutGradient { model.reconstruct(x) }
+                if pad > 0 { y = y.sliced(axis: 2, pad..<(y.dim(2) - pad)).sliced(axis: 3, pad..<(y.dim(3) - pad)).contiguous() }
+                for image in ImageTensors.images(y).prefix(total - written) {
+                    try PNG.write(image, to: folder.appendingPathComponent(String(format: "%05d.png", written)).path)
+                    written += 1
+                }
+                progress.update(step: written, fields: [])
+            }
+            print("wrote \(written) reconstructions (\(common.split) split) to \(folder.path)")
         }
     }
 

@@ -98,7 +98,7 @@ struct TrainCommand: ParsableCommand {
         let parameters = model.namedParameters().reduce(0) { $0 + $1.1.value.count }
         say("training \(groups) groups × \(c.layersPerGroup) layers, width \(width) (\(parameters) parameters): \(steps) steps × \(batch) latents, \(Parallel.threadCount) threads")
 
-        let log = try JSONLinesLog(url: logURL, resumingAt: trainer.step)
+        let log = try TrainingLog(url: logURL, resumingAt: trainer.step)
         defer { log.close() }
         var progress = TrainingProgress(total: steps, startingAt: trainer.step, label: "train")
         while trainer.step < steps {
@@ -109,7 +109,7 @@ struct TrainCommand: ParsableCommand {
             if s.step % checkpointEvery == 0 || s.step == steps {
                 try trainer.saveCheckpoint(to: checkpointURL, data: stream)
                 try export(trainer: trainer, manifest: manifest, autoencoderFolder: URL(fileURLWithPath: autoencoder))
-                try LossCurvePlot.write((0..<groups).map { .init(name: "group \($0)", points: JSONLinesLog.series(in: logURL, x: "step", y: "g\($0)")) },
+                try LossCurvePlot.write((0..<groups).map { .init(name: "group \($0)", points: TrainingLog.series(in: logURL, x: "step", y: "g\($0)")) },
                                         to: runURL.appendingPathComponent("loss.png").path)
             }
         }

@@ -95,7 +95,7 @@ struct TrainVAECommand: ParsableCommand {
         let parameters = model.namedParameters().reduce(0) { $0 + $1.1.value.count }
         FileHandle.standardError.write(Data("training AutoencoderKL (\(parameters) parameters) on \(data): \(steps) steps × \(batch) images, \(Parallel.threadCount) threads\n".utf8))
 
-        let log = try JSONLinesLog(url: logURL, resumingAt: trainer.step)
+        let log = try TrainingLog(url: logURL, resumingAt: trainer.step)
         defer { log.close() }
         var progress = TrainingProgress(total: steps, startingAt: trainer.step, label: "train-vae")
         func dataState() throws -> String { String(decoding: try JSONEncoder().encode(loader.state), as: UTF8.self) }
@@ -111,8 +111,8 @@ struct TrainVAECommand: ParsableCommand {
         }
 
         let curve = runURL.appendingPathComponent("loss.png")
-        try LossCurvePlot.write([.init(name: "mse", points: JSONLinesLog.series(in: logURL, x: "step", y: "mse")),
-                                 .init(name: "l1", points: JSONLinesLog.series(in: logURL, x: "step", y: "l1"))], to: curve.path)
+        try LossCurvePlot.write([.init(name: "mse", points: TrainingLog.series(in: logURL, x: "step", y: "mse")),
+                                 .init(name: "l1", points: TrainingLog.series(in: logURL, x: "step", y: "l1"))], to: curve.path)
 
         if decoderOnly {
             // The encoder is unchanged, and so are its latent statistics and scaling.

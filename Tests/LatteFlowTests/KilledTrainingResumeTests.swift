@@ -57,5 +57,7 @@ final class KilledTrainingResumeTests: XCTestCase {
         resumed.waitUntilExit()
         XCTAssertEqual(resumed.terminationStatus, 0)
         XCTAssertEqual(try losses(log), expected, "killed after \(before) logged steps")
+        // The steps the killed run logged after its last checkpoint were dropped on resume, not repeated.
+        XCTAssertEqual(try String(contentsOf: log, encoding: .utf8).split(separator: "\n").count, steps)
     }
 }

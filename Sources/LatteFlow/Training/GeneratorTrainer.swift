@@ -129,18 +129,11 @@ public final class GeneratorTrainer {
     /// `checkpointEvery` steps and at the end, appending one JSON line per step to `logURL`.
     public func train<D: GeneratorTrainingData>(_ data: inout D, checkpointDirectory: URL?, logURL: URL? = nil,
                                                 onStep: ((TrainingStep) -> Void)? = nil) throws {
-        let log = try logURL.map { url -> FileHandle in
-            if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
-            let h = try FileHandle(forWritingTo: url)
-            h.seekToEndOfFile()
-            return h
-        }
-        defer { try? log?.close() }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let log = try logURL.map { try TrainingLog(url: $0, resumingAt: step) }
+        defer { log?.close() }
         while step < settings.steps {
             let s = try trainStep(&data)
-            if let log { log.write(try encoder.encode(s) + Data("\n".utf8)) }
+            try log?.append(s)
             onStep?(s)
             if let dir = checkpointDirectory,
                (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0) || step == settings.steps {

@@ -17,6 +17,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sampling steps (default: the model's).") var steps: Int?
     @Option(name: .customLong("cfg"), help: "Classifier-free guidance weight (1 = off; default: the model's).") var guidance: Float?
     @Option(help: "Time shift (>1 spends more steps at high noise; default: the model's).") var shift: Float?
+    @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order).")
+    var solver: FlowSolver = .euler
     @Option(help: "Seed of the first image's noise; image i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Upscale factor of the written picture.") var scale = 3
     @Option(help: "Images sampled together (larger is faster per image, up to memory).") var batch = 40
@@ -75,7 +77,7 @@ struct GenerateCommand: ParsableCommand {
         // Prefill once per prompt up front, so errors about a prompt come before any sampling.
         for p in prompts { _ = try pipeline.prompts.encode(try pipeline.tokens(for: p)) }
 
-        let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, seed: seed)
+        let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver, seed: seed)
         let routing = try routing()
         try routing.validate(groups: pipeline.generator.configuration.groups)
         if routing == .allLayers {
@@ -107,3 +109,5 @@ struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+extension FlowSolver: ExpressibleByArgument {}

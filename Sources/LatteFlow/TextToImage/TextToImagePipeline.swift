@@ -62,7 +62,7 @@ public final class TextToImagePipeline {
         else { throw GeneratorError.invalidConfiguration("backbone '\(name)' is neither a file, a folder nor a known asset name") }
         let model = try LLaMAModel.load(from: url)
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
         let tokenizer = try Tokenizer.load(contentsOf: isDirectory.boolValue ? url.appendingPathComponent("tokenizer.json") : url)
         return (model, tokenizer)
     }
@@ -79,8 +79,9 @@ public final class TextToImagePipeline {
     public var nullTokens: [Int] { [promptStartID] }
 
     /// Sampler settings with the manifest's defaults for anything not given.
-    public func settings(steps: Int? = nil, guidance: Float? = nil, shift: Float? = nil, seed: UInt64 = 0) -> SamplerSettings {
-        SamplerSettings(steps: steps ?? manifest.defaultSteps, guidance: guidance ?? manifest.defaultGuidance,
+    public func settings(steps: Int? = nil, guidance: Float? = nil, shift: Float? = nil, solver: FlowSolver = .euler,
+                         seed: UInt64 = 0) -> SamplerSettings {
+        SamplerSettings(steps: steps ?? manifest.defaultSteps, solver: solver, guidance: guidance ?? manifest.defaultGuidance,
                         shift: shift ?? manifest.defaultShift, seed: seed)
     }
 

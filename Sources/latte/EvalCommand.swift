@@ -20,8 +20,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Sampling steps (default: the model's).") var steps: Int?
     @Option(name: .customLong("cfg"), help: "Guidance weight (default: the model's).") var guidance: Float?
     @Option(help: "Time shift (default: the model's).") var shift: Float?
-    @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order).")
-    var solver: FlowSolver = .euler
+    @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order). Default: the model's.")
+    var solver: FlowSolver?
     @Option(help: "Seed of the first image; image i uses seed + i.") var seed: UInt64 = 1_000_000
     @Option(help: "Images sampled together.") var batch = 50
     @Option(help: "Also write every generated image as PNG into this folder.") var saveImages: String?
@@ -71,13 +71,13 @@ struct EvalCommand: ParsableCommand {
         let accuracy = Double(correct.reduce(0, +)) / Double(labels.count)
         let perClassAccuracy = Dictionary(uniqueKeysWithValues: (0..<classes).map { (names[$0], Double(correct[$0]) / Double(perClass)) })
 
-        var fid: Double?
+        var fid: FrechetDistance.Terms?
         if !skipFid {
             let inception = try InceptionFID.load(log: say)
             var fp = TrainingProgress(total: generated.dim(0), label: "FID features")
             let features = try inception.features(of: generated) { done, _ in fp.update(step: done, fields: []) }
             let reference = try FashionMNISTFID.testStatistics(network: inception, log: say)
-            fid = try FrechetDistance.between(try FIDStatistics(features: features), reference)
+            fid = try FrechetDistance.terms(try FIDStatistics(features: features), reference)
         }
 
         var speed: [String: Double] = [:]
@@ -97,11 +97,12 @@ struct EvalCommand: ParsableCommand {
             var object: [String: Any] = ["class_accuracy": accuracy, "images": labels.count, "per_class_accuracy": perClassAccuracy,
                                          "steps": settings.steps, "solver": settings.solver.rawValue, "guidance": settings.guidance, "shift": settings.shift,
                                          "generation_seconds": generationSeconds]
-            if let fid { object["fid"] = fid }
+            // The mean term alone: how far the average image is off (brightness, layout), apart from variety.
+            if let fid { object["fid"] = fid.fid; object["fid_mean_term"] = fid.meanTerm }
             for (k, v) in speed { object[k] = v }
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
-            if let fid { print(String(format: "FID %.2f over %d generated images against the 10k test images", fid, labels.count)) }
+            if let fid { print(String(format: "FID %.2f over %d generated images against the 10k test images (|μ₁−μ₂|² %.2f)", fid.fid, labels.count, fid.meanTerm)) }
             print(String(format: "class accuracy %.1f %%", accuracy * 100))
             for c in 0..<classes { print(String(format: "  %-12@ %.1f %%", names[c] as NSString, perClassAccuracy[names[c]]! * 100)) }
             for (k, v) in speed.sorted(by: { $0.key < $1.key }) { print(String(format: "%@ %.3f", k as NSString, v)) }

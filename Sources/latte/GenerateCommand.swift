@@ -17,8 +17,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sampling steps (default: the model's).") var steps: Int?
     @Option(name: .customLong("cfg"), help: "Classifier-free guidance weight (1 = off; default: the model's).") var guidance: Float?
     @Option(help: "Time shift (>1 spends more steps at high noise; default: the model's).") var shift: Float?
-    @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order).")
-    var solver: FlowSolver = .euler
+    @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order). Default: the model's.")
+    var solver: FlowSolver?
     @Option(help: "Seed of the first image's noise; image i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Upscale factor of the written picture.") var scale = 3
     @Option(help: "Images sampled together (larger is faster per image, up to memory).") var batch = 40

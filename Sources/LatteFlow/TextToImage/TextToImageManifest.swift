@@ -25,6 +25,8 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
     public var defaultSteps: Int
     public var defaultGuidance: Float
     public var defaultShift: Float
+    /// The ODE solver sampling uses by default; absent in older folders, meaning Euler.
+    public var defaultSolver: FlowSolver?
     /// Class names and their phrases when the model was trained on a labelled set (sample sheets, eval).
     public var classNames: [String]?
     public var classPhrases: [[String]]?
@@ -32,11 +34,11 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case format, backbone, generator, weights, autoencoder, crop
         case promptStartToken = "prompt_start_token", defaultSteps = "default_steps", defaultGuidance = "default_guidance"
-        case defaultShift = "default_shift", classNames = "class_names", classPhrases = "class_phrases"
+        case defaultShift = "default_shift", defaultSolver = "default_solver", classNames = "class_names", classPhrases = "class_phrases"
     }
 
     public init(backbone: String, autoencoder: String, promptStartToken: String, crop: Int, defaultSteps: Int = 30,
-                defaultGuidance: Float = 3, defaultShift: Float = 1, classNames: [String]? = nil, classPhrases: [[String]]? = nil) {
+                defaultGuidance: Float = 3, defaultShift: Float = 1, defaultSolver: FlowSolver? = nil, classNames: [String]? = nil, classPhrases: [[String]]? = nil) {
         format = Self.currentFormat
         self.backbone = backbone
         generator = "generator.json"
@@ -47,6 +49,7 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         self.defaultSteps = defaultSteps
         self.defaultGuidance = defaultGuidance
         self.defaultShift = defaultShift
+        self.defaultSolver = defaultSolver
         self.classNames = classNames
         self.classPhrases = classPhrases
     }

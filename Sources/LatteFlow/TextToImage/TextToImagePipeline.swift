@@ -79,9 +79,10 @@ public final class TextToImagePipeline {
     public var nullTokens: [Int] { [promptStartID] }
 
     /// Sampler settings with the manifest's defaults for anything not given.
-    public func settings(steps: Int? = nil, guidance: Float? = nil, shift: Float? = nil, solver: FlowSolver = .euler,
+    public func settings(steps: Int? = nil, guidance: Float? = nil, shift: Float? = nil, solver: FlowSolver? = nil,
                          seed: UInt64 = 0) -> SamplerSettings {
-        SamplerSettings(steps: steps ?? manifest.defaultSteps, solver: solver, guidance: guidance ?? manifest.defaultGuidance,
+        SamplerSettings(steps: steps ?? manifest.defaultSteps, solver: solver ?? manifest.defaultSolver ?? .euler,
+                        guidance: guidance ?? manifest.defaultGuidance,
                         shift: shift ?? manifest.defaultShift, seed: seed)
     }
 

@@ -1,0 +1,33 @@
+import Foundation
+import XCTest
+import LatteFlow
+
+/// `model.json` parsing: the optional `default_solver` (added after the first committed models).
+final class TextToImageManifestTests: XCTestCase {
+    func manifest(_ extra: String) throws -> TextToImageManifest {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("latte-manifest-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let text = """
+        {"format": "\(TextToImageManifest.currentFormat)", "backbone": "smollm2", "generator": "generator.json",
+         "weights": "generator.safetensors", "autoencoder": "../fashion-vae", "prompt_start_token": "<|im_start|>",
+         "crop": 2, "default_steps": 15, "default_guidance": 2, "default_shift": 1\(extra)}
+        """
+        try Data(text.utf8).write(to: url)
+        return try TextToImageManifest.load(from: url)
+    }
+
+    func testSolverIsOptionalAndRoundTrips() throws {
+        XCTAssertNil(try manifest("").defaultSolver, "older folders have no default_solver: the pipeline uses Euler")
+        let heun = try manifest(#", "default_solver": "heun""#)
+        XCTAssertEqual(heun.defaultSolver, .heun)
+        XCTAssertEqual(heun.defaultSteps, 15)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("latte-manifest-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try heun.save(to: url)
+        XCTAssertEqual(try TextToImageManifest.load(from: url), heun)
+    }
+
+    func testUnknownSolverIsNamed() {
+        XCTAssertThrowsError(try manifest(#", "default_solver": "rk4""#)) { XCTAssertTrue("\($0)".contains("rk4"), "\($0)") }
+    }
+}

@@ -16,6 +16,12 @@ $LATTE vae eval --model models/fashion-vae --json
 #    than the logit-normal default: each expert owns a fifth of [0, 1], and under logit-normal(0, 1) the
 #    outer groups get only ~8 % of the samples each (group 0 decides the global layout of the image).
 #    `latte train` turns on the absolute positions and the input skip (docs/generator.md).
-$LATTE train --autoencoder models/fashion-vae --timesteps uniform --steps 12000 --batch 32 --lr 5e-4 --run-dir runs/latteflow-fashion \
-  --output models/latteflow-fashion
+#    Then a warm restart: the same run resumed with --steps 20000 continues the cosine schedule of a
+#    20,000-step run from step 12,000 (the lr jumps from 2.5e-5 back to 2e-4 and decays again); the
+#    committed weights are the EMA at step 20,000.
+for steps in 12000 20000; do
+  $LATTE train --autoencoder models/fashion-vae --timesteps uniform --steps $steps --batch 32 --lr 5e-4 --run-dir runs/latteflow-fashion \
+    --output runs/latteflow-fashion/model
+done
+cp runs/latteflow-fashion/model/generator.json runs/latteflow-fashion/model/generator.safetensors models/latteflow-fashion/
 $LATTE generate --sheet --count 8 --output docs/images/sample-sheet.png

@@ -67,7 +67,10 @@ struct TrainCommand: ParsableCommand {
                                        absolutePositions: absolutePositions)
         try c.validate()
         let model = try LayerwiseTimestepExperts(c, seed: seed)
+        // Sampling defaults: the default model's sweep (models/latteflow-fashion/README.md) found Heun with 15
+        // steps and guidance 2 best for FID at the cost of Euler with 30.
         let manifest = TextToImageManifest(backbone: backbone, autoencoder: "autoencoder", promptStartToken: "<|im_start|>", crop: pad,
+                                           defaultSteps: 15, defaultGuidance: 2, defaultSolver: .heun,
                                            classNames: IDXDataset.fashionMNISTClasses, classPhrases: ClassPrompts.fashionMNIST)
         let pipeline = try TextToImagePipeline(manifest: manifest, generator: model, autoencoder: vae, tokenizer: tokenizer, backbone: lm)
 

@@ -100,7 +100,7 @@ struct GenerateCommand: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(sampling)
         try ImageGrid.write(images, columns: count, to: output)
-        print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) steps, guidance \(settings.guidance) — \(String(format: "%.2f", seconds / Double(total))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
+        print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) \(settings.solver.rawValue) steps, guidance \(settings.guidance) — \(String(format: "%.2f", seconds / Double(total))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
     }
 }
 

@@ -22,6 +22,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Time shift (default: the model's).") var shift: Float?
     @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order). Default: the model's.")
     var solver: FlowSolver?
+    @Option(help: "Apply guidance only at times FROM…TO (t: 0 = noise, 1 = data), e.g. 0.2,0.9; elsewhere one conditional pass. Default: the model's (everywhere if unset).")
+    var guidanceInterval: GuidanceIntervalArgument?
     @Option(help: "Seed of the first image; image i uses seed + i.") var seed: UInt64 = 1_000_000
     @Option(help: "Images sampled together.") var batch = 50
     @Option(help: "Also write every generated image as PNG into this folder.") var saveImages: String?
@@ -43,7 +45,8 @@ struct EvalCommand: ParsableCommand {
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
             throw ValidationError("\(model) has no class phrases: `latte eval` measures class-conditional models")
         }
-        let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver, seed: seed)
+        let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
+                                         guidanceInterval: guidanceInterval?.range, seed: seed)
         let classes = phrases.count
 
         // Generate: class-major order, phrase j of a class used by its images j, j + P, …
@@ -96,6 +99,7 @@ struct EvalCommand: ParsableCommand {
         if json {
             var object: [String: Any] = ["class_accuracy": accuracy, "images": labels.count, "per_class_accuracy": perClassAccuracy,
                                          "steps": settings.steps, "solver": settings.solver.rawValue, "guidance": settings.guidance, "shift": settings.shift,
+                                         "guidance_interval": [settings.guidanceInterval.lowerBound, settings.guidanceInterval.upperBound],
                                          "generation_seconds": generationSeconds]
             // The mean term alone: how far the average image is off (brightness, layout), apart from variety.
             if let fid { object["fid"] = fid.fid; object["fid_mean_term"] = fid.meanTerm }
@@ -106,7 +110,9 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "class accuracy %.1f %%", accuracy * 100))
             for c in 0..<classes { print(String(format: "  %-12@ %.1f %%", names[c] as NSString, perClassAccuracy[names[c]]! * 100)) }
             for (k, v) in speed.sorted(by: { $0.key < $1.key }) { print(String(format: "%@ %.3f", k as NSString, v)) }
-            print(String(format: "(%d %@ steps, guidance %.1f, shift %.1f; generation took %.0f s)", settings.steps, settings.solver.rawValue as NSString, settings.guidance, settings.shift, generationSeconds))
+            print(String(format: "(%d %@ steps, guidance %.1f at t %.2f…%.2f, shift %.1f; generation took %.0f s)", settings.steps,
+                         settings.solver.rawValue as NSString, settings.guidance, settings.guidanceInterval.lowerBound,
+                         settings.guidanceInterval.upperBound, settings.shift, generationSeconds))
         }
     }
 

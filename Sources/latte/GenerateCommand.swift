@@ -19,6 +19,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Time shift (>1 spends more steps at high noise; default: the model's).") var shift: Float?
     @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order). Default: the model's.")
     var solver: FlowSolver?
+    @Option(help: "Apply guidance only at times FROM…TO (t: 0 = noise, 1 = data), e.g. 0.2,0.9; elsewhere one conditional pass. Default: the model's (everywhere if unset).")
+    var guidanceInterval: GuidanceIntervalArgument?
     @Option(help: "Seed of the first image's noise; image i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Upscale factor of the written picture.") var scale = 3
     @Option(help: "Images sampled together (larger is faster per image, up to memory).") var batch = 40
@@ -77,7 +79,8 @@ struct GenerateCommand: ParsableCommand {
         // Prefill once per prompt up front, so errors about a prompt come before any sampling.
         for p in prompts { _ = try pipeline.prompts.encode(try pipeline.tokens(for: p)) }
 
-        let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver, seed: seed)
+        let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
+                                         guidanceInterval: guidanceInterval?.range, seed: seed)
         let routing = try routing()
         try routing.validate(groups: pipeline.generator.configuration.groups)
         if routing == .allLayers {
@@ -111,3 +114,16 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 extension FlowSolver: ExpressibleByArgument {}
+
+/// `--guidance-interval FROM,TO`: the times (t: 0 = noise, 1 = data) where guidance applies.
+struct GuidanceIntervalArgument: ExpressibleByArgument {
+    let range: ClosedRange<Float>
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let from = parts[0], let to = parts[1], from >= 0, from <= to, to <= 1 else { return nil }
+        range = from...to
+    }
+
+    static var defaultValueDescription: String { "FROM,TO with 0 ≤ FROM ≤ TO ≤ 1" }
+}

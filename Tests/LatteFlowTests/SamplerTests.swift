@@ -58,6 +58,30 @@ final class SamplerTests: XCTestCase {
         for (a, b) in zip(guided.toArray(), expected.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-4) }
     }
 
+    /// Guidance limited to t ∈ 0.5…1: the first of two Euler steps (t = 0) uses the conditional
+    /// velocity alone, the second (t = 0.5) the guided one.
+    func testGuidanceIntervalGuidesOnlyInsideIt() throws {
+        let m = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1))
+        randomizeParameters(m, seed: 8)
+        let c = m.configuration
+        let cond = randomPrompt(c, length: 3, seed: 9), null = randomPrompt(c, length: 1, seed: 10)
+        let w: Float = 3
+        let settings = SamplerSettings(steps: 2, guidance: w, seed: 13, guidanceInterval: 0.5...1)
+        let sampled = try FlowSampler(model: m, settings: settings).sample(prompt: cond, nullPrompt: null)
+        var g = RandomGenerator(seed: 13)
+        let x0 = Tensor.normal([1, 2, 4, 4], generator: &g)
+        let x1 = x0 + m.velocity(x0, t: [0], prompt: cond, group: 0) * 0.5
+        let vc = m.velocity(x1, t: [0.5], prompt: cond, group: 0), vu = m.velocity(x1, t: [0.5], prompt: null, group: 0)
+        let expected = x1 + (vu + (vc - vu) * w) * 0.5
+        for (a, b) in zip(sampled.toArray(), expected.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        // Guided everywhere differs (the first step is guided too).
+        let everywhere = try FlowSampler(model: m, settings: SamplerSettings(steps: 2, guidance: w, seed: 13)).sample(prompt: cond, nullPrompt: null)
+        XCTAssertGreaterThan(zip(everywhere.toArray(), expected.toArray()).map { abs($0 - $1) }.max()!, 1e-3)
+        // An interval outside 0…1 is named.
+        let bad = FlowSampler(model: m, settings: SamplerSettings(steps: 2, guidance: w, guidanceInterval: 0.5...1.5))
+        XCTAssertThrowsError(try bad.sample(prompt: cond, nullPrompt: null)) { XCTAssertTrue("\($0)".contains("guidance interval")) }
+    }
+
     func testGuidanceWithoutNullPromptIsAClearError() throws {
         let m = try LayerwiseTimestepExperts(tinyConfiguration())
         let s = FlowSampler(model: m, settings: SamplerSettings(steps: 2, guidance: 3))

@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 import LatteFlow
 
-/// `model.json` parsing: the optional `default_solver` (added after the first committed models).
+/// `model.json` parsing: the optional `default_solver` and `default_guidance_interval` (added after
+/// the first committed models).
 final class TextToImageManifestTests: XCTestCase {
     func manifest(_ extra: String) throws -> TextToImageManifest {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("latte-manifest-\(UUID().uuidString).json")
@@ -29,5 +30,15 @@ final class TextToImageManifestTests: XCTestCase {
 
     func testUnknownSolverIsNamed() {
         XCTAssertThrowsError(try manifest(#", "default_solver": "rk4""#)) { XCTAssertTrue("\($0)".contains("rk4"), "\($0)") }
+    }
+
+    func testGuidanceIntervalIsOptionalAndChecked() throws {
+        XCTAssertEqual(try manifest("").guidanceInterval, 0...1, "absent: guidance everywhere")
+        XCTAssertEqual(try manifest(#", "default_guidance_interval": [0.2, 0.9]"#).guidanceInterval, 0.2...0.9)
+        for bad in ["[0.9, 0.2]", "[0.2]", "[-0.1, 0.5]", "[0.5, 1.5]"] {
+            XCTAssertThrowsError(try manifest(#", "default_guidance_interval": "# + bad)) {
+                XCTAssertTrue("\($0)".contains("default_guidance_interval"), "\($0)")
+            }
+        }
     }
 }

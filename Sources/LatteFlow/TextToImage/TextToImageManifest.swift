@@ -27,6 +27,8 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
     public var defaultShift: Float
     /// The ODE solver sampling uses by default; absent in older folders, meaning Euler.
     public var defaultSolver: FlowSolver?
+    /// The times [from, to] (t: 0 = noise, 1 = data) where guidance applies by default; absent = everywhere.
+    public var defaultGuidanceInterval: [Float]?
     /// Class names and their phrases when the model was trained on a labelled set (sample sheets, eval).
     public var classNames: [String]?
     public var classPhrases: [[String]]?
@@ -34,11 +36,13 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case format, backbone, generator, weights, autoencoder, crop
         case promptStartToken = "prompt_start_token", defaultSteps = "default_steps", defaultGuidance = "default_guidance"
-        case defaultShift = "default_shift", defaultSolver = "default_solver", classNames = "class_names", classPhrases = "class_phrases"
+        case defaultShift = "default_shift", defaultSolver = "default_solver", defaultGuidanceInterval = "default_guidance_interval"
+        case classNames = "class_names", classPhrases = "class_phrases"
     }
 
     public init(backbone: String, autoencoder: String, promptStartToken: String, crop: Int, defaultSteps: Int = 30,
-                defaultGuidance: Float = 3, defaultShift: Float = 1, defaultSolver: FlowSolver? = nil, classNames: [String]? = nil, classPhrases: [[String]]? = nil) {
+                defaultGuidance: Float = 3, defaultShift: Float = 1, defaultSolver: FlowSolver? = nil,
+                defaultGuidanceInterval: [Float]? = nil, classNames: [String]? = nil, classPhrases: [[String]]? = nil) {
         format = Self.currentFormat
         self.backbone = backbone
         generator = "generator.json"
@@ -50,6 +54,7 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         self.defaultGuidance = defaultGuidance
         self.defaultShift = defaultShift
         self.defaultSolver = defaultSolver
+        self.defaultGuidanceInterval = defaultGuidanceInterval
         self.classNames = classNames
         self.classPhrases = classPhrases
     }
@@ -67,7 +72,18 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
             throw GeneratorError.invalidConfiguration("\(url.path): format '\(m.format)' is not \(currentFormat)")
         }
         guard m.crop >= 0, m.defaultSteps > 0 else { throw GeneratorError.invalidConfiguration("\(url.path): crop and default_steps must be non-negative / positive") }
+        if let interval = m.defaultGuidanceInterval {
+            guard interval.count == 2, interval[0] >= 0, interval[0] <= interval[1], interval[1] <= 1 else {
+                throw GeneratorError.invalidConfiguration("\(url.path): default_guidance_interval \(interval) is not [from, to] with 0 ≤ from ≤ to ≤ 1")
+            }
+        }
         return m
+    }
+
+    /// `defaultGuidanceInterval` as a range (everywhere when absent; `load` has checked it).
+    public var guidanceInterval: ClosedRange<Float> {
+        guard let i = defaultGuidanceInterval, i.count == 2, i[0] <= i[1] else { return 0...1 }
+        return i[0]...i[1]
     }
 
     public func save(to url: URL) throws {

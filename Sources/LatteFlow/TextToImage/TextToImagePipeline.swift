@@ -80,10 +80,11 @@ public final class TextToImagePipeline {
 
     /// Sampler settings with the manifest's defaults for anything not given.
     public func settings(steps: Int? = nil, guidance: Float? = nil, shift: Float? = nil, solver: FlowSolver? = nil,
-                         seed: UInt64 = 0) -> SamplerSettings {
+                         guidanceInterval: ClosedRange<Float>? = nil, seed: UInt64 = 0) -> SamplerSettings {
         SamplerSettings(steps: steps ?? manifest.defaultSteps, solver: solver ?? manifest.defaultSolver ?? .euler,
                         guidance: guidance ?? manifest.defaultGuidance,
-                        shift: shift ?? manifest.defaultShift, seed: seed)
+                        shift: shift ?? manifest.defaultShift, seed: seed,
+                        guidanceInterval: guidanceInterval ?? manifest.guidanceInterval)
     }
 
     /// Starting noise for one image: depends only on its seed, so an image does not change with the

@@ -35,6 +35,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
+    @Option(help: "Start from these generator weights (a model folder or a .safetensors file) instead of a random initialisation; a checkpoint in the run folder still wins.")
+    var initializeFrom: String?
+    @Option(help: "Train only these expert groups, comma-separated and contiguous (e.g. 3,4): t is drawn from their times only, every other parameter (shared embeddings too) stays frozen. Use with --initialize-from.")
+    var trainGroups: String?
     @Flag(inversion: .prefixedNo, help: "Output heads add a learned, timestep-dependent multiple of the input latent (GeneratorConfiguration.inputSkip).")
     var inputSkip = true
     @Flag(inversion: .prefixedNo, help: "Add a fixed 2-D sine-cosine position table to the image tokens (GeneratorConfiguration.absolutePositions).")
@@ -45,6 +49,9 @@ struct TrainCommand: ParsableCommand {
         if ResidualAttentionMode(rawValue: residualAttention) == nil { throw ValidationError("--residual-attention must be pre_softmax, post_softmax or off") }
         if timesteps != "logit-normal" && timesteps != "uniform" { throw ValidationError("--timesteps must be logit-normal or uniform") }
         if !(0...1).contains(conditionDropout) { throw ValidationError("--condition-dropout must lie in [0, 1]") }
+        if trainGroups != nil && initializeFrom == nil {
+            throw ValidationError("--train-groups fine-tunes some experts of a trained model: give its weights with --initialize-from")
+        }
     }
 
     func run() throws {
@@ -67,6 +74,9 @@ struct TrainCommand: ParsableCommand {
                                        absolutePositions: absolutePositions)
         try c.validate()
         let model = try LayerwiseTimestepExperts(c, seed: seed)
+        if let initializeFrom { try loadInitialWeights(into: model, from: initializeFrom, say: say) }
+        let groupList = try trainGroups.map(parseGroups)
+        if let groupList { try model.trainOnly(groups: groupList) }
         // Sampling defaults: the default model's sweep (models/latteflow-fashion/README.md) found Heun with 15
         // steps and guidance 2 best for FID at the cost of Euler with 30.
         let manifest = TextToImageManifest(backbone: backbone, autoencoder: "autoencoder", promptStartToken: "<|im_start|>", crop: pad,
@@ -85,9 +95,15 @@ struct TrainCommand: ParsableCommand {
         say("prompt caches: \(pipeline.prompts.prefills) prefills (\(ClassPrompts.fashionMNIST.flatMap { $0 }.count) phrases + null)")
         var stream = try LabelledLatentData(latents: latents, labels: labels, phrases: phrases, batchSize: batch, seed: seed)
 
+        var distribution: TimestepDistribution = timesteps == "uniform" ? .uniform : .logitNormal(mean: 0, std: 1)
+        if let groupList {
+            let (lower, upper) = try c.timeInterval(groups: groupList)
+            distribution = .uniformWithin(lower: lower, upper: upper)
+            say("training groups \(groupList.map(String.init).joined(separator: ", ")) only: t uniform in [\(lower), \(upper)), \(model.parameterCount(trainableOnly: true)) of \(model.parameterCount()) parameters trainable")
+        }
         let settings = TrainingSettings(steps: steps, learningRate: lr, warmupSteps: warmup, cosine: true, minimumLearningRate: lr / 20,
                                         conditionDropout: conditionDropout,
-                                        timesteps: timesteps == "uniform" ? .uniform : .logitNormal(mean: 0, std: 1),
+                                        timesteps: distribution,
                                         checkpointEvery: checkpointEvery, seed: seed)
         let trainer = GeneratorTrainer(model: model, settings: settings, nullPrompt: null)
         let checkpointURL = runURL.appendingPathComponent("checkpoint"), logURL = runURL.appendingPathComponent("log.jsonl")
@@ -117,6 +133,32 @@ struct TrainCommand: ParsableCommand {
             }
         }
         print("model: \(output)  loss curve: \(runURL.appendingPathComponent("loss.png").path)  log: \(logURL.path)")
+    }
+
+    /// `--train-groups 3,4` → [3, 4].
+    func parseGroups(_ text: String) throws -> [Int] {
+        let groups = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !groups.isEmpty, groups.allSatisfy({ $0 != nil }) else { throw ValidationError("--train-groups '\(text)' is not a comma-separated list of group numbers") }
+        return groups.map { $0! }
+    }
+
+    /// Loads generator weights from a model folder (its manifest's weights file) or a safetensors file.
+    func loadInitialWeights(into model: LayerwiseTimestepExperts, from path: String, say: (String) -> Void) throws {
+        var url = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw ValidationError("--initialize-from \(path): no such file or folder")
+        }
+        if isDirectory.boolValue {
+            let manifest = try TextToImageManifest.load(from: url.appendingPathComponent("model.json"))
+            let saved = try GeneratorConfiguration.load(from: url.appendingPathComponent(manifest.generator))
+            guard saved == model.configuration else {
+                throw ValidationError("--initialize-from \(path): its generator configuration differs from this run's (check --width, --groups, --mlp-width)")
+            }
+            url = url.appendingPathComponent(manifest.weights)
+        }
+        try model.loadSafetensors(url, strict: true)
+        say("initialised from \(url.path)")
     }
 
     /// Writes the model folder with the EMA weights in f16 beside a copy of the autoencoder, replacing

@@ -6,10 +6,13 @@ public enum TimestepDistribution: Sendable, Equatable, Codable {
     case uniform
     /// σ(N(mean, std)) — logit-normal, the project's default with (0, 1).
     case logitNormal(mean: Float, std: Float)
+    /// Uniform on [lower, upper): training only the experts that own those times.
+    case uniformWithin(lower: Float, upper: Float)
 
     public func sample(_ generator: inout RandomGenerator) -> Float {
         switch self {
         case .uniform: return generator.nextFloat()
+        case .uniformWithin(let lower, let upper): return lower + (upper - lower) * generator.nextFloat()
         case .logitNormal(let m, let s):
             let z = m + s * generator.nextNormal()
             return 1 / (1 + Foundation.exp(-z))

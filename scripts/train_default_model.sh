@@ -16,12 +16,20 @@ $LATTE vae eval --model models/fashion-vae --json
 #    than the logit-normal default: each expert owns a fifth of [0, 1], and under logit-normal(0, 1) the
 #    outer groups get only ~8 % of the samples each (group 0 decides the global layout of the image).
 #    `latte train` turns on the absolute positions and the input skip (docs/generator.md).
-#    Then a warm restart: the same run resumed with --steps 20000 continues the cosine schedule of a
-#    20,000-step run from step 12,000 (the lr jumps from 2.5e-5 back to 2e-4 and decays again); the
-#    committed weights are the EMA at step 20,000.
-for steps in 12000 20000; do
+#    Then warm restarts: the same run resumed with --steps 20000 continues the cosine schedule of a
+#    20,000-step run from step 12,000 (the lr jumps from 2.5e-5 back to 2e-4 and decays again), and
+#    again with --steps 32000. The 20,000-step export is kept aside for step 3.
+for steps in 12000 20000 32000; do
   $LATTE train --autoencoder models/fashion-vae --timesteps uniform --steps $steps --batch 32 --lr 5e-4 --run-dir runs/latteflow-fashion \
     --output runs/latteflow-fashion/model
+  if [ $steps = 20000 ]; then rm -rf runs/latteflow-fashion-20k && cp -r runs/latteflow-fashion/model runs/latteflow-fashion-20k; fi
 done
-cp runs/latteflow-fashion/model/generator.json runs/latteflow-fashion/model/generator.safetensors models/latteflow-fashion/
+
+# 3. Expert fine-tuning: the 20,000-step model with the low-noise experts (groups 3 and 4, t in [0.6, 1))
+#    of the 32,000-step one, then those two experts alone trained for 10,000 steps (every sample on their
+#    times; groups 0-2 and the shared embeddings frozen). Why: the experts swap in the model card.
+python3 scripts/compose_experts.py runs/latteflow-fashion-20k runs/latteflow-fashion/model runs/latteflow-fashion-composed --groups 3,4
+$LATTE train --autoencoder models/fashion-vae --initialize-from runs/latteflow-fashion-composed --train-groups 3,4 --timesteps uniform \
+  --steps 10000 --warmup 200 --batch 32 --lr 2e-4 --run-dir runs/latteflow-fashion-experts34 --output runs/latteflow-fashion-experts34/model
+cp runs/latteflow-fashion-experts34/model/generator.json runs/latteflow-fashion-experts34/model/generator.safetensors models/latteflow-fashion/
 $LATTE generate --sheet --count 8 --output docs/images/sample-sheet.png

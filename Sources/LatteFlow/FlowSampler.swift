@@ -32,10 +32,14 @@ public struct SamplerSettings: Codable, Equatable, Sendable {
     /// class towards the same few modes, which costs diversity (Kynkäänniemi et al. 2024, "Applying
     /// guidance in a limited interval"); near the data it changes little. `0...1` = everywhere.
     public var guidanceInterval: ClosedRange<Float>
+    /// Autoguidance weight w_g (used when the sampler has a guide model): v += (w_g − 1)·(v_cond − v_guide);
+    /// 1 turns it off. With guidance 1 this is v_guide + w_g·(v_cond − v_guide).
+    public var guideWeight: Float
 
     public init(steps: Int = 40, solver: FlowSolver = .euler, guidance: Float = 3, shift: Float = 1, seed: UInt64 = 0,
-                grid: TimeGridKind = .uniform, guidanceInterval: ClosedRange<Float> = 0...1) {
+                grid: TimeGridKind = .uniform, guidanceInterval: ClosedRange<Float> = 0...1, guideWeight: Float = 1) {
         self.grid = grid
+        self.guideWeight = guideWeight
         self.guidanceInterval = guidanceInterval
         self.steps = steps
         self.solver = solver
@@ -98,11 +102,18 @@ public struct FlowSampler {
     public let model: LayerwiseTimestepExperts
     public let settings: SamplerSettings
     public let routing: ExpertRouting
+    /// Autoguidance (Karras et al. 2024, "Guiding a diffusion model with a bad version of itself"): a
+    /// weaker model whose conditional velocity the sampler extrapolates away from with
+    /// `settings.guideWeight`, on top of classifier-free guidance. It must read the same backbone
+    /// (the same prompt caches) and make latents of the same shape.
+    public let guide: LayerwiseTimestepExperts?
 
-    public init(model: LayerwiseTimestepExperts, settings: SamplerSettings, routing: ExpertRouting = .owning) {
+    public init(model: LayerwiseTimestepExperts, settings: SamplerSettings, routing: ExpertRouting = .owning,
+                guide: LayerwiseTimestepExperts? = nil) {
         self.model = model
         self.settings = settings
         self.routing = routing
+        self.guide = guide
     }
 
     /// σ′ = s·σ / (1 + (s − 1)·σ)
@@ -147,6 +158,13 @@ public struct FlowSampler {
         }
         try routing.validate(groups: model.configuration.groups)
         let guided = settings.guidance != 1
+        if let guide {
+            let a = model.configuration, b = guide.configuration
+            guard a.layerCount == b.layerCount, a.kvHeads == b.kvHeads, a.headDim == b.headDim, a.latentChannels == b.latentChannels,
+                  a.latentHeight == b.latentHeight, a.latentWidth == b.latentWidth else {
+                throw GeneratorError.invalidInput("the guide model reads another backbone geometry or latent shape than the model")
+            }
+        }
         if guided && nullPrompt == nil { throw GeneratorError.invalidInput("guidance \(settings.guidance) needs a null prompt") }
         let n = prompt.batch
         var batchPrompt = prompt
@@ -182,14 +200,24 @@ public struct FlowSampler {
         let (layers, head) = routing.plan(t: t, model: model)
         let n = x.dim(0)
         return withoutGradient {
-            guard guided && settings.guidanceInterval.contains(t) else {
-                return model.velocity(x, t: Array(repeating: t, count: n), prompt: conditional, layers: layers, head: head)
+            let ts = Array(repeating: t, count: n), inside = settings.guidanceInterval.contains(t)
+            let cond: Tensor
+            var v: Tensor
+            if guided && inside {
+                // Conditional and unconditional rows in one batch of 2n.
+                let both = model.velocity(Tensor.concat([x, x], axis: 0), t: ts + ts, prompt: prompt, layers: layers, head: head)
+                cond = both.sliced(axis: 0, 0..<n)
+                let uncond = both.sliced(axis: 0, n..<(2 * n))
+                v = uncond + (cond - uncond) * settings.guidance
+            } else {
+                cond = model.velocity(x, t: ts, prompt: conditional, layers: layers, head: head)
+                v = cond
             }
-            // Conditional and unconditional rows in one batch of 2n.
-            let v = model.velocity(Tensor.concat([x, x], axis: 0), t: Array(repeating: t, count: 2 * n), prompt: prompt,
-                                   layers: layers, head: head)
-            let cond = v.sliced(axis: 0, 0..<n), uncond = v.sliced(axis: 0, n..<(2 * n))
-            return uncond + (cond - uncond) * settings.guidance
+            if let guide, settings.guideWeight != 1, inside {
+                let weak = guide.velocity(x, t: ts, prompt: conditional, group: guide.configuration.group(owning: t))
+                v = v + (cond - weak) * (settings.guideWeight - 1)
+            }
+            return v
         }
     }
 

@@ -24,6 +24,8 @@ struct EvalCommand: ParsableCommand {
     var solver: FlowSolver?
     @Option(help: "Apply guidance only at times FROM…TO (t: 0 = noise, 1 = data), e.g. 0.2,0.9; elsewhere one conditional pass. Default: the model's (everywhere if unset).")
     var guidanceInterval: GuidanceIntervalArgument?
+    @Option(help: "Autoguidance: a weaker model folder whose conditional velocity sampling extrapolates away from.") var guideModel: String?
+    @Option(help: "Autoguidance weight (1 = off; needs --guide-model).") var guideWeight: Float?
     @Option(help: "Seed of the first image; image i uses seed + i.") var seed: UInt64 = 1_000_000
     @Option(help: "Images sampled together.") var batch = 50
     @Option(help: "Also write every generated image as PNG into this folder.") var saveImages: String?
@@ -42,11 +44,12 @@ struct EvalCommand: ParsableCommand {
         let say = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
         try GenerateCommand.fetchBackboneIfMissing(modelFolder: URL(fileURLWithPath: model))
         let pipeline = try TextToImagePipeline.load(directory: URL(fileURLWithPath: model))
+        if let guideModel { try pipeline.loadGuide(directory: URL(fileURLWithPath: guideModel)) }
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
             throw ValidationError("\(model) has no class phrases: `latte eval` measures class-conditional models")
         }
         let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
-                                         guidanceInterval: guidanceInterval?.range, seed: seed)
+                                         guidanceInterval: guidanceInterval?.range, guideWeight: guideWeight, seed: seed)
         let classes = phrases.count
 
         // Generate: class-major order, phrase j of a class used by its images j, j + P, …

@@ -34,7 +34,7 @@ final class DefaultModelTests: XCTestCase {
                                     "only \(accuracy.correct) of 20 generated images were recognised as their prompt's class")
     }
 
-    /// Measured on the committed weights (20,000 steps; Heun, 15 steps, guidance 2): 18 of 20 (AVX-512 kernels,
+    /// Measured on the committed weights (experts 3–4 fine-tuned; Heun, 15 steps, guidance 2): 18 of 20 (AVX-512 kernels,
     /// this repository's machine), minus a margin for other CPUs' rounding (AVX2 vs AVX-512 kernels sum in different orders).
     static let minimumCorrect = 15
 }

@@ -82,6 +82,30 @@ final class SamplerTests: XCTestCase {
         XCTAssertThrowsError(try bad.sample(prompt: cond, nullPrompt: null)) { XCTAssertTrue("\($0)".contains("guidance interval")) }
     }
 
+    /// Autoguidance: one Euler step is x0 + v_g + w·(v − v_g), both velocities conditional; no null prompt needed.
+    func testAutoguidanceExtrapolatesFromTheGuide() throws {
+        let m = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1))
+        randomizeParameters(m, seed: 8)
+        let weak = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1))
+        randomizeParameters(weak, seed: 21)
+        let cond = randomPrompt(m.configuration, length: 3, seed: 9)
+        let w: Float = 2.5
+        let sampled = try FlowSampler(model: m, settings: SamplerSettings(steps: 1, guidance: 1, seed: 13, guideWeight: w), guide: weak)
+            .sample(prompt: cond, nullPrompt: nil)
+        var g = RandomGenerator(seed: 13)
+        let x0 = Tensor.normal([1, 2, 4, 4], generator: &g)
+        let v = m.velocity(x0, t: [0], prompt: cond, group: 0), vg = weak.velocity(x0, t: [0], prompt: cond, group: 0)
+        let expected = x0 + vg + (v - vg) * w
+        for (a, b) in zip(sampled.toArray(), expected.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        // A guide with another latent shape is named, not run.
+        let other = try LayerwiseTimestepExperts(GeneratorConfiguration(backbone: "test", layerCount: 4, kvHeads: 2, headDim: 8, width: 16,
+                                                                         queryHeads: 4, mlpWidth: 24, groups: 1, residualAttention: .preSoftmax,
+                                                                         latentChannels: 2, latentHeight: 8, latentWidth: 8, patchSize: 2, ropeTheta: 100))
+        XCTAssertThrowsError(try FlowSampler(model: m, settings: SamplerSettings(steps: 1, guidance: 1, guideWeight: w), guide: other).sample(prompt: cond, nullPrompt: nil)) {
+            XCTAssertTrue("\($0)".contains("guide"), "\($0)")
+        }
+    }
+
     func testGuidanceWithoutNullPromptIsAClearError() throws {
         let m = try LayerwiseTimestepExperts(tinyConfiguration())
         let s = FlowSampler(model: m, settings: SamplerSettings(steps: 2, guidance: 3))

@@ -14,6 +14,8 @@ public final class TextToImagePipeline {
     public let tokenizer: Tokenizer
     public let prompts: PromptEncoder
     public let promptStartID: Int
+    /// A weaker generator for autoguidance (`FlowSampler.guide`), when one is loaded.
+    public var guide: LayerwiseTimestepExperts?
 
     public init(manifest: TextToImageManifest, generator: LayerwiseTimestepExperts, autoencoder: AutoencoderKL,
                 tokenizer: Tokenizer, backbone: PromptBackbone) throws {
@@ -54,6 +56,16 @@ public final class TextToImagePipeline {
                                        tokenizer: tokenizer, backbone: backbone)
     }
 
+    /// Loads a generator folder's weights (generator.json + its weights, as named by model.json) to guide
+    /// this model (autoguidance).
+    public func loadGuide(directory: URL) throws {
+        let manifest = try TextToImageManifest.load(from: directory.appendingPathComponent("model.json"))
+        let g = try LayerwiseTimestepExperts(try GeneratorConfiguration.load(from: directory.appendingPathComponent(manifest.generator)))
+        try g.loadSafetensors(directory.appendingPathComponent(manifest.weights), strict: true)
+        try prompts.check(g.configuration)
+        guide = g
+    }
+
     /// A backbone and its tokenizer from an asset name, a GGUF file or a Hugging Face folder.
     public static func loadBackbone(_ name: String) throws -> (LLaMAModel, Tokenizer) {
         let url: URL
@@ -80,11 +92,12 @@ public final class TextToImagePipeline {
 
     /// Sampler settings with the manifest's defaults for anything not given.
     public func settings(steps: Int? = nil, guidance: Float? = nil, shift: Float? = nil, solver: FlowSolver? = nil,
-                         guidanceInterval: ClosedRange<Float>? = nil, seed: UInt64 = 0) -> SamplerSettings {
+                         guidanceInterval: ClosedRange<Float>? = nil, guideWeight: Float? = nil, seed: UInt64 = 0) -> SamplerSettings {
         SamplerSettings(steps: steps ?? manifest.defaultSteps, solver: solver ?? manifest.defaultSolver ?? .euler,
                         guidance: guidance ?? manifest.defaultGuidance,
                         shift: shift ?? manifest.defaultShift, seed: seed,
-                        guidanceInterval: guidanceInterval ?? manifest.guidanceInterval)
+                        guidanceInterval: guidanceInterval ?? manifest.guidanceInterval,
+                        guideWeight: guideWeight ?? 1)
     }
 
     /// Starting noise for one image: depends only on its seed, so an image does not change with the
@@ -105,7 +118,7 @@ public final class TextToImagePipeline {
         let prompt = try prompts.encode(batch: try texts.map(tokens(for:)))
         let null = settings.guidance != 1 ? try prompts.encode(nullTokens) : nil
         let start = Tensor.concat(seeds.map(noise(seed:)), axis: 0)
-        return try FlowSampler(model: generator, settings: settings, routing: routing).sample(prompt: prompt, nullPrompt: null, noise: start, progress: progress)
+        return try FlowSampler(model: generator, settings: settings, routing: routing, guide: guide).sample(prompt: prompt, nullPrompt: null, noise: start, progress: progress)
     }
 
     /// Decodes generator latents to images [N, C, H, W] in [−1, 1], cropped by the manifest's `crop`.

@@ -128,7 +128,9 @@ struct TrainCommand: ParsableCommand {
             if s.step % checkpointEvery == 0 || s.step == steps {
                 try trainer.saveCheckpoint(to: checkpointURL, data: stream)
                 try export(trainer: trainer, manifest: manifest, autoencoderFolder: URL(fileURLWithPath: autoencoder))
-                try LossCurvePlot.write((0..<groups).map { .init(name: "group \($0)", points: TrainingLog.series(in: logURL, x: "step", y: "g\($0)")) },
+                // Only groups that trained (all but with --train-groups) get a curve.
+                try LossCurvePlot.write((0..<groups).map { .init(name: "group \($0)", points: TrainingLog.series(in: logURL, x: "step", y: "g\($0)")) }
+                                            .filter { !$0.points.isEmpty },
                                         to: runURL.appendingPathComponent("loss.png").path)
             }
         }

@@ -30,7 +30,8 @@ public struct SamplerSettings: Codable, Equatable, Sendable {
     /// The times t (0 = noise, 1 = data) at which guidance applies; elsewhere the conditional velocity
     /// alone is used (one network batch instead of two). Guidance at high noise pulls every sample of a
     /// class towards the same few modes, which costs diversity (Kynkäänniemi et al. 2024, "Applying
-    /// guidance in a limited interval"); near the data it changes little. `0...1` = everywhere.
+    /// guidance in a limited interval"); near the data it changes little. `0...1` = everywhere. On the
+    /// default model it changed no FID measurably (its card), but it saves the guided batch where off.
     public var guidanceInterval: ClosedRange<Float>
     /// Autoguidance weight w_g (used when the sampler has a guide model): v += (w_g − 1)·(v_cond − v_guide);
     /// 1 turns it off. With guidance 1 this is v_guide + w_g·(v_cond − v_guide).

@@ -106,6 +106,7 @@ struct EvalCommand: ParsableCommand {
                                          "generation_seconds": generationSeconds]
             // The mean term alone: how far the average image is off (brightness, layout), apart from variety.
             if let fid { object["fid"] = fid.fid; object["fid_mean_term"] = fid.meanTerm }
+            if let guideModel { object["guide_model"] = guideModel; object["guide_weight"] = settings.guideWeight }
             for (k, v) in speed { object[k] = v }
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {

@@ -29,7 +29,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Output PNG.") var output = "samples.png"
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Expert groups allowed to run, comma-separated (e.g. 2): a time owned by another group goes to the nearest listed one. For studying the experts.")
-    var groups: String?
+    var groups: ExpertGroupList?
     @Flag(help: "Run every layer at every step (the vanilla model's cost) instead of the owning group only; for comparing time per image.")
     var vanilla = false
 
@@ -38,10 +38,7 @@ struct GenerateCommand: ParsableCommand {
         if vanilla && groups != nil { throw ValidationError("--vanilla and --groups are exclusive") }
         if vanilla { return .allLayers }
         guard let groups else { return .owning }
-        let list = groups.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let ids = list.compactMap { Int($0) }
-        guard ids.count == list.count, !ids.isEmpty else { throw ValidationError("--groups takes group numbers separated by commas, got '\(groups)'") }
-        return .only(ids)
+        return .only(groups.groups)
     }
 
     func validate() throws {
@@ -118,19 +115,4 @@ struct GenerateCommand: ParsableCommand {
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension FlowSolver: ExpressibleByArgument {}
-
-/// `--guidance-interval FROM,TO`: the times (t: 0 = noise, 1 = data) where guidance applies.
-struct GuidanceIntervalArgument: ExpressibleByArgument {
-    let range: ClosedRange<Float>
-
-    init?(argument: String) {
-        let parts = argument.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let from = parts[0], let to = parts[1], from >= 0, from <= to, to <= 1 else { return nil }
-        range = from...to
-    }
-
-    static var defaultValueDescription: String { "FROM,TO with 0 ≤ FROM ≤ TO ≤ 1" }
 }

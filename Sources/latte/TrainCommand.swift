@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Start from these generator weights (a model folder or a .safetensors file) instead of a random initialisation; a checkpoint in the run folder still wins.")
     var initializeFrom: String?
     @Option(help: "Train only these expert groups, comma-separated and contiguous (e.g. 3,4): t is drawn from their times only, every other parameter (shared embeddings too) stays frozen. Use with --initialize-from.")
-    var trainGroups: String?
+    var trainGroups: ExpertGroupList?
     @Flag(inversion: .prefixedNo, help: "Output heads add a learned, timestep-dependent multiple of the input latent (GeneratorConfiguration.inputSkip).")
     var inputSkip = true
     @Flag(inversion: .prefixedNo, help: "Add a fixed 2-D sine-cosine position table to the image tokens (GeneratorConfiguration.absolutePositions).")
@@ -75,7 +75,7 @@ struct TrainCommand: ParsableCommand {
         try c.validate()
         let model = try LayerwiseTimestepExperts(c, seed: seed)
         if let initializeFrom { try loadInitialWeights(into: model, from: initializeFrom, say: say) }
-        let groupList = try trainGroups.map(parseGroups)
+        let groupList = trainGroups?.groups
         if let groupList { try model.trainOnly(groups: groupList) }
         // Sampling defaults: the default model's sweep (models/latteflow-fashion/README.md) found Heun with 15
         // steps and guidance 2 best for FID at the cost of Euler with 30.
@@ -137,13 +137,6 @@ struct TrainCommand: ParsableCommand {
         print("model: \(output)  loss curve: \(runURL.appendingPathComponent("loss.png").path)  log: \(logURL.path)")
     }
 
-    /// `--train-groups 3,4` → [3, 4].
-    func parseGroups(_ text: String) throws -> [Int] {
-        let groups = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !groups.isEmpty, groups.allSatisfy({ $0 != nil }) else { throw ValidationError("--train-groups '\(text)' is not a comma-separated list of group numbers") }
-        return groups.map { $0! }
-    }
-
     /// Loads generator weights from a model folder (its manifest's weights file) or a safetensors file.
     func loadInitialWeights(into model: LayerwiseTimestepExperts, from path: String, say: (String) -> Void) throws {
         var url = URL(fileURLWithPath: path)
@@ -152,12 +145,11 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--initialize-from \(path): no such file or folder")
         }
         if isDirectory.boolValue {
-            let manifest = try TextToImageManifest.load(from: url.appendingPathComponent("model.json"))
-            let saved = try GeneratorConfiguration.load(from: url.appendingPathComponent(manifest.generator))
-            guard saved == model.configuration else {
+            let saved = try TextToImagePipeline.generatorFiles(in: url)
+            guard saved.configuration == model.configuration else {
                 throw ValidationError("--initialize-from \(path): its generator configuration differs from this run's (check --width, --groups, --mlp-width)")
             }
-            url = url.appendingPathComponent(manifest.weights)
+            url = saved.weights
         }
         try model.loadSafetensors(url, strict: true)
         say("initialised from \(url.path)")

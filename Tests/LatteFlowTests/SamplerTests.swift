@@ -43,37 +43,46 @@ final class SamplerTests: XCTestCase {
         }
     }
 
-    func testGuidanceBatchEqualsSeparateEvaluations() throws {
+    /// One-group model with a prompt and a null prompt, for checking guided steps by hand.
+    func guidanceFixture() throws -> (model: LayerwiseTimestepExperts, cond: PromptCache, null: PromptCache) {
         let m = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1))
         randomizeParameters(m, seed: 8)
-        let c = m.configuration
-        let cond = randomPrompt(c, length: 3, seed: 9), null = randomPrompt(c, length: 1, seed: 10)
+        return (m, randomPrompt(m.configuration, length: 3, seed: 9), randomPrompt(m.configuration, length: 1, seed: 10))
+    }
+
+    /// The sampler's starting noise for seed 13, as `FlowSampler` draws it.
+    func startingNoise() -> Tensor {
+        var g = RandomGenerator(seed: 13)
+        return Tensor.normal([1, 2, 4, 4], generator: &g)
+    }
+
+    func assertClose(_ x: Tensor, _ y: Tensor, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(x.shape, y.shape, file: file, line: line)
+        for (a, b) in zip(x.toArray(), y.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-4, file: file, line: line) }
+    }
+
+    func testGuidanceBatchEqualsSeparateEvaluations() throws {
+        let (m, cond, null) = try guidanceFixture()
         let w: Float = 4
         let guided = try FlowSampler(model: m, settings: SamplerSettings(steps: 1, guidance: w, seed: 13)).sample(prompt: cond, nullPrompt: null)
         // One Euler step from t = 0 to 1: x1 = x0 + v_u + w·(v_c − v_u), with the same seeded noise.
-        var g = RandomGenerator(seed: 13)
-        let x0 = Tensor.normal([1, 2, 4, 4], generator: &g)
+        let x0 = startingNoise()
         let vc = m.velocity(x0, t: [0], prompt: cond, group: 0), vu = m.velocity(x0, t: [0], prompt: null, group: 0)
-        let expected = x0 + vu + (vc - vu) * w
-        for (a, b) in zip(guided.toArray(), expected.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        assertClose(guided, x0 + vu + (vc - vu) * w)
     }
 
     /// Guidance limited to t ∈ 0.5…1: the first of two Euler steps (t = 0) uses the conditional
     /// velocity alone, the second (t = 0.5) the guided one.
     func testGuidanceIntervalGuidesOnlyInsideIt() throws {
-        let m = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1))
-        randomizeParameters(m, seed: 8)
-        let c = m.configuration
-        let cond = randomPrompt(c, length: 3, seed: 9), null = randomPrompt(c, length: 1, seed: 10)
+        let (m, cond, null) = try guidanceFixture()
         let w: Float = 3
         let settings = SamplerSettings(steps: 2, guidance: w, seed: 13, guidanceInterval: 0.5...1)
         let sampled = try FlowSampler(model: m, settings: settings).sample(prompt: cond, nullPrompt: null)
-        var g = RandomGenerator(seed: 13)
-        let x0 = Tensor.normal([1, 2, 4, 4], generator: &g)
+        let x0 = startingNoise()
         let x1 = x0 + m.velocity(x0, t: [0], prompt: cond, group: 0) * 0.5
         let vc = m.velocity(x1, t: [0.5], prompt: cond, group: 0), vu = m.velocity(x1, t: [0.5], prompt: null, group: 0)
         let expected = x1 + (vu + (vc - vu) * w) * 0.5
-        for (a, b) in zip(sampled.toArray(), expected.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        assertClose(sampled, expected)
         // Guided everywhere differs (the first step is guided too).
         let everywhere = try FlowSampler(model: m, settings: SamplerSettings(steps: 2, guidance: w, seed: 13)).sample(prompt: cond, nullPrompt: null)
         XCTAssertGreaterThan(zip(everywhere.toArray(), expected.toArray()).map { abs($0 - $1) }.max()!, 1e-3)
@@ -84,19 +93,15 @@ final class SamplerTests: XCTestCase {
 
     /// Autoguidance: one Euler step is x0 + v_g + w·(v − v_g), both velocities conditional; no null prompt needed.
     func testAutoguidanceExtrapolatesFromTheGuide() throws {
-        let m = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1))
-        randomizeParameters(m, seed: 8)
+        let (m, cond, _) = try guidanceFixture()
         let weak = try LayerwiseTimestepExperts(tinyConfiguration(groups: 1))
         randomizeParameters(weak, seed: 21)
-        let cond = randomPrompt(m.configuration, length: 3, seed: 9)
         let w: Float = 2.5
         let sampled = try FlowSampler(model: m, settings: SamplerSettings(steps: 1, guidance: 1, seed: 13, guideWeight: w), guide: weak)
             .sample(prompt: cond, nullPrompt: nil)
-        var g = RandomGenerator(seed: 13)
-        let x0 = Tensor.normal([1, 2, 4, 4], generator: &g)
+        let x0 = startingNoise()
         let v = m.velocity(x0, t: [0], prompt: cond, group: 0), vg = weak.velocity(x0, t: [0], prompt: cond, group: 0)
-        let expected = x0 + vg + (v - vg) * w
-        for (a, b) in zip(sampled.toArray(), expected.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        assertClose(sampled, x0 + vg + (v - vg) * w)
         // A guide with another latent shape is named, not run.
         let other = try LayerwiseTimestepExperts(GeneratorConfiguration(backbone: "test", layerCount: 4, kvHeads: 2, headDim: 8, width: 16,
                                                                          queryHeads: 4, mlpWidth: 24, groups: 1, residualAttention: .preSoftmax,

@@ -43,25 +43,35 @@ public final class TextToImagePipeline {
             throw GeneratorError.invalidConfiguration("\(directory.path) is not a LatteFlow model folder (no model.json)")
         }
         let manifest = try TextToImageManifest.load(from: manifestURL)
-        let configuration = try GeneratorConfiguration.load(from: directory.appendingPathComponent(manifest.generator))
-        let generator = try LayerwiseTimestepExperts(configuration)
-        let weights = directory.appendingPathComponent(manifest.weights)
-        guard FileManager.default.fileExists(atPath: weights.path) else {
-            throw GeneratorError.invalidConfiguration("\(weights.path): missing generator weights")
-        }
-        try generator.loadSafetensors(weights, strict: true)
+        let generator = try loadGenerator(directory: directory)
         let autoencoder = try AutoencoderKL.load(directory: directory.appendingPathComponent(manifest.autoencoder))
         let (backbone, tokenizer) = try loadBackbone(manifest.backbone)
         return try TextToImagePipeline(manifest: manifest, generator: generator, autoencoder: autoencoder,
                                        tokenizer: tokenizer, backbone: backbone)
     }
 
-    /// Loads a generator folder's weights (generator.json + its weights, as named by model.json) to guide
-    /// this model (autoguidance).
-    public func loadGuide(directory: URL) throws {
+    /// A model folder's generator configuration and weights file, as named by its model.json.
+    public static func generatorFiles(in directory: URL) throws -> (configuration: GeneratorConfiguration, weights: URL) {
         let manifest = try TextToImageManifest.load(from: directory.appendingPathComponent("model.json"))
-        let g = try LayerwiseTimestepExperts(try GeneratorConfiguration.load(from: directory.appendingPathComponent(manifest.generator)))
-        try g.loadSafetensors(directory.appendingPathComponent(manifest.weights), strict: true)
+        let configuration = try GeneratorConfiguration.load(from: directory.appendingPathComponent(manifest.generator))
+        let weights = directory.appendingPathComponent(manifest.weights)
+        guard FileManager.default.fileExists(atPath: weights.path) else {
+            throw GeneratorError.invalidConfiguration("\(weights.path): missing generator weights")
+        }
+        return (configuration, weights)
+    }
+
+    /// The generation pathway of a model folder, weights loaded.
+    public static func loadGenerator(directory: URL) throws -> LayerwiseTimestepExperts {
+        let files = try generatorFiles(in: directory)
+        let generator = try LayerwiseTimestepExperts(files.configuration)
+        try generator.loadSafetensors(files.weights, strict: true)
+        return generator
+    }
+
+    /// Loads another model folder's generator to guide this model (autoguidance).
+    public func loadGuide(directory: URL) throws {
+        let g = try Self.loadGenerator(directory: directory)
         try prompts.check(g.configuration)
         guide = g
     }

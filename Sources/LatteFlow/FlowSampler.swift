@@ -159,13 +159,7 @@ public struct FlowSampler {
         }
         try routing.validate(groups: model.configuration.groups)
         let guided = settings.guidance != 1
-        if let guide {
-            let a = model.configuration, b = guide.configuration
-            guard a.layerCount == b.layerCount, a.kvHeads == b.kvHeads, a.headDim == b.headDim, a.latentChannels == b.latentChannels,
-                  a.latentHeight == b.latentHeight, a.latentWidth == b.latentWidth else {
-                throw GeneratorError.invalidInput("the guide model reads another backbone geometry or latent shape than the model")
-            }
-        }
+        if let guide { try model.configuration.checkGuide(guide.configuration) }
         if guided && nullPrompt == nil { throw GeneratorError.invalidInput("guidance \(settings.guidance) needs a null prompt") }
         let n = prompt.batch
         var batchPrompt = prompt
@@ -257,6 +251,20 @@ public struct FlowSampler {
             index += 1
             return SamplingProgress(step: index, totalSteps: grid.count - 1, time: t0,
                                     group: sampler.routing.plan(t: t0, model: sampler.model).head, latent: latent)
+        }
+    }
+}
+
+extension GeneratorConfiguration {
+    /// Throws unless a generator of configuration `guide` can guide this one: it must read the same
+    /// prompt caches (backbone layers and KV geometry) and make latents of the same shape. Width,
+    /// MLP width and group count may differ — the guide is usually smaller.
+    public func checkGuide(_ guide: GeneratorConfiguration) throws {
+        guard layerCount == guide.layerCount, kvHeads == guide.kvHeads, headDim == guide.headDim else {
+            throw GeneratorError.invalidInput("the guide reads \(guide.layerCount) backbone layers of \(guide.kvHeads)×\(guide.headDim) keys, the model \(layerCount) of \(kvHeads)×\(headDim)")
+        }
+        guard latentChannels == guide.latentChannels, latentHeight == guide.latentHeight, latentWidth == guide.latentWidth else {
+            throw GeneratorError.invalidInput("the guide makes \(guide.latentChannels)×\(guide.latentHeight)×\(guide.latentWidth) latents, the model \(latentChannels)×\(latentHeight)×\(latentWidth)")
         }
     }
 }

@@ -24,8 +24,7 @@ struct EvalCommand: ParsableCommand {
     var solver: FlowSolver?
     @Option(help: "Apply guidance only at times FROM…TO (t: 0 = noise, 1 = data), e.g. 0.2,0.9; elsewhere one conditional pass. Default: the model's (everywhere if unset).")
     var guidanceInterval: GuidanceIntervalArgument?
-    @Option(help: "Autoguidance: a weaker model folder whose conditional velocity sampling extrapolates away from.") var guideModel: String?
-    @Option(help: "Autoguidance weight (1 = off; needs --guide-model).") var guideWeight: Float?
+    @OptionGroup var guideOptions: GuideOptions
     @Option(help: "Seed of the first image; image i uses seed + i.") var seed: UInt64 = 1_000_000
     @Option(help: "Images sampled together.") var batch = 50
     @Option(help: "Also write every generated image as PNG into this folder.") var saveImages: String?
@@ -44,12 +43,12 @@ struct EvalCommand: ParsableCommand {
         let say = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
         try GenerateCommand.fetchBackboneIfMissing(modelFolder: URL(fileURLWithPath: model))
         let pipeline = try TextToImagePipeline.load(directory: URL(fileURLWithPath: model))
-        if let guideModel { try pipeline.loadGuide(directory: URL(fileURLWithPath: guideModel)) }
+        try guideOptions.apply(to: pipeline)
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
             throw ValidationError("\(model) has no class phrases: `latte eval` measures class-conditional models")
         }
         let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
-                                         guidanceInterval: guidanceInterval?.range, guideWeight: guideWeight, seed: seed)
+                                         guidanceInterval: guidanceInterval?.range, guideWeight: guideOptions.guideWeight, seed: seed)
         let classes = phrases.count
 
         // Generate: class-major order, phrase j of a class used by its images j, j + P, …
@@ -106,7 +105,7 @@ struct EvalCommand: ParsableCommand {
                                          "generation_seconds": generationSeconds]
             // The mean term alone: how far the average image is off (brightness, layout), apart from variety.
             if let fid { object["fid"] = fid.fid; object["fid_mean_term"] = fid.meanTerm }
-            if let guideModel { object["guide_model"] = guideModel; object["guide_weight"] = settings.guideWeight }
+            if let guide = guideOptions.source(model: model, pipeline: pipeline) { object["guide_model"] = guide; object["guide_weight"] = settings.guideWeight }
             for (k, v) in speed { object[k] = v }
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
@@ -117,6 +116,9 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "(%d %@ steps, guidance %.1f at t %.2f…%.2f, shift %.1f; generation took %.0f s)", settings.steps,
                          settings.solver.rawValue as NSString, settings.guidance, settings.guidanceInterval.lowerBound,
                          settings.guidanceInterval.upperBound, settings.shift, generationSeconds))
+            if let guide = guideOptions.source(model: model, pipeline: pipeline), settings.guideWeight != 1 {
+                print(String(format: "(autoguidance weight %.2f against %@)", settings.guideWeight, guide as NSString))
+            }
         }
     }
 

@@ -21,8 +21,7 @@ struct GenerateCommand: ParsableCommand {
     var solver: FlowSolver?
     @Option(help: "Apply guidance only at times FROM…TO (t: 0 = noise, 1 = data), e.g. 0.2,0.9; elsewhere one conditional pass. Default: the model's (everywhere if unset).")
     var guidanceInterval: GuidanceIntervalArgument?
-    @Option(help: "Autoguidance: a weaker model folder whose conditional velocity sampling extrapolates away from.") var guideModel: String?
-    @Option(help: "Autoguidance weight (1 = off; needs --guide-model).") var guideWeight: Float?
+    @OptionGroup var guideOptions: GuideOptions
     @Option(help: "Seed of the first image's noise; image i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Upscale factor of the written picture.") var scale = 3
     @Option(help: "Images sampled together (larger is faster per image, up to memory).") var batch = 40
@@ -67,11 +66,7 @@ struct GenerateCommand: ParsableCommand {
         do { pipeline = try TextToImagePipeline.load(directory: URL(fileURLWithPath: model)) } catch {
             throw CommandFailure("cannot load the model at \(model): \(error)\n(the default model lives in models/latteflow-fashion of the repository — see models/README.md for its state; run from the repository root or pass --model DIR)")
         }
-        if let guideModel {
-            do { try pipeline.loadGuide(directory: URL(fileURLWithPath: guideModel)) } catch {
-                throw CommandFailure("cannot load the guide model at \(guideModel): \(error)")
-            }
-        }
+        try guideOptions.apply(to: pipeline)
         let loaded = Date().timeIntervalSince(start)
         let prompts: [String]
         if sheet {
@@ -84,7 +79,7 @@ struct GenerateCommand: ParsableCommand {
         for p in prompts { _ = try pipeline.prompts.encode(try pipeline.tokens(for: p)) }
 
         let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
-                                         guidanceInterval: guidanceInterval?.range, guideWeight: guideWeight, seed: seed)
+                                         guidanceInterval: guidanceInterval?.range, guideWeight: guideOptions.guideWeight, seed: seed)
         let routing = try routing()
         try routing.validate(groups: pipeline.generator.configuration.groups)
         if routing == .allLayers {
@@ -106,8 +101,9 @@ struct GenerateCommand: ParsableCommand {
             images += ImageTensors.images(pipeline.decode(latents), scale: scale)
         }
         let seconds = Date().timeIntervalSince(sampling)
+        let guided = settings.guideWeight != 1 && pipeline.guide != nil ? ", autoguidance \(settings.guideWeight)" : ""
         try ImageGrid.write(images, columns: count, to: output)
-        print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) \(settings.solver.rawValue) steps, guidance \(settings.guidance) — \(String(format: "%.2f", seconds / Double(total))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
+        print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) \(settings.solver.rawValue) steps, guidance \(settings.guidance)\(guided) — \(String(format: "%.2f", seconds / Double(total))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
     }
 }
 

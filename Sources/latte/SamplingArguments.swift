@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LatteFlow
 
 extension FlowSolver: ExpressibleByArgument {}
@@ -27,4 +28,32 @@ struct ExpertGroupList: ExpressibleByArgument {
     }
 
     static var defaultValueDescription: String { "group numbers separated by commas" }
+}
+
+/// `--guide-model DIR --guide-weight W`: autoguidance options shared by `generate` and `eval`.
+struct GuideOptions: ParsableArguments {
+    @Option(help: "Autoguidance: a weaker model folder whose conditional velocity sampling extrapolates away from (replaces the model's own guide, if any).")
+    var guideModel: String?
+    @Option(help: "Autoguidance weight (1 = off). Default: the model's own guide's weight (model.json); required with --guide-model.")
+    var guideWeight: Float?
+
+    func validate() throws {
+        if guideModel != nil && guideWeight == nil { throw ValidationError("--guide-model needs --guide-weight W (W > 1 guides; 1 = off)") }
+        if let guideWeight, !guideWeight.isFinite || guideWeight < 0 { throw ValidationError("--guide-weight must be a finite number ≥ 0") }
+    }
+
+    /// Loads `--guide-model` into the pipeline, if given.
+    func apply(to pipeline: TextToImagePipeline) throws {
+        guard let guideModel else { return }
+        do { try pipeline.loadGuide(directory: URL(fileURLWithPath: guideModel)) } catch {
+            throw CommandFailure("cannot load the guide model at \(guideModel): \(error)")
+        }
+    }
+
+    /// What guides sampling, for reports: the `--guide-model` folder, the model's own guide file, or nil.
+    func source(model: String, pipeline: TextToImagePipeline) -> String? {
+        guard pipeline.guide != nil else { return nil }
+        if let guideModel { return guideModel }
+        return pipeline.manifest.guideWeights.map { "\(model)/\($0)" }
+    }
 }

@@ -2,8 +2,8 @@ import Foundation
 import XCTest
 import LatteFlow
 
-/// `model.json` parsing: the optional `default_solver` and `default_guidance_interval` (added after
-/// the first committed models).
+/// `model.json` parsing: the optional `default_solver`, `default_guidance_interval` and guide keys
+/// (added after the first committed models).
 final class TextToImageManifestTests: XCTestCase {
     func manifest(_ extra: String) throws -> TextToImageManifest {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("latte-manifest-\(UUID().uuidString).json")
@@ -39,6 +39,21 @@ final class TextToImageManifestTests: XCTestCase {
             XCTAssertThrowsError(try manifest(#", "default_guidance_interval": "# + bad)) {
                 XCTAssertTrue("\($0)".contains("default_guidance_interval"), "\($0)")
             }
+        }
+    }
+
+    func testGuideKeysAreOptionalAndChecked() throws {
+        let none = try manifest("")
+        XCTAssertNil(none.guideGenerator)
+        XCTAssertNil(none.defaultGuideWeight)
+        let guided = try manifest(#", "guide_generator": "guide.json", "guide_weights": "guide.safetensors", "default_guide_weight": 2.5"#)
+        XCTAssertEqual(guided.guideWeights, "guide.safetensors")
+        XCTAssertEqual(guided.defaultGuideWeight, 2.5)
+        let cases = [(#", "guide_generator": "guide.json""#, "guide_weights"),
+                     (#", "default_guide_weight": 2"#, "no guide_generator"),
+                     (#", "guide_generator": "g.json", "guide_weights": "g.safetensors", "default_guide_weight": 0.5"#, "at least 1")]
+        for (extra, expected) in cases {
+            XCTAssertThrowsError(try manifest(extra)) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
         }
     }
 }

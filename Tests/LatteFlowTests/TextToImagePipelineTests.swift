@@ -74,6 +74,42 @@ final class TextToImagePipelineTests: XCTestCase {
         try manifest.save(to: dir.appendingPathComponent("model.json"))
         XCTAssertThrowsError(try TextToImagePipeline.load(directory: dir)) { XCTAssertTrue("\($0)".contains("no such token"), "\($0)") }
     }
+
+    /// A folder's own guide (model.json's guide_generator / guide_weights) is loaded with the model and
+    /// used at its default_guide_weight; weight 1 switches it off; a guide of another latent shape is refused.
+    func testFolderGuideIsLoadedAndUsedByDefault() throws {
+        let p = try makePipeline()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latte-t2i-guide-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var c = p.generator.configuration
+        c.width = 64; c.mlpWidth = 32; c.groups = 2
+        let guide = try LayerwiseTimestepExperts(c, seed: 4)
+        randomizeParameters(guide, seed: 5, std: 0.05)
+        var manifest = p.manifest
+        manifest.guideGenerator = "guide.json"; manifest.guideWeights = "guide.safetensors"; manifest.defaultGuideWeight = 2
+        try manifest.save(to: dir.appendingPathComponent("model.json"))
+        try p.generator.configuration.save(to: dir.appendingPathComponent("generator.json"))
+        try p.generator.saveSafetensors(dir.appendingPathComponent("generator.safetensors"))
+        try p.autoencoder.save(directory: dir.appendingPathComponent("autoencoder"))
+        try c.save(to: dir.appendingPathComponent("guide.json"))
+        XCTAssertThrowsError(try TextToImagePipeline.load(directory: dir)) { XCTAssertTrue("\($0)".contains("guide.safetensors"), "\($0)") }
+        try guide.saveSafetensors(dir.appendingPathComponent("guide.safetensors"))
+
+        let loaded = try TextToImagePipeline.load(directory: dir)
+        XCTAssertNotNil(loaded.guide)
+        let s = loaded.settings(steps: 3, guidance: 1, seed: 3)
+        XCTAssertEqual(s.guideWeight, 2, "the folder's default_guide_weight")
+        try p.setGuide(guide)
+        let expected = try p.generate(prompts: ["a sneaker"], settings: p.settings(steps: 3, guidance: 1, guideWeight: 2, seed: 3))
+        XCTAssertEqual(try loaded.generate(prompts: ["a sneaker"], settings: s).toArray(), expected.toArray())
+        let off = try loaded.generate(prompts: ["a sneaker"], settings: loaded.settings(steps: 3, guidance: 1, guideWeight: 1, seed: 3))
+        XCTAssertGreaterThan(maxDifference(off.toArray(), expected.toArray()), 1e-3, "weight 1 samples without the guide")
+        XCTAssertEqual(p.settings(steps: 3).guideWeight, 1, "a folder without default_guide_weight does not guide by default")
+
+        c.latentChannels = 8
+        XCTAssertThrowsError(try p.setGuide(try LayerwiseTimestepExperts(c, seed: 6))) { XCTAssertTrue("\($0)".contains("latents"), "\($0)") }
+    }
 }
 
 func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }

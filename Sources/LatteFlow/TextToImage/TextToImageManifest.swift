@@ -9,6 +9,7 @@ import Foundation
 ///     generator.json             GeneratorConfiguration
 ///     generator.safetensors      generation pathway weights (EMA), f16 or f32
 ///     <autoencoder>/             an AutoencoderKL folder in diffusers' layout (path relative to the folder)
+///     guide.json, guide.safetensors   optional: a smaller, weaker generator used for autoguidance by default
 public struct TextToImageManifest: Codable, Equatable, Sendable {
     public static let currentFormat = "latteflow-text-to-image-1"
     public var format: String
@@ -29,6 +30,11 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
     public var defaultSolver: FlowSolver?
     /// The times [from, to] (t: 0 = noise, 1 = data) where guidance applies by default; absent = everywhere.
     public var defaultGuidanceInterval: [Float]?
+    /// An optional weaker generator (configuration and weights files) that sampling extrapolates away
+    /// from by default (autoguidance, `FlowSampler.guide`), with its default weight (1 = off).
+    public var guideGenerator: String?
+    public var guideWeights: String?
+    public var defaultGuideWeight: Float?
     /// Class names and their phrases when the model was trained on a labelled set (sample sheets, eval).
     public var classNames: [String]?
     public var classPhrases: [[String]]?
@@ -38,6 +44,7 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         case promptStartToken = "prompt_start_token", defaultSteps = "default_steps", defaultGuidance = "default_guidance"
         case defaultShift = "default_shift", defaultSolver = "default_solver", defaultGuidanceInterval = "default_guidance_interval"
         case classNames = "class_names", classPhrases = "class_phrases"
+        case guideGenerator = "guide_generator", guideWeights = "guide_weights", defaultGuideWeight = "default_guide_weight"
     }
 
     public init(backbone: String, autoencoder: String, promptStartToken: String, crop: Int, defaultSteps: Int = 30,
@@ -75,6 +82,17 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         if let interval = m.defaultGuidanceInterval {
             guard interval.count == 2, interval[0] >= 0, interval[0] <= interval[1], interval[1] <= 1 else {
                 throw GeneratorError.invalidConfiguration("\(url.path): default_guidance_interval \(interval) is not [from, to] with 0 ≤ from ≤ to ≤ 1")
+            }
+        }
+        guard (m.guideGenerator == nil) == (m.guideWeights == nil) else {
+            throw GeneratorError.invalidConfiguration("\(url.path): guide_generator and guide_weights go together (a guide needs both files)")
+        }
+        if let w = m.defaultGuideWeight {
+            guard m.guideGenerator != nil else {
+                throw GeneratorError.invalidConfiguration("\(url.path): default_guide_weight is set but there is no guide_generator")
+            }
+            guard w.isFinite, w >= 1 else {
+                throw GeneratorError.invalidConfiguration("\(url.path): default_guide_weight \(w) must be at least 1 (1 = off)")
             }
         }
         return m

@@ -14,7 +14,8 @@ public final class TextToImagePipeline {
     public let tokenizer: Tokenizer
     public let prompts: PromptEncoder
     public let promptStartID: Int
-    /// A weaker generator for autoguidance (`FlowSampler.guide`), when one is loaded.
+    /// A weaker generator for autoguidance (`FlowSampler.guide`): the folder's own guide (model.json's
+    /// `guide_generator`), or another folder's via `loadGuide(directory:)`.
     public var guide: LayerwiseTimestepExperts?
 
     public init(manifest: TextToImageManifest, generator: LayerwiseTimestepExperts, autoencoder: AutoencoderKL,
@@ -46,34 +47,60 @@ public final class TextToImagePipeline {
         let generator = try loadGenerator(directory: directory)
         let autoencoder = try AutoencoderKL.load(directory: directory.appendingPathComponent(manifest.autoencoder))
         let (backbone, tokenizer) = try loadBackbone(manifest.backbone)
-        return try TextToImagePipeline(manifest: manifest, generator: generator, autoencoder: autoencoder,
-                                       tokenizer: tokenizer, backbone: backbone)
+        let pipeline = try TextToImagePipeline(manifest: manifest, generator: generator, autoencoder: autoencoder,
+                                               tokenizer: tokenizer, backbone: backbone)
+        if let configuration = manifest.guideGenerator, let weights = manifest.guideWeights {
+            let guide = try loadGenerator(configuration: directory.appendingPathComponent(configuration),
+                                          weights: directory.appendingPathComponent(weights))
+            try pipeline.setGuide(guide)
+        }
+        return pipeline
     }
 
     /// A model folder's generator configuration and weights file, as named by its model.json.
     public static func generatorFiles(in directory: URL) throws -> (configuration: GeneratorConfiguration, weights: URL) {
         let manifest = try TextToImageManifest.load(from: directory.appendingPathComponent("model.json"))
-        let configuration = try GeneratorConfiguration.load(from: directory.appendingPathComponent(manifest.generator))
-        let weights = directory.appendingPathComponent(manifest.weights)
+        return try generatorFiles(configuration: directory.appendingPathComponent(manifest.generator),
+                                  weights: directory.appendingPathComponent(manifest.weights))
+    }
+
+    static func generatorFiles(configuration: URL, weights: URL) throws -> (configuration: GeneratorConfiguration, weights: URL) {
+        let parsed = try GeneratorConfiguration.load(from: configuration)
         guard FileManager.default.fileExists(atPath: weights.path) else {
             throw GeneratorError.invalidConfiguration("\(weights.path): missing generator weights")
         }
-        return (configuration, weights)
+        return (parsed, weights)
     }
 
     /// The generation pathway of a model folder, weights loaded.
     public static func loadGenerator(directory: URL) throws -> LayerwiseTimestepExperts {
         let files = try generatorFiles(in: directory)
-        let generator = try LayerwiseTimestepExperts(files.configuration)
-        try generator.loadSafetensors(files.weights, strict: true)
+        return try loadGenerator(configuration: files.configuration, weights: files.weights)
+    }
+
+    /// A generation pathway from its configuration file and weights file.
+    public static func loadGenerator(configuration: URL, weights: URL) throws -> LayerwiseTimestepExperts {
+        let files = try generatorFiles(configuration: configuration, weights: weights)
+        return try loadGenerator(configuration: files.configuration, weights: files.weights)
+    }
+
+    static func loadGenerator(configuration: GeneratorConfiguration, weights: URL) throws -> LayerwiseTimestepExperts {
+        let generator = try LayerwiseTimestepExperts(configuration)
+        try generator.loadSafetensors(weights, strict: true)
         return generator
     }
 
-    /// Loads another model folder's generator to guide this model (autoguidance).
+    /// Loads another model folder's generator to guide this model (autoguidance), replacing the
+    /// folder's own guide if it has one.
     public func loadGuide(directory: URL) throws {
-        let g = try Self.loadGenerator(directory: directory)
-        try prompts.check(g.configuration)
-        guide = g
+        try setGuide(try Self.loadGenerator(directory: directory))
+    }
+
+    /// Makes `generator` the guide, after checking it reads the same backbone and makes the same latents.
+    public func setGuide(_ generator: LayerwiseTimestepExperts) throws {
+        try prompts.check(generator.configuration)
+        try self.generator.configuration.checkGuide(generator.configuration)
+        guide = generator
     }
 
     /// A backbone and its tokenizer from an asset name, a GGUF file or a Hugging Face folder.
@@ -107,7 +134,7 @@ public final class TextToImagePipeline {
                         guidance: guidance ?? manifest.defaultGuidance,
                         shift: shift ?? manifest.defaultShift, seed: seed,
                         guidanceInterval: guidanceInterval ?? manifest.guidanceInterval,
-                        guideWeight: guideWeight ?? 1)
+                        guideWeight: guideWeight ?? (guide != nil ? manifest.defaultGuideWeight ?? 1 : 1))
     }
 
     /// Starting noise for one image: depends only on its seed, so an image does not change with the

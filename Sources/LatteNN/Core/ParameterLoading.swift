@@ -76,11 +76,13 @@ extension Module {
         return d
     }
 
-    /// Loads parameters from a safetensors file (memory-mapped); errors name the file.
+    /// Loads parameters from a safetensors file (memory-mapped; row-wise int8 matrices, see
+    /// `Int8RowwiseWeights`, are expanded to float32); errors name the file.
     public func loadSafetensors(_ url: URL, strict: Bool = true) throws {
         let file = try Safetensors.read(contentsOf: url)
+        let tensors = try Int8RowwiseWeights.dequantize(file.tensors, file: url.path)
         do {
-            try update(parameters: file.tensors, strict: strict)
+            try update(parameters: tensors, strict: strict)
         } catch var error as ParameterLoadError {
             error.file = url.path
             throw error
@@ -88,9 +90,15 @@ extension Module {
     }
 
     /// Writes every parameter (frozen ones too) to a safetensors file, atomically.
-    /// `dtype` .float16 or .bfloat16 halves the file (loading converts back to float32).
+    /// `dtype` .float16 or .bfloat16 halves the file, .int8 stores matrices as row-wise int8 codes and
+    /// the rest as f16 (`Int8RowwiseWeights`); loading converts back to float32.
     public func saveSafetensors(_ url: URL, metadata: [String: String] = [:], dtype: DType = .float32) throws {
-        let tensors = dtype == .float32 ? parameterTensors() : parameterTensors().mapValues { $0.to(dtype) }
+        let tensors: [String: Tensor]
+        switch dtype {
+        case .float32: tensors = parameterTensors()
+        case .int8: tensors = Int8RowwiseWeights.quantize(parameterTensors())
+        default: tensors = parameterTensors().mapValues { $0.to(dtype) }
+        }
         try Safetensors.write(tensors, metadata: metadata, to: url)
     }
 }

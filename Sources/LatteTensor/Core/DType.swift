@@ -7,6 +7,8 @@ public enum DType: String, Sendable, CaseIterable, Codable {
     case int32 = "I32"
     case int64 = "I64"
     case uint8 = "U8"
+    /// Signed bytes: the codes of row-wise int8 weights (`Int8RowwiseWeights`).
+    case int8 = "I8"
 
     /// Bytes per element.
     public var size: Int {
@@ -14,7 +16,7 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .float32, .int32: return 4
         case .float16, .bfloat16: return 2
         case .int64: return 8
-        case .uint8: return 1
+        case .uint8, .int8: return 1
         }
     }
 

@@ -115,6 +115,9 @@ extension Tensor {
             case .uint8:
                 let p = c.storage.base.assumingMemoryBound(to: UInt8.self) + c.offset
                 return (0..<n).map { Int(p[$0]) }
+            case .int8:
+                let p = c.storage.base.assumingMemoryBound(to: Int8.self) + c.offset
+                return (0..<n).map { Int(p[$0]) }
             default:
                 return c.toArray().map { Int($0) }
             }

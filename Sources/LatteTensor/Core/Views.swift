@@ -167,6 +167,9 @@ extension Tensor {
             case .uint8:
                 let p = s.assumingMemoryBound(to: UInt8.self)
                 for i in 0..<n { asFloat[i] = Float(p[i]) }
+            case .int8:
+                let p = s.assumingMemoryBound(to: Int8.self)
+                for i in 0..<n { asFloat[i] = Float(p[i]) }
             }
             // … then to the target.
             let d = out.storage.base
@@ -187,6 +190,9 @@ extension Tensor {
             case .uint8:
                 let p = d.assumingMemoryBound(to: UInt8.self)
                 for i in 0..<n { p[i] = UInt8(Swift.max(0, Swift.min(255, asFloat[i]))) }
+            case .int8:
+                let p = d.assumingMemoryBound(to: Int8.self)
+                for i in 0..<n { p[i] = Int8(Swift.max(-128, Swift.min(127, asFloat[i].rounded()))) }
             }
         }
         let sourceType = dtype

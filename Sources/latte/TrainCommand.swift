@@ -30,6 +30,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Timestep distribution: logit-normal or uniform.") var timesteps = "logit-normal"
     @Option(help: "Probability of dropping a row's prompt to the null prompt.") var conditionDropout: Float = 0.1
     @Option(help: "Checkpoint (and export) every N steps.") var checkpointEvery = 500
+    @Option(help: "Stop after this step of the --steps schedule (checkpoint and export there); running again with a larger value or without continues. For an early point of a run, e.g. an autoguidance guide.")
+    var stopAfter: Int?
     @Option(help: "Zero padding around each image (28 → 32).") var pad = 2
     @Option(help: "Use only the first N training images (quick experiments).") var limit: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 0
@@ -46,6 +48,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if steps < 1 || batch < 1 || groups < 1 { throw ValidationError("--steps, --batch and --groups must be at least 1") }
+        if let stopAfter, stopAfter < 1 || stopAfter > steps { throw ValidationError("--stop-after must be between 1 and --steps (\(steps))") }
         if ResidualAttentionMode(rawValue: residualAttention) == nil { throw ValidationError("--residual-attention must be pre_softmax, post_softmax or off") }
         if timesteps != "logit-normal" && timesteps != "uniform" { throw ValidationError("--timesteps must be logit-normal or uniform") }
         if !(0...1).contains(conditionDropout) { throw ValidationError("--condition-dropout must lie in [0, 1]") }
@@ -119,13 +122,14 @@ struct TrainCommand: ParsableCommand {
 
         let log = try TrainingLog(url: logURL, resumingAt: trainer.step)
         defer { log.close() }
-        var progress = TrainingProgress(total: steps, startingAt: trainer.step, label: "train")
-        while trainer.step < steps {
+        let end = stopAfter ?? steps
+        var progress = TrainingProgress(total: end, startingAt: trainer.step, label: "train")
+        while trainer.step < end {
             let s = try trainer.trainStep(&stream)
             try log.append(StepRecord(s))
             if !s.applied { say("\nstep \(s.step) skipped: non-finite loss \(s.loss) or gradient norm \(s.gradientNorm)") }
             progress.update(step: s.step, fields: [("loss", String(format: "%.4f", s.loss)), ("lr", String(format: "%.1e", s.learningRate))])
-            if s.step % checkpointEvery == 0 || s.step == steps {
+            if s.step % checkpointEvery == 0 || s.step == end {
                 try trainer.saveCheckpoint(to: checkpointURL, data: stream)
                 try export(trainer: trainer, manifest: manifest, autoencoderFolder: URL(fileURLWithPath: autoencoder))
                 // Only groups that trained (all but with --train-groups) get a curve.

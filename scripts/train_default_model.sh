@@ -18,7 +18,11 @@ $LATTE vae eval --model models/fashion-vae --json
 #    `latte train` turns on the absolute positions and the input skip (docs/generator.md).
 #    Then warm restarts: the same run resumed with --steps 20000 continues the cosine schedule of a
 #    20,000-step run from step 12,000 (the lr jumps from 2.5e-5 back to 2e-4 and decays again), and
-#    again with --steps 32000. The 20,000-step export is kept aside for step 3.
+#    again with --steps 32000. The 20,000-step export is kept aside for step 3, and the 4,000-step one
+#    (--stop-after: the first 4,000 steps of the same 12,000-step schedule) for step 4.
+$LATTE train --autoencoder models/fashion-vae --timesteps uniform --steps 12000 --stop-after 4000 --batch 32 --lr 5e-4 \
+  --run-dir runs/latteflow-fashion --output runs/latteflow-fashion/model
+rm -rf runs/latteflow-guide && cp -r runs/latteflow-fashion/model runs/latteflow-guide
 for steps in 12000 20000 32000; do
   $LATTE train --autoencoder models/fashion-vae --timesteps uniform --steps $steps --batch 32 --lr 5e-4 --run-dir runs/latteflow-fashion \
     --output runs/latteflow-fashion/model
@@ -31,5 +35,15 @@ done
 python3 scripts/compose_experts.py runs/latteflow-fashion-20k runs/latteflow-fashion/model runs/latteflow-fashion-composed --groups 3,4
 $LATTE train --autoencoder models/fashion-vae --initialize-from runs/latteflow-fashion-composed --train-groups 3,4 --timesteps uniform \
   --steps 10000 --warmup 200 --batch 32 --lr 2e-4 --run-dir runs/latteflow-fashion-experts34 --output runs/latteflow-fashion-experts34/model
-cp runs/latteflow-fashion-experts34/model/generator.json runs/latteflow-fashion-experts34/model/generator.safetensors models/latteflow-fashion/
+
+# 4. Autoguidance guide: the same run at step 4,000 (a weaker model with the same kind of errors; Karras
+#    et al. 2024). Sampling extrapolates away from its conditional velocity (model.json: guide_generator,
+#    guide_weights, default_guide_weight 2, with null-prompt guidance 1.25). Both generators are stored
+#    as row-wise int8 (half of f16; measured to leave FID unchanged) so the folder stays well under 30 MB.
+cp runs/latteflow-fashion-experts34/model/generator.json models/latteflow-fashion/generator.json
+$LATTE convert-weights --input runs/latteflow-fashion-experts34/model/generator.safetensors \
+  --output models/latteflow-fashion/generator.safetensors --dtype int8
+cp runs/latteflow-guide/generator.json models/latteflow-fashion/guide.json
+$LATTE convert-weights --input runs/latteflow-guide/generator.safetensors --output models/latteflow-fashion/guide.safetensors --dtype int8
+$LATTE eval --json > models/latteflow-fashion/eval.json
 $LATTE generate --sheet --count 8 --output docs/images/sample-sheet.png

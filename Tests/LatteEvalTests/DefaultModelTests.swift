@@ -6,8 +6,8 @@ import XCTest
 @testable import LatteEval
 
 /// The committed default model (models/latteflow-fashion) end to end, as the README's main command
-/// uses it: the folder loads strictly with the cached SmolLM2 backbone, and two images per class
-/// at the model's default settings are recognised by the project's classifier.
+/// uses it: the folder (generator and its guide) loads strictly with the cached SmolLM2 backbone, and two
+/// images per class at the model's default settings are recognised by the project's classifier.
 final class DefaultModelTests: XCTestCase {
     static var repository: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -20,6 +20,7 @@ final class DefaultModelTests: XCTestCase {
         let pipeline = try TextToImagePipeline.load(directory: Self.repository.appendingPathComponent("models/latteflow-fashion"))
         let phrases = try XCTUnwrap(pipeline.manifest.classPhrases)
         XCTAssertEqual(phrases.count, 10)
+        XCTAssertNotNil(pipeline.guide, "the folder carries its autoguidance guide (model.json: guide_generator)")
         let prompts = phrases.flatMap { [$0[0], $0[1]] }
         let labels = phrases.indices.flatMap { [$0, $0] }
         let images = try pipeline.generate(prompts: prompts, settings: pipeline.settings(seed: 0))
@@ -34,7 +35,7 @@ final class DefaultModelTests: XCTestCase {
                                     "only \(accuracy.correct) of 20 generated images were recognised as their prompt's class")
     }
 
-    /// Measured on the committed weights (experts 3–4 fine-tuned; Heun, 15 steps, guidance 2): 18 of 20 (AVX-512 kernels,
+    /// Measured on the committed weights (int8; Heun, 15 steps, guidance 1.25, autoguidance 2 with the folder's guide): 19 of 20 (AVX-512 kernels,
     /// this repository's machine), minus a margin for other CPUs' rounding (AVX2 vs AVX-512 kernels sum in different orders).
     static let minimumCorrect = 15
 }

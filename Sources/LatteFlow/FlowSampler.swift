@@ -209,7 +209,10 @@ public struct FlowSampler {
                 v = cond
             }
             if let guide, settings.guideWeight != 1, inside {
-                let weak = guide.velocity(x, t: ts, prompt: conditional, group: guide.configuration.group(owning: t))
+                // The guide runs its own owning expert, or every layer when timing the vanilla cost
+                // (`--groups` studies the main model's experts; the guide's groups need not match).
+                let (guideLayers, guideHead) = (routing == .allLayers ? ExpertRouting.allLayers : .owning).plan(t: t, model: guide)
+                let weak = guide.velocity(x, t: ts, prompt: conditional, layers: guideLayers, head: guideHead)
                 v = v + (cond - weak) * (settings.guideWeight - 1)
             }
             return v

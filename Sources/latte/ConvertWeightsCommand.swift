@@ -8,7 +8,10 @@ struct ConvertWeightsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert-weights", abstract: "Rewrite a safetensors weights file as f32, f16 or row-wise int8.")
 
-    enum Target: String, ExpressibleByArgument, CaseIterable { case f32, f16, int8 }
+    enum Target: String, ExpressibleByArgument, CaseIterable {
+        case f32, f16, int8
+        var dtype: DType { switch self { case .f32: .float32; case .f16: .float16; case .int8: .int8 } }
+    }
 
     @Option(help: "The weights file to read (f32, f16, bf16 or int8).") var input: String
     @Option(help: "The file to write (atomically; may equal --input).") var output: String
@@ -19,12 +22,7 @@ struct ConvertWeightsCommand: ParsableCommand {
         let source = try Safetensors.read(contentsOf: URL(fileURLWithPath: input))
         let before = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? nil
         let values = try Int8RowwiseWeights.dequantize(source.tensors, file: input).mapValues { $0.dtype.isFloatingPoint ? $0.toFloat32() : $0 }
-        let converted: [String: Tensor]
-        switch dtype {
-        case .f32: converted = values
-        case .f16: converted = values.mapValues { $0.dtype.isFloatingPoint ? $0.to(.float16) : $0 }
-        case .int8: converted = Int8RowwiseWeights.quantize(values)
-        }
+        let converted = Safetensors.encode(values, as: dtype.dtype)
         // The largest change any weight sees, measured on what will be read back.
         let readBack = try Int8RowwiseWeights.dequantize(converted, file: output)
         var largest: Float = 0, largestKey = ""

@@ -111,6 +111,23 @@ final class SamplerTests: XCTestCase {
         }
     }
 
+    /// Timing the vanilla cost (`.allLayers`) runs every layer of the guide too; otherwise the guide runs
+    /// the group owning the time, whatever its group count.
+    func testGuideFollowsTheVanillaRouting() throws {
+        let (m, cond, _) = try guidanceFixture()
+        let weak = try LayerwiseTimestepExperts(tinyConfiguration(groups: 2))
+        randomizeParameters(weak, seed: 22)
+        let w: Float = 2, x0 = startingNoise(), all = 0..<m.configuration.layerCount
+        let settings = SamplerSettings(steps: 1, guidance: 1, seed: 13, guideWeight: w)
+        let vanilla = try FlowSampler(model: m, settings: settings, routing: .allLayers, guide: weak).sample(prompt: cond, nullPrompt: nil)
+        let v = m.velocity(x0, t: [0], prompt: cond, layers: all, head: 0), vg = weak.velocity(x0, t: [0], prompt: cond, layers: all, head: 0)
+        assertClose(vanilla, x0 + vg + (v - vg) * w)
+        let owning = try FlowSampler(model: m, settings: settings, guide: weak).sample(prompt: cond, nullPrompt: nil)
+        let v0 = m.velocity(x0, t: [0], prompt: cond, group: 0), vg0 = weak.velocity(x0, t: [0], prompt: cond, group: 0)
+        assertClose(owning, x0 + vg0 + (v0 - vg0) * w)
+        XCTAssertGreaterThan(zip(vanilla.toArray(), owning.toArray()).map { abs($0 - $1) }.max()!, 1e-4, "the two routings differ")
+    }
+
     func testGuidanceWithoutNullPromptIsAClearError() throws {
         let m = try LayerwiseTimestepExperts(tinyConfiguration())
         let s = FlowSampler(model: m, settings: SamplerSettings(steps: 2, guidance: 3))

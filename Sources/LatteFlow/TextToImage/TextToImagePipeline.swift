@@ -64,6 +64,7 @@ public final class TextToImagePipeline {
                                   weights: directory.appendingPathComponent(manifest.weights))
     }
 
+    /// A generator configuration file parsed, and its weights file checked to exist.
     static func generatorFiles(configuration: URL, weights: URL) throws -> (configuration: GeneratorConfiguration, weights: URL) {
         let parsed = try GeneratorConfiguration.load(from: configuration)
         guard FileManager.default.fileExists(atPath: weights.path) else {
@@ -74,19 +75,16 @@ public final class TextToImagePipeline {
 
     /// The generation pathway of a model folder, weights loaded.
     public static func loadGenerator(directory: URL) throws -> LayerwiseTimestepExperts {
-        let files = try generatorFiles(in: directory)
-        return try loadGenerator(configuration: files.configuration, weights: files.weights)
+        let manifest = try TextToImageManifest.load(from: directory.appendingPathComponent("model.json"))
+        return try loadGenerator(configuration: directory.appendingPathComponent(manifest.generator),
+                                 weights: directory.appendingPathComponent(manifest.weights))
     }
 
-    /// A generation pathway from its configuration file and weights file.
+    /// A generation pathway from its configuration file and weights file (f32, f16 or int8).
     public static func loadGenerator(configuration: URL, weights: URL) throws -> LayerwiseTimestepExperts {
         let files = try generatorFiles(configuration: configuration, weights: weights)
-        return try loadGenerator(configuration: files.configuration, weights: files.weights)
-    }
-
-    static func loadGenerator(configuration: GeneratorConfiguration, weights: URL) throws -> LayerwiseTimestepExperts {
-        let generator = try LayerwiseTimestepExperts(configuration)
-        try generator.loadSafetensors(weights, strict: true)
+        let generator = try LayerwiseTimestepExperts(files.configuration)
+        try generator.loadSafetensors(files.weights, strict: true)
         return generator
     }
 

@@ -93,12 +93,6 @@ extension Module {
     /// `dtype` .float16 or .bfloat16 halves the file, .int8 stores matrices as row-wise int8 codes and
     /// the rest as f16 (`Int8RowwiseWeights`); loading converts back to float32.
     public func saveSafetensors(_ url: URL, metadata: [String: String] = [:], dtype: DType = .float32) throws {
-        let tensors: [String: Tensor]
-        switch dtype {
-        case .float32: tensors = parameterTensors()
-        case .int8: tensors = Int8RowwiseWeights.quantize(parameterTensors())
-        default: tensors = parameterTensors().mapValues { $0.to(dtype) }
-        }
-        try Safetensors.write(tensors, metadata: metadata, to: url)
+        try Safetensors.write(Safetensors.encode(parameterTensors(), as: dtype), metadata: metadata, to: url)
     }
 }

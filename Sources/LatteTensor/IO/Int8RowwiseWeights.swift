@@ -15,7 +15,7 @@ public enum Int8RowwiseWeights {
 
     /// Whether `quantize` stores this tensor as int8 codes.
     static func quantizes(_ t: Tensor) -> Bool {
-        t.dtype.isFloatingPoint && t.rank >= 2 && t.count >= minimumElements && t.dim(0) > 0
+        t.dtype.isFloatingPoint && t.rank >= 2 && t.count >= minimumElements
     }
 
     /// The tensors to write: matrices as codes plus row scales, everything else as f16.
@@ -64,5 +64,15 @@ public enum Int8RowwiseWeights {
             out[scaleKey] = nil
         }
         return out
+    }
+}
+
+extension Safetensors {
+    /// Weights as a file of element type `dtype` stores them: floating tensors converted (f32, f16, bf16)
+    /// or, for `.int8`, row-wise int8 matrices and f16 for the rest; other tensors unchanged.
+    public static func encode(_ tensors: [String: Tensor], as dtype: DType) -> [String: Tensor] {
+        if dtype == .int8 { return Int8RowwiseWeights.quantize(tensors) }
+        precondition(dtype.isFloatingPoint, "weights are stored as a float type or row-wise int8, not \(dtype.rawValue)")
+        return tensors.mapValues { $0.dtype.isFloatingPoint ? $0.to(dtype) : $0 }
     }
 }

@@ -173,8 +173,11 @@ public struct FlowSampler {
         if let noise, noise.shape != shape { throw GeneratorError.invalidInput("starting noise \(noise.shape) for latents \(shape)") }
         var g = RandomGenerator(seed: settings.seed)
         let x = noise ?? Tensor.normal(shape, generator: &g)
+        // Rotary tables and masks are built here, once for the run, not at every network call.
+        let prepared = Prompts(batched: model.prepare(batchPrompt), conditional: guided ? model.prepare(prompt) : nil,
+                               guide: settings.guideWeight != 1 ? guide?.prepare(prompt) : nil)
         return Steps(sampler: self, grid: Self.timeGrid(steps: settings.steps, shift: settings.shift, kind: settings.grid, configuration: c),
-                     prompt: batchPrompt, conditional: prompt, guided: guided, latent: x)
+                     prompts: prepared, guided: guided, latent: x)
     }
 
     /// Runs every step and returns the final latents [n, C, H, W]. `progress` may return false to stop.
@@ -189,9 +192,24 @@ public struct FlowSampler {
         return last
     }
 
-    /// Guided velocity for the current latents at time t: `prompt` holds the conditional rows, then
-    /// (when guided) the null rows; `conditional` the conditional rows alone.
-    func velocity(_ x: Tensor, t: Float, prompt: PromptCache, conditional: PromptCache, guided: Bool) -> Tensor {
+    /// The prompts of one sampling run, prepared for the networks that read them.
+    struct Prompts {
+        /// The conditional rows, then (when guided) the null rows.
+        let batched: PreparedPrompt
+        /// The conditional rows alone, when `batched` also holds null rows.
+        let conditionalOnly: PreparedPrompt?
+        /// The conditional rows prepared for the guide network (autoguidance on).
+        let guide: PreparedPrompt?
+
+        init(batched: PreparedPrompt, conditional: PreparedPrompt?, guide: PreparedPrompt?) {
+            (self.batched, conditionalOnly, self.guide) = (batched, conditional, guide)
+        }
+
+        var conditional: PreparedPrompt { conditionalOnly ?? batched }
+    }
+
+    /// Guided velocity for the current latents at time t.
+    func velocity(_ x: Tensor, t: Float, prompts: Prompts, guided: Bool) -> Tensor {
         let (layers, head) = routing.plan(t: t, model: model)
         let n = x.dim(0)
         return withoutGradient {
@@ -200,19 +218,19 @@ public struct FlowSampler {
             var v: Tensor
             if guided && inside {
                 // Conditional and unconditional rows in one batch of 2n.
-                let both = model.velocity(Tensor.concat([x, x], axis: 0), t: ts + ts, prompt: prompt, layers: layers, head: head)
+                let both = model.velocity(Tensor.concat([x, x], axis: 0), t: ts + ts, prompt: prompts.batched, layers: layers, head: head)
                 cond = both.sliced(axis: 0, 0..<n)
                 let uncond = both.sliced(axis: 0, n..<(2 * n))
                 v = uncond + (cond - uncond) * settings.guidance
             } else {
-                cond = model.velocity(x, t: ts, prompt: conditional, layers: layers, head: head)
+                cond = model.velocity(x, t: ts, prompt: prompts.conditional, layers: layers, head: head)
                 v = cond
             }
-            if let guide, settings.guideWeight != 1, inside {
+            if let guide, let guidePrompt = prompts.guide, inside {
                 // The guide runs its own owning expert, or every layer when timing the vanilla cost
                 // (`--groups` studies the main model's experts; the guide's groups need not match).
                 let (guideLayers, guideHead) = (routing == .allLayers ? ExpertRouting.allLayers : .owning).plan(t: t, model: guide)
-                let weak = guide.velocity(x, t: ts, prompt: conditional, layers: guideLayers, head: guideHead)
+                let weak = guide.velocity(x, t: ts, prompt: guidePrompt, layers: guideLayers, head: guideHead)
                 v = v + (cond - weak) * (settings.guideWeight - 1)
             }
             return v
@@ -222,17 +240,15 @@ public struct FlowSampler {
     public struct Steps: IteratorProtocol, Sequence {
         let sampler: FlowSampler
         public let grid: [Float]
-        let prompt: PromptCache
-        let conditional: PromptCache
+        let prompts: Prompts
         let guided: Bool
         public private(set) var latent: Tensor
         private var index = 0
 
-        init(sampler: FlowSampler, grid: [Float], prompt: PromptCache, conditional: PromptCache, guided: Bool, latent: Tensor) {
+        init(sampler: FlowSampler, grid: [Float], prompts: Prompts, guided: Bool, latent: Tensor) {
             self.sampler = sampler
             self.grid = grid
-            self.prompt = prompt
-            self.conditional = conditional
+            self.prompts = prompts
             self.guided = guided
             self.latent = latent
         }
@@ -243,10 +259,10 @@ public struct FlowSampler {
             guard index < grid.count - 1 else { return nil }
             let (t0, t1) = (grid[index], grid[index + 1])
             let dt = t1 - t0
-            let v0 = sampler.velocity(latent, t: t0, prompt: prompt, conditional: conditional, guided: guided)
+            let v0 = sampler.velocity(latent, t: t0, prompts: prompts, guided: guided)
             if sampler.settings.solver == .heun && index + 1 < grid.count - 1 {
                 let predicted = latent + v0 * dt
-                let v1 = sampler.velocity(predicted, t: t1, prompt: prompt, conditional: conditional, guided: guided)
+                let v1 = sampler.velocity(predicted, t: t1, prompts: prompts, guided: guided)
                 latent = latent + (v0 + v1) * (dt / 2)
             } else {
                 latent = latent + v0 * dt

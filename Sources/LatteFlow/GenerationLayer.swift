@@ -41,14 +41,15 @@ public final class GenerationLayer: Module {
     /// attention is on, for the next layer).
     ///
     /// - conditioning: SiLU(temb) [B, width].
-    /// - prompt: this layer's prompt keys and values [B, kvHeads, T, headDim]; promptBias masks padding.
-    /// - rotary: cos/sin [B, 1, N, headDim] of the image tokens' M-RoPE positions.
+    /// - prompt: the prepared prompt; this layer reads its keys and values [B, kvHeads, T, headDim]
+    ///   of backbone layer `layer`, its padding masks and the image tokens' rotary tables.
     /// - previousScores: S̃_{ℓ−1} for the residual (nil for the first layer of a group).
     public func callAsFunction(
-        _ h: Tensor, conditioning: Tensor, promptKeys: Tensor, promptValues: Tensor, promptBias: Tensor?,
-        rotary: (cos: Tensor, sin: Tensor), previousScores: Tensor?
+        _ h: Tensor, conditioning: Tensor, prompt: PreparedPrompt, layer: Int, previousScores: Tensor?
     ) -> (hidden: Tensor, scores: Tensor?) {
         let (b, n, w) = (h.dim(0), h.dim(1), h.dim(2))
+        let promptKeys = prompt.cache.keys[layer], promptValues = prompt.cache.values[layer]
+        let promptBias = prompt.promptBias, rotary = prompt.rotary
         let mod = adaLN_modulation(conditioning).reshaped([b, 1, 6 * w]).chunked(6, axis: 2)
         let (shift1, scale1, gate1, shift2, scale2, gate2) = (mod[0], mod[1], mod[2], mod[3], mod[4], mod[5])
 
@@ -70,9 +71,9 @@ public final class GenerationLayer: Module {
             if let gate {
                 let promptPart = (promptBias ?? Tensor.zeros([b, 1, 1, t])).expanded([b, queryHeads, n, t])
                 bias = Tensor.concat([promptPart, gate * previousScores!], axis: 3)
-            } else if let promptBias {
+            } else if let padding = prompt.attentionBias {
                 // Padding only: one [B, 1, 1, T + N] row that broadcasts over heads and queries.
-                bias = promptBias.padded(axis: 3, before: 0, after: n)
+                bias = padding
             }
             // Every layer of the chain hands its scores on (the first of a group has no gate but its
             // S̃ = S feeds the second).
@@ -81,7 +82,7 @@ public final class GenerationLayer: Module {
             attn = a
             maps = scores.map { $0.sliced(axis: 3, t..<(t + n)) }
         case .postSoftmax:
-            (attn, maps) = postSoftmaxAttention(q: q, keys: keys, values: values, promptBias: promptBias, promptLength: t,
+            (attn, maps) = postSoftmaxAttention(q: q, keys: keys, values: values, attentionBias: prompt.attentionBias, promptLength: t,
                                                 gate: gate, previousMaps: previousScores)
         }
         let merged = attn.permuted([0, 2, 1, 3]).reshaped([b, n, queryHeads * headDim])
@@ -94,7 +95,7 @@ public final class GenerationLayer: Module {
     /// keys, then on the image-to-image block Ã_ℓ = A_ℓ + γ_ℓ(t) ⊙ Ã_{ℓ−1}, the figure's
     /// "A^ℓ + Gate(temb) ⊗ A^{ℓ−1}" taken literally (rows are not renormalised; γ ∈ (−1, 1) starts at 0).
     /// Returns the attention output [B, Hq, N, headDim] and Ã_ℓ's image block for the next layer.
-    func postSoftmaxAttention(q: Tensor, keys: Tensor, values: Tensor, promptBias: Tensor?, promptLength t: Int,
+    func postSoftmaxAttention(q: Tensor, keys: Tensor, values: Tensor, attentionBias: Tensor?, promptLength t: Int,
                               gate: Tensor?, previousMaps: Tensor?) -> (Tensor, Tensor) {
         let b = q.dim(0), n = q.dim(2), columns = keys.dim(2)
         let group = queryHeads / kvHeads
@@ -103,7 +104,7 @@ public final class GenerationLayer: Module {
             group == 1 ? x : x.unsqueezed(2).expanded([b, kvHeads, group, columns, headDim]).contiguous().reshaped([b, queryHeads, columns, headDim])
         }
         var scores = q.matmul(perQueryHead(keys).transposed()) * (1 / Float(headDim).squareRoot())
-        if let promptBias { scores = scores + promptBias.padded(axis: 3, before: 0, after: n) }
+        if let attentionBias { scores = scores + attentionBias }
         let probabilities = scores.softmax(axis: -1)
         var image = probabilities.sliced(axis: 3, t..<(t + n))
         if let gate, let previousMaps { image = image + gate * previousMaps }

@@ -57,27 +57,34 @@ public final class LayerwiseTimestepExperts: Module {
     /// `ExpertRouting.allLayers` runs every layer at every step. The residual-attention chain restarts
     /// at each group's first layer, as in training.
     public func velocity(_ x: Tensor, t: [Float], prompt: PromptCache, layers range: Range<Int>, head k: Int) -> Tensor {
+        velocity(x, t: t, prompt: prepare(prompt), layers: range, head: k)
+    }
+
+    /// `prompt` with its rotary tables and masks for this generator (reuse it across calls).
+    public func prepare(_ prompt: PromptCache) -> PreparedPrompt {
+        PreparedPrompt(prompt, configuration: configuration)
+    }
+
+    /// The velocity for a prepared prompt: what the sampler calls at every step.
+    public func velocity(_ x: Tensor, t: [Float], prompt: PreparedPrompt, layers range: Range<Int>, head k: Int) -> Tensor {
         let c = configuration
         precondition(k >= 0 && k < c.groups, "head \(k) out of range 0..<\(c.groups)")
         precondition(range.lowerBound >= 0 && range.upperBound <= c.layerCount && !range.isEmpty, "layers \(range) out of 0..<\(c.layerCount)")
         precondition(x.rank == 4 && x.dim(1) == c.latentChannels && x.dim(2) == c.latentHeight && x.dim(3) == c.latentWidth,
                      "latent shape \(x.shape) differs from the configured [B, \(c.latentChannels), \(c.latentHeight), \(c.latentWidth)]")
         precondition(t.count == x.dim(0) && prompt.batch == x.dim(0), "\(x.dim(0)) latents, \(t.count) times and \(prompt.batch) prompts")
-        precondition(prompt.layerCount == c.layerCount, "prompt cache has \(prompt.layerCount) layers, the generator \(c.layerCount)")
+        precondition(prompt.cache.layerCount == c.layerCount, "prompt cache has \(prompt.cache.layerCount) layers, the generator \(c.layerCount)")
+        precondition(prompt.rotary.cos.dim(2) == (c.latentHeight / c.patchSize) * (c.latentWidth / c.patchSize) && prompt.rotary.cos.dim(3) == c.headDim,
+                     "the prompt was prepared for another generator geometry")
 
         let conditioning = t_embedder(t).silu()
         let tokensIn = LatentPatches.patchify(x, patch: c.patchSize)
         var h = patch_embed(tokensIn)
         if let positions { h = h + positions }
-        let grid = (c.latentHeight / c.patchSize, c.latentWidth / c.patchSize)
-        let rotary = LatentPatches.rotaryTables(promptLengths: prompt.lengths, gridHeight: grid.0, gridWidth: grid.1,
-                                                headDim: c.headDim, theta: c.ropeTheta, sections: c.mropeSections)
-        let bias = prompt.paddingBias
         var scores: Tensor? = nil
         for l in range {
             layerCalls += 1
-            (h, scores) = layers[l](h, conditioning: conditioning, promptKeys: prompt.keys[l], promptValues: prompt.values[l],
-                                    promptBias: bias, rotary: rotary, previousScores: scores)
+            (h, scores) = layers[l](h, conditioning: conditioning, prompt: prompt, layer: l, previousScores: scores)
         }
         let head = heads[c.perGroupHeads ? k : 0]
         let tokens = head(h, conditioning: conditioning, input: tokensIn)

@@ -4,6 +4,7 @@ import LatteEval
 import LatteFlow
 import LatteFormats
 import LatteKernels
+import LatteModels
 import LatteTensor
 
 /// `latte eval`: FID and class accuracy of a class-conditional LatteFlow model, plus its sampling speed.
@@ -40,9 +41,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        let say = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
-        try GenerateCommand.fetchBackboneIfMissing(modelFolder: URL(fileURLWithPath: model))
-        let pipeline = try TextToImagePipeline.load(directory: URL(fileURLWithPath: model))
+        let pipeline = try loadPipeline(model)
         try guideOptions.apply(to: pipeline)
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
             throw ValidationError("\(model) has no class phrases: `latte eval` measures class-conditional models")
@@ -51,22 +50,19 @@ struct EvalCommand: ParsableCommand {
                                          guidanceInterval: guidanceInterval?.range, guideWeight: guideOptions.guideWeight, seed: seed)
         let classes = phrases.count
 
-        // Generate: class-major order, phrase j of a class used by its images j, j + P, …
+        // Class-major order; image i has seed + i, and phrase j of a class is used by its images j, j + P, …
         let jobs = (0..<classes).flatMap { c in (0..<perClass).map { i in (label: c, prompt: phrases[c][i % phrases[c].count]) } }
+        let requests = jobs.enumerated().map { ImageRequest(prompt: $0.element.prompt, seed: seed &+ UInt64($0.offset)) }
         var progress = TrainingProgress(total: jobs.count, label: "generating")
-        var parts: [Tensor] = []
         let start = Date()
-        for first in stride(from: 0, to: jobs.count, by: batch) {
-            let part = Array(jobs[first..<min(first + batch, jobs.count)])
-            let images = try pipeline.generate(prompts: part.map(\.prompt), settings: settings,
-                                               seeds: (first..<(first + part.count)).map { seed &+ UInt64($0) })
-            parts.append(((images + 1) * 0.5).clamped(min: 0, max: 1))
-            progress.update(step: first + part.count, fields: [])
+        let images = try pipeline.generate(requests, settings: settings, batchSize: batch) { p in
+            if p.step == p.stepsPerBatch { progress.update(step: p.imagesDone + p.batchImages, fields: []) }
+            return true
         }
         let generationSeconds = Date().timeIntervalSince(start)
-        let generated = Tensor.concat(parts, axis: 0).contiguous()
+        let generated = ImageTensors.unitRange(images).contiguous()
         let labels = jobs.map(\.label)
-        if let saveImages { try writeImages(generated, labels: labels, names: names, to: URL(fileURLWithPath: saveImages)) }
+        if let saveImages { try writeImages(images, labels: labels, names: names, to: URL(fileURLWithPath: saveImages)) }
 
         // Class accuracy with the project's classifier.
         let net = try FashionClassifier.load(directory: URL(fileURLWithPath: classifier))
@@ -122,9 +118,10 @@ struct EvalCommand: ParsableCommand {
         }
     }
 
+    /// Writes images [N, C, H, W] in [−1, 1] as PNGs named by index and class.
     func writeImages(_ images: Tensor, labels: [Int], names: [String], to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for (i, image) in ImageTensors.images(images * 2 - 1).enumerated() {
+        for (i, image) in ImageTensors.images(images).enumerated() {
             let name = names[labels[i]].replacingOccurrences(of: "/", with: "-").replacingOccurrences(of: " ", with: "-")
             try PNG.write(image, to: folder.appendingPathComponent(String(format: "%05d-%@.png", i, name)).path)
         }

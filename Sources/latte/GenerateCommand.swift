@@ -3,6 +3,7 @@ import Foundation
 import LatteFlow
 import LatteFormats
 import LatteKernels
+import LatteModels
 import LatteTensor
 
 /// `latte generate`: images for a prompt, or with `--sheet` one row per class of the model's classes.
@@ -49,23 +50,10 @@ struct GenerateCommand: ParsableCommand {
         _ = try routing()
     }
 
-    /// A fresh machine has no backbone yet: fetch the pinned asset the model names (hash-checked) rather
-    /// than fail, saying so.
-    static func fetchBackboneIfMissing(modelFolder: URL) throws {
-        guard let manifest = try? TextToImageManifest.load(from: modelFolder.appendingPathComponent("model.json")),
-              let asset = AssetCatalog.asset(named: manifest.backbone), !AssetCache().isPresent(asset) else { return }
-        FileHandle.standardError.write(Data("the backbone '\(asset.name)' is not in the asset cache yet: fetching it once (\(AssetFetcher.sizeText(asset.totalSize)))\n".utf8))
-        try AssetFetcher(log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }).fetch(asset)
-    }
-
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        try Self.fetchBackboneIfMissing(modelFolder: URL(fileURLWithPath: model))
         let start = Date()
-        let pipeline: TextToImagePipeline
-        do { pipeline = try TextToImagePipeline.load(directory: URL(fileURLWithPath: model)) } catch {
-            throw CommandFailure("cannot load the model at \(model): \(error)\n(the default model lives in models/latteflow-fashion of the repository — see models/README.md for its state; run from the repository root or pass --model DIR)")
-        }
+        let pipeline = try loadPipeline(model)
         try guideOptions.apply(to: pipeline)
         let loaded = Date().timeIntervalSince(start)
         let prompts: [String]
@@ -75,40 +63,23 @@ struct GenerateCommand: ParsableCommand {
         } else {
             prompts = [prompt!]
         }
-        // Prefill once per prompt up front, so errors about a prompt come before any sampling.
-        for p in prompts { _ = try pipeline.prompts.encode(try pipeline.tokens(for: p)) }
-
         let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
                                          guidanceInterval: guidanceInterval?.range, guideWeight: guideOptions.guideWeight, seed: seed)
         let routing = try routing()
-        try routing.validate(groups: pipeline.generator.configuration.groups)
         if routing == .allLayers {
-            FileHandle.standardError.write(Data("--vanilla: every layer runs at every step; this model was trained as \(pipeline.generator.configuration.groups) timestep experts, so compare the time per image, not the pictures\n".utf8))
+            say("--vanilla: every layer runs at every step; this model was trained as \(pipeline.generator.configuration.groups) timestep experts, so compare the time per image, not the pictures")
         }
-        // Every image of the sheet in batches of up to `batch` rows; image j of a prompt starts from
-        // the noise of seed + j, whatever batch it lands in.
-        let jobs = prompts.flatMap { p in (0..<count).map { (prompt: p, seed: seed &+ UInt64($0)) } }
-        let total = jobs.count
-        var progress = TrainingProgress(total: (total + batch - 1) / batch * settings.steps, label: "generate")
+        let requests = ImageRequest.grid(prompts: prompts, count: count, seed: seed)
+        var bar: TrainingProgress?
         let sampling = Date()
-        var images: [Image] = []
-        for (bi, start) in stride(from: 0, to: total, by: batch).enumerated() {
-            let part = jobs[start..<min(start + batch, total)]
-            let latents = try pipeline.sampleLatents(prompts: part.map(\.prompt), settings: settings, seeds: part.map(\.seed), routing: routing) { step in
-                progress.update(step: bi * settings.steps + step.step, fields: [("images", "\(start + part.count)/\(total)")])
-                return true
-            }
-            images += ImageTensors.images(pipeline.decode(latents), scale: scale)
+        let images = try pipeline.generate(requests, settings: settings, batchSize: batch, routing: routing) { p in
+            if bar == nil { bar = TrainingProgress(total: p.totalSteps, label: "generate") }
+            bar!.update(step: p.completedSteps, fields: [("images", "\(p.imagesDone + p.batchImages)/\(p.imageCount)")])
+            return true
         }
         let seconds = Date().timeIntervalSince(sampling)
         let guided = settings.guideWeight != 1 && pipeline.guide != nil ? ", autoguidance \(settings.guideWeight)" : ""
-        try ImageGrid.write(images, columns: count, to: output)
-        print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) \(settings.solver.rawValue) steps, guidance \(settings.guidance)\(guided) — \(String(format: "%.2f", seconds / Double(total))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
+        try ImageGrid.write(ImageTensors.images(images, scale: scale), columns: count, to: output)
+        print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) \(settings.solver.rawValue) steps, guidance \(settings.guidance)\(guided) — \(String(format: "%.2f", seconds / Double(requests.count))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
     }
-}
-
-/// A failure that is not a usage mistake: printed as "Error: …" without the usage text.
-struct CommandFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -102,27 +102,3 @@ struct VAECommand: ParsableCommand {
         }
     }
 }
-
-/// Tensors in [−1, 1] shaped [N, C, H, W] to 8-bit images, optionally upscaled (nearest) for viewing.
-enum ImageTensors {
-    static func images(_ t: Tensor, scale: Int = 1) -> [Image] {
-        let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-        let v = t.toArray()
-        return (0..<n).map { i in
-            var px = [UInt8](repeating: 0, count: h * w * c * scale * scale)
-            for y in 0..<(h * scale) {
-                for x in 0..<(w * scale) {
-                    for ch in 0..<c {
-                        let f = v[((i * c + ch) * h + y / scale) * w + x / scale]
-                        px[(y * w * scale + x) * c + ch] = UInt8(max(0, min(255, ((f + 1) * 127.5).rounded())))
-                    }
-                }
-            }
-            return Image(width: w * scale, height: h * scale, channels: c, pixels: px)
-        }
-    }
-
-    static func blank(like image: Image) -> Image {
-        Image(width: image.width, height: image.height, channels: image.channels, fill: Array(repeating: 255, count: image.channels))
-    }
-}

@@ -75,6 +75,61 @@ final class TextToImagePipelineTests: XCTestCase {
         XCTAssertThrowsError(try TextToImagePipeline.load(directory: dir)) { XCTAssertTrue("\($0)".contains("no such token"), "\($0)") }
     }
 
+    /// `save(to:)` is the inverse of `load(directory:)`: the saved folder loads back to a model that
+    /// makes the same images (f32 weights), with the manifest's settings and classes, and saving over
+    /// an existing folder replaces it whole.
+    func testSaveIsTheInverseOfLoad() throws {
+        let p = try makePipeline()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latte-t2i-save-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data("stale".utf8).write(to: dir.appendingPathComponent("stale.txt"))
+        try p.save(to: dir, weights: .float32, metadata: ["step": "7"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("stale.txt").path), "the old folder is replaced whole")
+        let loaded = try TextToImagePipeline.load(directory: dir)
+        var expected = p.manifest
+        expected.autoencoder = "autoencoder"
+        XCTAssertEqual(loaded.manifest, expected)
+        XCTAssertEqual(loaded.generator.configuration, p.generator.configuration)
+        let s = p.settings(steps: 4, guidance: 2, seed: 5)
+        XCTAssertEqual(try loaded.generate(prompts: ["a sneaker", "a bag"], settings: s).toArray(),
+                       try p.generate(prompts: ["a sneaker", "a bag"], settings: s).toArray())
+        let weights = try Safetensors.read(contentsOf: dir.appendingPathComponent("generator.safetensors"))
+        XCTAssertEqual(weights.metadata["step"], "7")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.deletingLastPathComponent().path)
+            .filter { $0.hasPrefix(".\(dir.lastPathComponent).") }
+        XCTAssertEqual(leftovers, [], "no staging folder is left behind")
+    }
+
+    /// Requests are tokenised before any sampling, batched in request order with their own seeds (an
+    /// image does not depend on its batch), and a progress callback that returns false cancels the run.
+    func testRequestsAreBatchedInOrderAndCanBeCancelled() throws {
+        let p = try makePipeline()
+        let s = p.settings(steps: 3, guidance: 2, seed: 0)
+        let requests = ImageRequest.grid(prompts: ["a sneaker", "a bag"], count: 3, seed: 10)
+        XCTAssertEqual(requests.map(\.seed), [10, 11, 12, 10, 11, 12])
+        var calls: [GenerationProgress] = []
+        let batched = try p.generate(requests, settings: s, batchSize: 4) { calls.append($0); return true }
+        XCTAssertEqual(batched.shape, [6, 1, 28, 28])
+        XCTAssertEqual(calls.count, 2 * calls[0].stepsPerBatch, "one report per step of each of the two batches")
+        XCTAssertEqual(calls.last?.completedSteps, calls.last?.totalSteps)
+        XCTAssertEqual(calls.map(\.imagesDone).max(), 4)
+        let alone = try p.generate([requests[4]], settings: s, batchSize: 1)
+        assertClose(batched.sliced(axis: 0, 4..<5).toArray(), alone.toArray(), tolerance: 1e-4)
+
+        let long = String(repeating: "sneaker ", count: 600)
+        let before = p.prompts.prefills
+        XCTAssertThrowsError(try p.generate([ImageRequest(prompt: "a bag", seed: 0), ImageRequest(prompt: long, seed: 0)], settings: s, batchSize: 1)) {
+            XCTAssertTrue("\($0)".contains("tokens"), "\($0)")
+        }
+        XCTAssertEqual(p.prompts.prefills, before, "a bad prompt fails before any prefill or sampling")
+        XCTAssertThrowsError(try p.generate(requests, settings: s, batchSize: 2) { $0.completedSteps < 2 }) {
+            XCTAssertTrue($0 is GenerationCancelled, "\($0)")
+        }
+        XCTAssertThrowsError(try p.generate([], settings: s, batchSize: 2))
+        XCTAssertThrowsError(try p.generate(requests, settings: s, batchSize: 0))
+    }
+
     /// A folder's own guide (model.json's guide_generator / guide_weights) is loaded with the model and
     /// used at its default_guide_weight; weight 1 switches it off; a guide of another latent shape is refused.
     func testFolderGuideIsLoadedAndUsedByDefault() throws {

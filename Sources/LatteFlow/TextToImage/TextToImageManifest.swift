@@ -66,6 +66,15 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         self.classPhrases = classPhrases
     }
 
+    /// The model.json of a model folder, with an error that says what the folder lacks.
+    public static func load(directory: URL) throws -> TextToImageManifest {
+        let url = directory.appendingPathComponent("model.json")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw GeneratorError.invalidConfiguration("\(directory.path) is not a LatteFlow model folder (no model.json)")
+        }
+        return try load(from: url)
+    }
+
     public static func load(from url: URL) throws -> TextToImageManifest {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {

@@ -1,0 +1,40 @@
+import Foundation
+import XCTest
+import LatteFormats
+
+/// Loaders resolve pinned assets under the caller's policy: `.requirePresent` never downloads and names
+/// the fetch command; an asset already present resolves the same under either policy without fetching.
+final class AssetPolicyTests: XCTestCase {
+    func testRequirePresentNamesTheFetchCommandAndFetchesNothing() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("latte-policy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let cache = AssetCache(root: root)
+        XCTAssertThrowsError(try AssetPolicy.requirePresent.resolve("smollm2", cache: cache)) {
+            XCTAssertTrue("\($0)".contains("latte assets fetch smollm2"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("smollm2").path), "nothing was fetched")
+    }
+
+    func testAPresentAssetResolvesWithoutFetching() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("latte-policy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let cache = AssetCache(root: root)
+        // Files placed by hand are adopted by a fetch after their hashes check out, without a download:
+        // copy the digits asset from the real cache into an empty one.
+        guard let asset = AssetCatalog.asset(named: "digits") else { return XCTFail("the catalog lost the digits asset") }
+        guard let source = AssetCache().fileIfPresent(asset: "digits") else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { return XCTFail("asset digits missing: run `latte assets fetch digits`") }
+            throw XCTSkip("asset digits absent: run `latte assets fetch digits`")
+        }
+        let folder = cache.directory(for: asset)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source, to: folder.appendingPathComponent(source.lastPathComponent))
+        var logged: [String] = []
+        let fetched = try AssetPolicy.fetchIfMissing(log: { logged.append($0) }).resolve(asset.name, cache: cache)
+        XCTAssertTrue(logged.contains { $0.contains("fetching it once") }, "\(logged)")
+        logged = []
+        XCTAssertEqual(try AssetPolicy.fetchIfMissing(log: { logged.append($0) }).resolve(asset.name, cache: cache), fetched)
+        XCTAssertEqual(logged, [], "a present asset is not fetched again")
+        XCTAssertEqual(try AssetPolicy.requirePresent.resolve(asset.name, cache: cache), fetched)
+    }
+}

@@ -69,6 +69,7 @@ let package = Package(
         .testTarget(name: "LatteModelsTests", dependencies: ["LatteModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteEvalTests", dependencies: ["LatteEval", "LatteFlow"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteBenchmarksTests", dependencies: ["LatteBenchmarks"]),
     ],
     swiftLanguageModes: [.v5]
 )

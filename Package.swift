@@ -13,6 +13,8 @@
 //   LatteModels     model families, one file each: LLaMA, Qwen2-VL, AutoencoderKL, AutoencoderDC.
 //   LatteFlow       the LaTtE-Flow generator: timestep experts, residual attention, flow matching,
 //                   samplers, trainer.
+//   LatteBenchmarks what `latte bench` measures: options in, typed rows out, tables and JSON, each
+//                   beside its reference (OpenBLAS, PyTorch, HF tokenizers, diffusers) in the same run.
 //   latte           the command line.
 import PackageDescription
 
@@ -27,6 +29,7 @@ let package = Package(
         .library(name: "LatteModels", targets: ["LatteModels"]),
         .library(name: "LatteFlow", targets: ["LatteFlow"]),
         .library(name: "LatteEval", targets: ["LatteEval"]),
+        .library(name: "LatteBenchmarks", targets: ["LatteBenchmarks"]),
         .executable(name: "latte", targets: ["latte"]),
     ],
     dependencies: [
@@ -47,10 +50,13 @@ let package = Package(
         .target(name: "LatteFlow", dependencies: ["LatteModels"]),
         // FID (Inception network converted from TorchScript, Fréchet distance) and the Fashion-MNIST classifier.
         .target(name: "LatteEval", dependencies: ["LatteNN", "LatteFormats"]),
+        .target(
+            name: "LatteBenchmarks",
+            dependencies: ["LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow"]),
         .executableTarget(
             name: "latte",
             dependencies: [
-                "LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow", "LatteEval",
+                "LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow", "LatteEval", "LatteBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fuzz targets for every parser (fuzz/run.sh); an ordinary build makes a replay tool.
@@ -63,6 +69,7 @@ let package = Package(
         .testTarget(name: "LatteModelsTests", dependencies: ["LatteModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteEvalTests", dependencies: ["LatteEval", "LatteFlow"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteBenchmarksTests", dependencies: ["LatteBenchmarks"]),
     ],
     swiftLanguageModes: [.v5]
 )

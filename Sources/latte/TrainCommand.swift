@@ -84,6 +84,6 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if let threads { Parallel.threadCount = threads }
         let result = try TextToImageTraining.run(options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        print("model: \(result.output.path)  loss curve: \(result.lossCurve.path)  log: \(result.log.path)")
+        print("model: \(result.output.relativePath)  loss curve: \(result.lossCurve.path)  log: \(result.log.path)")
     }
 }

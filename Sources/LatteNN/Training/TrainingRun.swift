@@ -80,7 +80,7 @@ public final class TrainingRun {
             try? FileManager.default.removeItem(at: logURL)
         } else if Checkpoint.exists(at: checkpointURL) {
             try resume(from: checkpointURL)
-            report("resuming \(directory.path) at step \(step)")
+            report("resuming \(directory.relativePath) at step \(step)")
         }
     }
 

@@ -70,6 +70,9 @@ let package = Package(
         .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteEvalTests", dependencies: ["LatteEval", "LatteFlow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteBenchmarksTests", dependencies: ["LatteBenchmarks"]),
+        // Runs the built `latte` executable (a killed `latte train` resumes exactly); the dependency makes
+        // `swift build --build-tests` and `swift test` build it first.
+        .testTarget(name: "LatteCommandLineTests", dependencies: ["latte", "LatteFormats"]),
     ],
     swiftLanguageModes: [.v5]
 )

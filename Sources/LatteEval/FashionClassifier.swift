@@ -69,20 +69,7 @@ public final class FashionClassifier: Module {
         return out
     }
 
-    // MARK: - Training
-
-    public struct TrainingSettings: Sendable {
-        public var epochs = 3
-        public var batchSize = 64
-        public var learningRate: Float = 2e-3
-        public var weightDecay: Float = 1e-4
-        public var seed: UInt64 = 2026
-        /// Random left-right flips: clothes are mostly mirror-symmetric, so this is free data.
-        public var horizontalFlips = true
-        /// Linear warm-up steps before the cosine decay.
-        public var warmupSteps = 100
-        public init() {}
-    }
+    // MARK: - Accuracy and saving (training: FashionClassifierTraining.swift)
 
     public struct Accuracy: Sendable {
         public let correct: Int
@@ -101,57 +88,6 @@ public final class FashionClassifier: Module {
             self.total = min(predictions.count, labels.count)
             self.perClass = per
         }
-    }
-
-    /// AdamW with a cosine schedule over `epochs` passes of the training images; `log` receives
-    /// progress lines. Deterministic for a given seed and thread count.
-    public static func train(images: Tensor, labels: [Int], settings: TrainingSettings = TrainingSettings(),
-                             log: (String) -> Void = { _ in }) -> FashionClassifier {
-        let model = FashionClassifier(seed: settings.seed)
-        let arena = ParameterArena(packing: model)
-        let optimizer = AdamW(arena: arena, weightDecay: settings.weightDecay, noDecay: AdamW.normsAndBiases)
-        let n = images.shape[0]
-        let stepsPerEpoch = n / settings.batchSize
-        let totalSteps = stepsPerEpoch * settings.epochs
-        let schedule = LearningRateSchedule.cosine(from: settings.learningRate, to: settings.learningRate * 0.02, steps: totalSteps).warmup(settings.warmupSteps)
-        var generator = RandomGenerator(seed: settings.seed ^ 0x5EED)
-        let pixels = 28 * 28
-        let source = images.contiguous()
-        var step = 0
-        let start = Date()
-        for epoch in 0..<settings.epochs {
-            var order = Array(0..<n)
-            for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, generator.nextInt(below: i + 1)) }
-            var lossSum = 0.0
-            for b in 0..<stepsPerEpoch {
-                let batch = Tensor.empty([settings.batchSize, 1, 28, 28])
-                var targets: [Int] = []
-                for j in 0..<settings.batchSize {
-                    let index = order[b * settings.batchSize + j]
-                    let src = source.f32 + index * pixels, dst = batch.f32 + j * pixels
-                    if settings.horizontalFlips && generator.nextFloat() < 0.5 {
-                        for y in 0..<28 { for x in 0..<28 { dst[y * 28 + x] = src[y * 28 + 27 - x] } }
-                    } else {
-                        dst.update(from: src, count: pixels)
-                    }
-                    targets.append(labels[index])
-                }
-                let targetTensor = Tensor(indices: targets)
-                arena.zeroGradients()
-                let loss = valueAndGradient(model, accumulatingInto: arena) { m in
-                    Tensor.crossEntropy(logits: m(batch), targets: targetTensor)
-                }
-                optimizer.update(learningRate: schedule(step))
-                step += 1
-                lossSum += Double(loss)
-                if (b + 1) % 200 == 0 || b + 1 == stepsPerEpoch {
-                    log(String(format: "epoch %d/%d step %d/%d loss %.4f lr %.2e %.0fs", epoch + 1, settings.epochs, b + 1,
-                               stepsPerEpoch, lossSum / Double(b + 1), schedule(step), Date().timeIntervalSince(start)))
-                }
-            }
-        }
-        withExtendedLifetime(source) {}
-        return model
     }
 
     /// Writes the weights (with training facts as metadata) to `directory/model.safetensors`.

@@ -24,10 +24,19 @@ public struct PromptCache: @unchecked Sendable {
     public var length: Int { keys.first?.dim(2) ?? 0 }
     public var layerCount: Int { keys.count }
 
-    /// Stacks single- or multi-row caches along the batch, right-padding shorter prompts with zeros.
+    /// Stacks single- or multi-row caches along the batch, right-padding shorter prompts with zeros
+    /// to the longest.
     public static func stack(_ caches: [PromptCache]) -> PromptCache {
         precondition(!caches.isEmpty, "stacking no prompt caches")
-        let t = caches.map(\.length).max()!
+        return stack(caches, paddedTo: caches.map(\.length).max()!)
+    }
+
+    /// Stacks caches along the batch, right-padding every prompt with zeros to `length` keys (at least
+    /// the longest): rows of a larger batch stacked apart keep the batch's layout.
+    public static func stack(_ caches: [PromptCache], paddedTo length: Int) -> PromptCache {
+        precondition(!caches.isEmpty, "stacking no prompt caches")
+        precondition(caches.allSatisfy { $0.length <= length }, "a prompt is longer than the \(length) keys it is padded to")
+        let t = length
         func pad(_ x: Tensor) -> Tensor { x.dim(2) == t ? x : x.padded(axis: 2, before: 0, after: t - x.dim(2)) }
         let layers = caches[0].layerCount
         let keys = (0..<layers).map { l in Tensor.concat(caches.map { pad($0.keys[l]) }, axis: 0) }

@@ -1,5 +1,7 @@
+import Foundation
 import LatteModels
 import LatteTensor
+import LatteTokenizers
 
 /// Turns token prompts into `PromptCache`s with the frozen backbone, prefilling each distinct prompt
 /// once and reusing it afterwards (sampling steps, groups, training epochs over class prompts).
@@ -36,4 +38,32 @@ public final class PromptEncoder {
     public func encode(batch prompts: [[Int]]) throws -> PromptCache {
         PromptCache.stack(try prompts.map { try encode($0) })
     }
+}
+
+/// How prompt text becomes the token ids the backbone prefills: the start token, then the text's own
+/// tokens (no special tokens); the null prompt (guidance, dropped conditions) is the start token alone,
+/// so the backbone always has a token to prefill. `TextToImagePipeline.tokens(for:)` follows the same rule.
+public struct PromptTokens {
+    public let tokenizer: Tokenizer
+    public let startID: Int
+    /// Longest prompt text, in tokens.
+    public static let maximumLength = 512
+
+    public init(tokenizer: Tokenizer, startToken: String) throws {
+        guard let id = tokenizer.tokenToID(startToken) else {
+            throw GeneratorError.invalidConfiguration("prompt start token '\(startToken)' is not in the backbone's vocabulary")
+        }
+        self.tokenizer = tokenizer
+        startID = id
+    }
+
+    public func tokens(for prompt: String) throws -> [Int] {
+        let ids = tokenizer.encode(prompt.trimmingCharacters(in: .whitespacesAndNewlines), addSpecialTokens: false)
+        guard ids.count <= Self.maximumLength else {
+            throw GeneratorError.invalidInput("the prompt has \(ids.count) tokens; at most \(Self.maximumLength) are supported")
+        }
+        return [startID] + ids
+    }
+
+    public var nullTokens: [Int] { [startID] }
 }

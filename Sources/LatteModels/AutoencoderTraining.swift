@@ -1,9 +1,12 @@
 import Foundation
+import LatteFormats
 import LatteNN
 import LatteTensor
 
-/// How `AutoencoderTrainer` trains: optimiser, schedule and the weights of the loss terms.
+/// How `AutoencoderTrainer` trains: optimiser, schedule and the weights of the loss terms. How long the
+/// run is and when it checkpoints belong to `TrainingRun.Options`.
 public struct AutoencoderTrainingSettings: Codable, Equatable, Sendable {
+    /// Length of the learning-rate schedule (the run's `steps`).
     public var steps: Int
     public var batchSize: Int
     public var learningRate: Float
@@ -30,14 +33,12 @@ public struct AutoencoderTrainingSettings: Codable, Equatable, Sendable {
     /// never exactly on the encoder's manifold; a decoder trained only on exact means turns small
     /// errors into blotches, one trained with noise maps them to plausible images.
     public var decoderNoise: Float
-    public var checkpointEvery: Int
     public var seed: UInt64
-    public var maxNonFiniteSteps: Int
 
     public init(steps: Int, batchSize: Int = 32, learningRate: Float = 1e-3, warmupSteps: Int = 200, cosine: Bool = true,
                 minimumLearningRate: Float = 5e-5, weightDecay: Float = 0, clipNorm: Float = 1, emaDecay: Float = 0.999,
                 mseWeight: Float = 1, l1Weight: Float = 0.1, klWeight: Float = 1e-6, samplePosterior: Bool = true,
-                decoderOnly: Bool = false, decoderNoise: Float = 0, checkpointEvery: Int = 500, seed: UInt64 = 0, maxNonFiniteSteps: Int = 5) {
+                decoderOnly: Bool = false, decoderNoise: Float = 0, seed: UInt64 = 0) {
         self.steps = steps
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -53,9 +54,7 @@ public struct AutoencoderTrainingSettings: Codable, Equatable, Sendable {
         self.samplePosterior = samplePosterior
         self.decoderOnly = decoderOnly
         self.decoderNoise = decoderNoise
-        self.checkpointEvery = checkpointEvery
         self.seed = seed
-        self.maxNonFiniteSteps = maxNonFiniteSteps
     }
 
     public var schedule: LearningRateSchedule {
@@ -63,54 +62,59 @@ public struct AutoencoderTrainingSettings: Codable, Equatable, Sendable {
     }
 }
 
-/// What one autoencoder training step did. Losses are of the batch before the update.
-public struct AutoencoderTrainingStep: Codable, Sendable {
-    public let step: Int
-    public let loss: Float
-    public let mse: Float
-    public let l1: Float
-    public let kl: Float
-    public let learningRate: Float
-    public let gradientNorm: Float
-    /// False when the step was skipped for a non-finite loss or gradient.
-    public let applied: Bool
-    public let seconds: Double
+/// Training images [B, C, H, W] in [−1, 1], batch after batch, from a position a checkpoint saves.
+public protocol AutoencoderTrainingImages: ResumableBatches where Batch == Tensor {}
 
-    /// PSNR in dB of this batch's reconstruction, for images in [−1, 1] (peak-to-peak 2).
-    public var psnr: Float { AutoencoderTrainer.psnr(mse: mse) }
+/// A `DataLoader`'s batches as training images; its position is the loader's state.
+public struct LoaderImages: AutoencoderTrainingImages {
+    public let loader: DataLoader
+
+    public init(_ loader: DataLoader) { self.loader = loader }
+
+    public mutating func next() throws -> Tensor {
+        let b = try loader.next()
+        return Tensor(b.pixels, shape: [b.count, b.channels, b.height, b.width])
+    }
+
+    public func savedState() throws -> String { String(decoding: try JSONEncoder().encode(loader.state), as: UTF8.self) }
+    public mutating func restore(_ state: String) throws {
+        try loader.restore(try JSONDecoder().decode(LoaderState.self, from: Data(state.utf8)))
+    }
 }
 
-/// Trains an `AutoencoderKL` on images in [−1, 1]: AdamW with warm-up and cosine decay, gradient
-/// clipping, EMA weights (what gets saved as the model), checkpoints with optimiser, EMA, step,
-/// random state and the caller's data position, so a killed run resumes where it stopped.
-public final class AutoencoderTrainer {
+/// The autoencoder's step for `TrainingRun`: an `AutoencoderKL` on images in [−1, 1] with the loss of
+/// `AutoencoderTrainingSettings`, AdamW with warm-up and cosine decay, gradient clipping and EMA weights
+/// (what gets saved as the model). Its checkpoint state is the random generator, the images' position
+/// and the configuration, so a killed run resumes where it stopped. Logs "mse", "l1" and "kl".
+public final class AutoencoderTrainer: StepTrainer {
     public let model: AutoencoderKL
     public let settings: AutoencoderTrainingSettings
+    public private(set) var images: any AutoencoderTrainingImages
     public let arena: ParameterArena
     public let optimizer: AdamW
     public let ema: ExponentialMovingAverage
-    public private(set) var step = 0
+    public let update: ParameterUpdate
     public private(set) var generator: RandomGenerator
-    private var guarded: GuardedUpdate
 
-    public init(model: AutoencoderKL, settings: AutoencoderTrainingSettings) {
+    public init(model: AutoencoderKL, settings: AutoencoderTrainingSettings, images: any AutoencoderTrainingImages) {
         self.model = model
         self.settings = settings
+        self.images = images
         arena = model.packParameters()
         optimizer = AdamW(arena: arena, weightDecay: settings.weightDecay, noDecay: AdamW.normsAndBiases)
         ema = ExponentialMovingAverage(arena: arena, decay: settings.emaDecay, warmup: true)
+        update = ParameterUpdate(model: model, arena: arena, optimizer: optimizer, ema: ema, schedule: settings.schedule,
+                                 clipNorm: settings.clipNorm)
         generator = RandomGenerator(seed: settings.seed)
-        guarded = GuardedUpdate(limit: settings.maxNonFiniteSteps)
     }
 
-    /// PSNR in dB for a mean squared error on the [−1, 1] scale.
+    /// PSNR in dB for a mean squared error on the [−1, 1] scale (peak-to-peak 2).
     public static func psnr(mse: Float) -> Float { 10 * log10(4 / Swift.max(mse, 1e-12)) }
 
-    /// One optimisation step on `images` [B, C, H, W] in [−1, 1].
-    public func trainStep(images: Tensor) throws -> AutoencoderTrainingStep {
+    /// The loss of the next images (checked to fit the model first); its terms are of the batch before the update.
+    public func computeGradients() throws -> StepLoss {
+        let images = try self.images.next()
         try model.validateImages(images)
-        let start = DispatchTime.now().uptimeNanoseconds
-        arena.zeroGradients()
         var parts: (mse: Float, l1: Float, kl: Float) = (0, 0, 0)
         let s = settings
         let loss = valueAndGradient(model, accumulatingInto: arena) { m in
@@ -135,39 +139,27 @@ public final class AutoencoderTrainer {
             parts = (mse.item(), l1.item(), kl.item())
             return mse * s.mseWeight + l1 * s.l1Weight + kl * s.klWeight
         }
-        step += 1
-        let lr = settings.schedule(step - 1)
-        let (applied, norm) = try guarded.apply(loss: loss, step: step, arena: arena, optimizer: optimizer, ema: ema,
-                                                learningRate: lr, clipNorm: settings.clipNorm)
-        return AutoencoderTrainingStep(step: step, loss: loss, mse: parts.mse, l1: parts.l1, kl: parts.kl, learningRate: lr,
-                                       gradientNorm: norm, applied: applied,
-                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        return StepLoss(loss: loss, metrics: [("mse", parts.mse), ("l1", parts.l1), ("kl", parts.kl)],
+                        display: [("psnr", String(format: "%.1f dB", Self.psnr(mse: parts.mse)))])
     }
 
-    /// Writes a training checkpoint (atomically) with `dataState`, the caller's data position.
-    public func saveCheckpoint(to directory: URL, dataState: String) throws {
+    public func checkpointState() throws -> [String: String] {
         let rng = String(decoding: try JSONEncoder().encode(generator), as: UTF8.self)
         let config = String(decoding: try JSONEncoder().encode(model.configuration), as: UTF8.self)
         let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
-        try Checkpoint.save(model: model, optimizer: optimizer, ema: ema,
-                            extra: ["step": "\(step)", "rng": rng, "data": dataState,
-                                    "autoencoder_configuration": config, "autoencoder_training": settingsJSON],
-                            to: directory)
+        return ["rng": rng, "data": try images.savedState(), "autoencoder_configuration": config, "autoencoder_training": settingsJSON]
     }
 
-    /// Restores model, optimiser, EMA, step and random state; returns the saved data position.
-    public func resume(from directory: URL) throws -> String {
-        let extra = try Checkpoint.load(model: model, optimizer: optimizer, ema: ema, from: directory)
-        guard let s = extra["step"].flatMap(Int.init), let rng = extra["rng"], let data = extra["data"] else {
-            throw AutoencoderError("\(directory.path): not an autoencoder training checkpoint (no step, random state or data position)")
+    public func restore(checkpointState extra: [String: String]) throws {
+        guard let rng = extra["rng"], let data = extra["data"] else {
+            throw AutoencoderError("not an autoencoder training checkpoint (no random state or data position)")
         }
         if let c = extra["autoencoder_configuration"],
            let saved = try? JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data(c.utf8)), saved != model.configuration {
-            throw AutoencoderError("\(directory.path) was trained with another autoencoder configuration")
+            throw AutoencoderError("the checkpoint was trained with another autoencoder configuration")
         }
-        step = s
         generator = try JSONDecoder().decode(RandomGenerator.self, from: Data(rng.utf8))
-        return data
+        try images.restore(data)
     }
 
     /// Saves the EMA weights as a diffusers folder (config.json + diffusion_pytorch_model.safetensors),

@@ -20,6 +20,9 @@ struct ClassifierTrainCommand: ParsableCommand {
     @Option(help: "Batch size.") var batchSize = 64
     @Option(help: "Peak learning rate (cosine decay).") var learningRate: Float = 2e-3
     @Option(help: "Random seed (initialisation, order, flips).") var seed: UInt64 = 2026
+    @Option(help: "Folder for a checkpoint and the JSONL log, resumed when run again (default: train in memory).") var runDir: String?
+    @Option(help: "With --run-dir: checkpoint every N steps.") var checkpointEvery = 500
+    @Flag(help: "With --run-dir: start over even if it holds a checkpoint.") var restart = false
 
     func run() throws {
         let log: (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
@@ -31,7 +34,9 @@ struct ClassifierTrainCommand: ParsableCommand {
         settings.learningRate = learningRate
         settings.seed = seed
         let start = Date()
-        let model = FashionClassifier.train(images: train.images, labels: train.labels, settings: settings, log: log)
+        let model = try FashionClassifier.train(images: train.images, labels: train.labels, settings: settings,
+                                                runDirectory: runDir.map { URL(fileURLWithPath: $0) }, checkpointEvery: checkpointEvery,
+                                                restart: restart, progress: true, report: log)
         let seconds = Date().timeIntervalSince(start)
         let accuracy = FashionClassifier.Accuracy(predictions: try model.predict(test.images), labels: test.labels)
         let command = "latte classifier train --output \(output) --epochs \(epochs) --batch-size \(batchSize) --learning-rate \(learningRate) --seed \(seed)"

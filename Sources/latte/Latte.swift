@@ -6,7 +6,7 @@ struct Latte: ParsableCommand {
         commandName: "latte",
         abstract: "LatteFlow: LaTtE-Flow image generation and understanding on the CPU.",
         // One file per subcommand; add new ones here.
-        subcommands: [InfoCommand.self, AssetsCommand.self, TokenizeCommand.self, ChatCommand.self, TrainVAECommand.self, VAECommand.self, TrainCommand.self, GenerateCommand.self, EvalCommand.self, ConvertWeightsCommand.self, FIDCommand.self, ClassifierCommand.self, TrainTinyCommand.self, BenchCommand.self])
+        subcommands: [InfoCommand.self, AssetsCommand.self, TokenizeCommand.self, ChatCommand.self, TrainVAECommand.self, VAECommand.self, TrainCommand.self, GenerateCommand.self, EvalCommand.self, ConvertWeightsCommand.self, FIDCommand.self, ClassifierCommand.self, BenchCommand.self])
 }
 
 struct BenchCommand: ParsableCommand {

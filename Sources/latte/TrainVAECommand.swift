@@ -6,8 +6,8 @@ import LatteModels
 import LatteNN
 import LatteTensor
 
-/// `latte train-vae`: trains an AutoencoderKL-shaped model on an image dataset with checkpoints,
-/// resume, progress, a JSONL log and a loss-curve PNG; the EMA weights are saved as a diffusers folder
+/// `latte train-vae`: trains an AutoencoderKL-shaped model on an image dataset in the one training loop
+/// (`TrainingRun`: checkpoints, resume, progress, the JSONL log) and draws a loss-curve PNG; the EMA weights are saved as a diffusers folder
 /// with the latent scaling measured on training images.
 struct TrainVAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,40 +75,18 @@ struct TrainVAECommand: ParsableCommand {
             model = try AutoencoderKL(configuration, seed: seed)
         }
         let settings = AutoencoderTrainingSettings(steps: steps, batchSize: batch, learningRate: lr, warmupSteps: warmup,
-                                                   l1Weight: l1, klWeight: kl, decoderOnly: decoderOnly, decoderNoise: decoderNoise,
-                                                   checkpointEvery: checkpointEvery, seed: seed)
-        let trainer = AutoencoderTrainer(model: model, settings: settings)
+                                                   l1Weight: l1, klWeight: kl, decoderOnly: decoderOnly, decoderNoise: decoderNoise, seed: seed)
         let dataset = try ImageDataSource.dataset(data, split: .train)
-        let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: batch, shuffle: true, seed: seed, pad: pad))
-
-        let runURL = URL(fileURLWithPath: runDir), checkpointURL = runURL.appendingPathComponent("checkpoint")
-        try FileManager.default.createDirectory(at: runURL, withIntermediateDirectories: true)
-        let logURL = runURL.appendingPathComponent("log.jsonl")
-        if restart {
-            try? FileManager.default.removeItem(at: checkpointURL)
-            try? FileManager.default.removeItem(at: logURL)
-        } else if Checkpoint.exists(at: checkpointURL) {
-            let state = try trainer.resume(from: checkpointURL)
-            try loader.restore(try JSONDecoder().decode(LoaderState.self, from: Data(state.utf8)))
-            FileHandle.standardError.write(Data("resuming \(runDir) at step \(trainer.step)\n".utf8))
-        }
-        let parameters = model.namedParameters().reduce(0) { $0 + $1.1.value.count }
-        FileHandle.standardError.write(Data("training AutoencoderKL (\(parameters) parameters) on \(data): \(steps) steps × \(batch) images, \(Parallel.threadCount) threads\n".utf8))
-
-        let log = try TrainingLog(url: logURL, resumingAt: trainer.step)
-        defer { log.close() }
-        var progress = TrainingProgress(total: steps, startingAt: trainer.step, label: "train-vae")
-        func dataState() throws -> String { String(decoding: try JSONEncoder().encode(loader.state), as: UTF8.self) }
-        while trainer.step < steps {
-            let b = try loader.next()
-            let images = Tensor(b.pixels, shape: [b.count, b.channels, b.height, b.width])
-            let s = try trainer.trainStep(images: images)
-            try log.append(s)
-            if !s.applied { FileHandle.standardError.write(Data("\nstep \(s.step) skipped: non-finite loss \(s.loss) or gradient norm \(s.gradientNorm)\n".utf8)) }
-            progress.update(step: s.step, fields: [("loss", String(format: "%.4f", s.loss)), ("psnr", String(format: "%.1f dB", s.psnr)),
-                                                    ("lr", String(format: "%.1e", s.learningRate))])
-            if s.step % checkpointEvery == 0 || s.step == steps { try trainer.saveCheckpoint(to: checkpointURL, dataState: try dataState()) }
-        }
+        let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: batch, shuffle: true, seed: seed, pad: pad,
+                                                                                             channels: model.configuration.in_channels))
+        let trainer = AutoencoderTrainer(model: model, settings: settings, images: LoaderImages(loader))
+        let say = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        let runURL = URL(fileURLWithPath: runDir)
+        let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(
+            directory: runURL, steps: steps, checkpointEvery: checkpointEvery, restart: restart, progressLabel: "train-vae"), report: say)
+        say("training AutoencoderKL (\(model.parameterCount()) parameters) on \(data): \(steps) steps × \(batch) images, \(Parallel.threadCount) threads")
+        try run.run()
+        let logURL = run.logURL!
 
         let curve = runURL.appendingPathComponent("loss.png")
         try LossCurvePlot.write([.init(name: "mse", points: TrainingLog.series(in: logURL, x: "step", y: "mse")),

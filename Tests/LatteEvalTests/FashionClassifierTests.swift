@@ -3,6 +3,7 @@ import LatteFormats
 import LatteTensor
 import XCTest
 @testable import LatteEval
+import LatteNN
 
 /// The committed classifier (models/fashion-classifier, trained by `latte classifier train`).
 final class FashionClassifierTests: XCTestCase {
@@ -58,7 +59,36 @@ final class FashionClassifierTests: XCTestCase {
         }
         settings.epochs = 12
         settings.learningRate = 3e-3
-        let trained = FashionClassifier.train(images: images, labels: labels, settings: settings)
+        let trained = try FashionClassifier.train(images: images, labels: labels, settings: settings)
         XCTAssertLessThan(loss(trained), loss(untrained) * 0.5)
+    }
+
+    /// Stopped inside the second epoch and resumed from its checkpoint, the classifier ends with the
+    /// weights of an uninterrupted run: the shuffle of the epoch and the flips replay exactly.
+    func testResumedTrainingEndsWithTheUninterruptedWeights() throws {
+        var g = RandomGenerator(seed: 12)
+        let images = Tensor.uniform([40, 1, 28, 28], low: 0, high: 1, generator: &g)
+        let labels = (0..<40).map { $0 % 10 }
+        var settings = FashionClassifier.TrainingSettings()
+        settings.epochs = 3
+        settings.batchSize = 16   // 2 batches per epoch, 8 images left out of each
+        settings.warmupSteps = 2
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latte-classifier-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+
+        let reference = try FashionClassifierTrainer(images: images, labels: labels, settings: settings)
+        var expected: [Float] = []
+        try TrainingRun(trainer: reference, options: .init(directory: nil, steps: reference.totalSteps)).run(onStep: { expected.append($0.loss) })
+        XCTAssertEqual(expected.count, 6)
+
+        let first = try FashionClassifierTrainer(images: images, labels: labels, settings: settings)
+        var losses: [Float] = []
+        try TrainingRun(trainer: first, options: .init(directory: dir, steps: 6, stopAfter: 3)).run(onStep: { losses.append($0.loss) })
+        let second = try FashionClassifierTrainer(images: images, labels: labels, settings: settings)
+        let resumed = try TrainingRun(trainer: second, options: .init(directory: dir, steps: 6))
+        XCTAssertEqual(resumed.step, 3)
+        try resumed.run(onStep: { losses.append($0.loss) })
+        XCTAssertEqual(losses, expected)
+        XCTAssertEqual(second.model.parameterTensors().mapValues { $0.toArray() }, reference.model.parameterTensors().mapValues { $0.toArray() })
     }
 }

@@ -154,7 +154,7 @@ final class SamplerTests: XCTestCase {
         let initial = evaluate()
         for _ in 0..<3000 {
             arena.zeroGradients()
-            _ = valueAndGradient(m, accumulatingInto: arena) { model in objective(model, data: data, prompt: batch, generator: &g).loss }
+            _ = valueAndGradient(m, accumulatingInto: arena) { model in objective(model, data: data, prompts: prompts, generator: &g).loss }
             optimizer.update(learningRate: 2e-3)
         }
         let final = evaluate()

@@ -59,38 +59,54 @@ final class AutoencoderKLTrainingTests: XCTestCase {
     }
 }
 
+/// The same images every step, as a trainer's data (position: steps drawn).
+struct RepeatedImages: AutoencoderTrainingImages {
+    let images: Tensor
+    var drawn = 0
+    mutating func next() throws -> Tensor { drawn += 1; return images }
+    func savedState() throws -> String { "\(drawn)" }
+    mutating func restore(_ state: String) throws { drawn = Int(state) ?? -1 }
+}
+
 /// The trainer's checkpoint holds everything a resumed run needs: the losses after resuming equal
-/// those of an uninterrupted run.
+/// those of an uninterrupted run (both in the one training loop, `TrainingRun`).
 final class AutoencoderTrainerResumeTests: XCTestCase {
-    func makeTrainer() throws -> AutoencoderTrainer {
+    func makeTrainer(images: Tensor = AutoencoderKLTrainingTests.images()) throws -> AutoencoderTrainer {
         var c = AutoencoderKLConfiguration()
         c.in_channels = 1; c.out_channels = 1; c.block_out_channels = [8, 8]; c.norm_num_groups = 4; c.latent_channels = 2
         return AutoencoderTrainer(model: try AutoencoderKL(c, seed: 1),
-                                  settings: AutoencoderTrainingSettings(steps: 6, batchSize: 8, learningRate: 2e-3, warmupSteps: 2, seed: 3))
+                                  settings: AutoencoderTrainingSettings(steps: 6, batchSize: 8, learningRate: 2e-3, warmupSteps: 2, seed: 3),
+                                  images: RepeatedImages(images: images))
+    }
+
+    func losses(_ run: TrainingRun) throws -> [Float] {
+        var out: [Float] = []
+        try run.run(onStep: { out.append($0.loss) })
+        return out
     }
 
     func testResumedRunMatchesUninterruptedRun() throws {
-        let x = AutoencoderKLTrainingTests.images()
-        let full = try makeTrainer()
-        let reference = try (0..<6).map { _ in try full.trainStep(images: x).loss }
+        let reference = try losses(try TrainingRun(trainer: try makeTrainer(), options: .init(directory: nil, steps: 6)))
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latte-vae-resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let first = try makeTrainer()
-        for _ in 0..<3 { _ = try first.trainStep(images: x) }
-        try first.saveCheckpoint(to: dir, dataState: "position 3")
+        let first = try losses(try TrainingRun(trainer: try makeTrainer(), options: .init(directory: dir, steps: 6, stopAfter: 3)))
         let second = try makeTrainer()
-        XCTAssertEqual(try second.resume(from: dir), "position 3")
-        XCTAssertEqual(second.step, 3)
-        let resumed = try (0..<3).map { _ in try second.trainStep(images: x).loss }
-        XCTAssertEqual(resumed, Array(reference[3...]))
+        let run = try TrainingRun(trainer: second, options: .init(directory: dir, steps: 6))
+        XCTAssertEqual(run.step, 3)
+        XCTAssertEqual((second.images as? RepeatedImages)?.drawn, 3, "the data position was restored")
+        XCTAssertEqual(first + (try losses(run)), reference)
         XCTAssertLessThan(reference.last!, reference.first!)
+        let logged = try TrainingLog.records(in: run.logURL!)
+        XCTAssertEqual(logged.map(\.loss), reference)
+        XCTAssertEqual(Set(logged[0].metrics.keys), ["mse", "l1", "kl"])
     }
 
     func testWrongImagesAreRefusedBeforeTraining() throws {
-        let t = try makeTrainer()
-        XCTAssertThrowsError(try t.trainStep(images: Tensor.zeros([2, 3, 16, 16]))) { XCTAssertTrue("\($0)".contains("[N, 1, H, W]"), "\($0)") }
-        XCTAssertThrowsError(try t.trainStep(images: Tensor.zeros([2, 1, 15, 16]))) { XCTAssertTrue("\($0)".contains("multiple of 2"), "\($0)") }
-        XCTAssertEqual(t.step, 0)
+        for (images, message) in [(Tensor.zeros([2, 3, 16, 16]), "[N, 1, H, W]"), (Tensor.zeros([2, 1, 15, 16]), "multiple of 2")] {
+            let run = try TrainingRun(trainer: try makeTrainer(images: images), options: .init(directory: nil, steps: 6))
+            XCTAssertThrowsError(try run.run()) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
+            XCTAssertEqual(run.step, 0)
+        }
     }
 }

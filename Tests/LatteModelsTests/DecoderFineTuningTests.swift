@@ -26,9 +26,11 @@ final class DecoderFineTuningTests: XCTestCase {
         let before = noisyError()
 
         let trainer = AutoencoderTrainer(model: model, settings: AutoencoderTrainingSettings(
-            steps: 60, batchSize: 8, learningRate: 3e-3, warmupSteps: 5, decoderOnly: true, decoderNoise: 0.6, seed: 3))
+            steps: 60, batchSize: 8, learningRate: 3e-3, warmupSteps: 5, decoderOnly: true, decoderNoise: 0.6, seed: 3),
+            images: RepeatedImages(images: x))
         var losses: [Float] = []
-        for _ in 0..<60 { losses.append(try trainer.trainStep(images: x).loss) }
+        try TrainingRun(trainer: trainer, options: .init(directory: nil, steps: 60)).run(onStep: { losses.append($0.loss) })
+        XCTAssertEqual(losses.count, 60)
         XCTAssertTrue(losses.allSatisfy(\.isFinite))
 
         for (name, p) in model.namedParameters() {

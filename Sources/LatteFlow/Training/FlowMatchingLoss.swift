@@ -21,8 +21,8 @@ public enum TimestepDistribution: Sendable, Equatable, Codable {
 }
 
 /// The per-group flow-matching objective (METHOD.md §3): x_t = t·x1 + (1 − t)·x0 with x0 ~ N(0, I),
-/// target u = x1 − x0; each sample is routed to the group owning its t, the batch is split by group so
-/// every group present trains in the same step, and L = Σ_k (n_k / B)·mean‖v_k − u‖² over its samples.
+/// target u = x1 − x0; each sample is routed to the group owning its t, the batch is gathered by group
+/// so every group present trains in the same step, and L = Σ_k (n_k / B)·mean‖v_k − u‖² over its samples.
 public struct FlowMatchingLoss {
     public var timesteps: TimestepDistribution
 
@@ -37,17 +37,33 @@ public struct FlowMatchingLoss {
         public let perGroup: [(count: Int, loss: Float)?]
     }
 
-    /// Draws t and noise for data latents x1 [B, C, H, W] and computes the loss.
-    public func callAsFunction(_ model: LayerwiseTimestepExperts, data x1: Tensor, prompt: PromptCache,
+    /// Draws t and noise for data latents x1 [B, C, H, W] and computes the loss; `prompts` holds one
+    /// one-row cache per latent.
+    public func callAsFunction(_ model: LayerwiseTimestepExperts, data x1: Tensor, prompts: [PromptCache],
                                generator: inout RandomGenerator) -> Result {
         let b = x1.dim(0)
         let t = (0..<b).map { _ in timesteps.sample(&generator) }
         let noise = Tensor.normal(x1.shape, generator: &generator)
-        return loss(model, data: x1, noise: noise, t: t, prompt: prompt)
+        return loss(model, data: x1, noise: noise, t: t, prompts: prompts)
     }
 
-    /// The loss for given noise and times (deterministic; used by tests and by `callAsFunction`).
+    /// The loss for given noise and times, with one one-row prompt cache per latent (deterministic;
+    /// used by tests and by `callAsFunction`). Each group's rows are stacked once, right-padded to the
+    /// batch's longest prompt: the same keys, padding and attention shapes as a batch stacked whole.
+    public func loss(_ model: LayerwiseTimestepExperts, data x1: Tensor, noise x0: Tensor, t: [Float], prompts: [PromptCache]) -> Result {
+        precondition(prompts.count == x1.dim(0), "\(x1.dim(0)) latents but \(prompts.count) prompt caches")
+        let length = prompts.map(\.length).max() ?? 0
+        return loss(model, data: x1, noise: x0, t: t) { rows in PromptCache.stack(rows.map { prompts[$0] }, paddedTo: length) }
+    }
+
+    /// The loss for a prompt batch already stacked (one row per latent), e.g. by a benchmark.
     public func loss(_ model: LayerwiseTimestepExperts, data x1: Tensor, noise x0: Tensor, t: [Float], prompt: PromptCache) -> Result {
+        loss(model, data: x1, noise: x0, t: t) { rows in prompt.selecting(rows: rows) }
+    }
+
+    /// The loss, with `promptRows(rows)` giving the prompt caches of the batch rows `rows`.
+    func loss(_ model: LayerwiseTimestepExperts, data x1: Tensor, noise x0: Tensor, t: [Float],
+              promptRows: ([Int]) -> PromptCache) -> Result {
         let b = x1.dim(0)
         let c = model.configuration
         var total: Tensor? = nil
@@ -60,7 +76,7 @@ public struct FlowMatchingLoss {
             let tk = rows.map { t[$0] }
             let tt = Tensor(tk, shape: [rows.count, 1, 1, 1])
             let xt = data * tt + noise * (1 - tt)
-            let v = model.velocity(xt, t: tk, prompt: prompt.selecting(rows: rows), group: k)
+            let v = model.velocity(xt, t: tk, prompt: promptRows(rows), group: k)
             let lk = (v - (data - noise)).pow(2).mean()
             perGroup[k] = (rows.count, withoutGradient { lk.item() })
             let weighted = lk * (Float(rows.count) / Float(b))

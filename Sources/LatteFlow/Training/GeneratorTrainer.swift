@@ -2,17 +2,15 @@ import Foundation
 import LatteNN
 import LatteTensor
 
-/// A source of training batches whose position can be saved and restored, so a resumed run sees the
-/// same batches as an uninterrupted one.
-public protocol GeneratorTrainingData {
-    /// Data latents [B, C, H, W] and, per row, the prompt cache (one row) of its condition.
-    mutating func next() throws -> (latents: Tensor, prompts: [PromptCache])
-    /// The position, as a string stored in checkpoints.
-    func savedState() throws -> String
-    mutating func restore(_ state: String) throws
-}
+/// A source of generator training batches whose position can be saved and restored, so a resumed run
+/// sees the same batches as an uninterrupted one. Each row brings its own one-row prompt cache; the
+/// loss stacks the rows of each expert group once (`FlowMatchingLoss`).
+public protocol GeneratorTrainingData: ResumableBatches where Batch == (latents: Tensor, prompts: [PromptCache]) {}
 
+/// How the generator trains: optimiser, schedule and the flow-matching objective. How long the run is
+/// and when it checkpoints belong to `TrainingRun.Options`.
 public struct TrainingSettings: Codable, Equatable, Sendable {
+    /// Length of the learning-rate schedule (the run's `steps`).
     public var steps: Int
     public var learningRate: Float
     public var warmupSteps: Int
@@ -25,16 +23,11 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     /// Probability of replacing a row's condition with the null prompt (so guidance works).
     public var conditionDropout: Float
     public var timesteps: TimestepDistribution
-    /// Save a checkpoint every N steps (0: only at the end).
-    public var checkpointEvery: Int
     public var seed: UInt64
-    /// Consecutive non-finite steps tolerated (each is skipped) before the run stops.
-    public var maxNonFiniteSteps: Int
 
     public init(steps: Int, learningRate: Float = 3e-4, warmupSteps: Int = 100, cosine: Bool = false,
                 minimumLearningRate: Float = 0, weightDecay: Float = 0, clipNorm: Float = 1, emaDecay: Float = 0.999,
-                conditionDropout: Float = 0.1, timesteps: TimestepDistribution = .logitNormal(mean: 0, std: 1),
-                checkpointEvery: Int = 500, seed: UInt64 = 0, maxNonFiniteSteps: Int = 5) {
+                conditionDropout: Float = 0.1, timesteps: TimestepDistribution = .logitNormal(mean: 0, std: 1), seed: UInt64 = 0) {
         self.steps = steps
         self.learningRate = learningRate
         self.warmupSteps = warmupSteps
@@ -45,9 +38,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         self.emaDecay = emaDecay
         self.conditionDropout = conditionDropout
         self.timesteps = timesteps
-        self.checkpointEvery = checkpointEvery
         self.seed = seed
-        self.maxNonFiniteSteps = maxNonFiniteSteps
     }
 
     var schedule: LearningRateSchedule {
@@ -55,113 +46,75 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     }
 }
 
-/// What one training step did.
-public struct TrainingStep: Codable, Sendable {
-    public let step: Int
-    public let loss: Float
-    /// Per group: samples routed to it and its mean squared error (nil: no sample this step).
-    public let groupLosses: [Float?]
-    public let groupCounts: [Int]
-    public let learningRate: Float
-    public let gradientNorm: Float
-    /// False when the step was skipped for a non-finite loss or gradient.
-    public let applied: Bool
-    public let seconds: Double
-}
-
-public struct TrainingError: Error, CustomStringConvertible {
-    public let message: String
-    public init(message: String) { self.message = message }
-    public var description: String { message }
-}
-
-/// Trains the generation pathway with flow matching (METHOD.md §3): AdamW with warm-up, gradient
-/// clipping, EMA weights for sampling, condition dropout, checkpoints with optimiser, EMA, data
-/// position and random state, so a killed run resumes with the same losses. The frozen backbone is
-/// not here at all: its prompt caches come in with the data, computed without the tape.
-public final class GeneratorTrainer {
+/// The generation pathway's step for `TrainingRun` (METHOD.md §3): condition dropout, the per-group
+/// flow-matching loss and its gradients; AdamW with warm-up, clipping and EMA weights for sampling.
+/// Its checkpoint state is the random generator, the data position and the generator configuration,
+/// so a killed run resumes with the same losses. The frozen backbone is not here at all: its prompt
+/// caches come in with the data, computed without the tape.
+public final class GeneratorTrainer: StepTrainer {
     public let model: LayerwiseTimestepExperts
     public let settings: TrainingSettings
     public let nullPrompt: PromptCache
+    public private(set) var data: any GeneratorTrainingData
     public let arena: ParameterArena
     public let optimizer: AdamW
     public let ema: ExponentialMovingAverage
-    public private(set) var step = 0
+    public let update: ParameterUpdate
     public private(set) var generator: RandomGenerator
-    private var guarded: GuardedUpdate
     let objective: FlowMatchingLoss
 
-    public init(model: LayerwiseTimestepExperts, settings: TrainingSettings, nullPrompt: PromptCache) {
+    /// Packs the model's trainable parameters: freeze what should not train (`trainOnly(groups:)`) first.
+    public init(model: LayerwiseTimestepExperts, settings: TrainingSettings, nullPrompt: PromptCache, data: any GeneratorTrainingData) {
         self.model = model
         self.settings = settings
         self.nullPrompt = nullPrompt
+        self.data = data
         arena = model.packParameters()
         optimizer = AdamW(arena: arena, weightDecay: settings.weightDecay, noDecay: AdamW.normsAndBiases)
         ema = ExponentialMovingAverage(arena: arena, decay: settings.emaDecay, warmup: true)
+        update = ParameterUpdate(model: model, arena: arena, optimizer: optimizer, ema: ema, schedule: settings.schedule,
+                                 clipNorm: settings.clipNorm)
         generator = RandomGenerator(seed: settings.seed)
         objective = FlowMatchingLoss(timesteps: settings.timesteps)
-        guarded = GuardedUpdate(limit: settings.maxNonFiniteSteps)
     }
 
-    /// One optimisation step on the next batch of `data`.
-    public func trainStep<D: GeneratorTrainingData>(_ data: inout D) throws -> TrainingStep {
-        let start = DispatchTime.now().uptimeNanoseconds
+    /// The loss of the next batch, each row's prompt dropped to the null prompt with probability
+    /// `conditionDropout`; logs each group's loss as "g<k>" (groups without a sample this step are absent).
+    public func computeGradients() throws -> StepLoss {
         let batch = try data.next()
-        let rows = batch.prompts.map { generator.nextFloat() < settings.conditionDropout ? nullPrompt : $0 }
-        let prompt = PromptCache.stack(rows)
-        arena.zeroGradients()
+        let prompts = batch.prompts.map { generator.nextFloat() < settings.conditionDropout ? nullPrompt : $0 }
         var perGroup: [(count: Int, loss: Float)?] = []
         let loss = valueAndGradient(model, accumulatingInto: arena) { m in
-            let r = objective(m, data: batch.latents, prompt: prompt, generator: &generator)
+            let r = objective(m, data: batch.latents, prompts: prompts, generator: &generator)
             perGroup = r.perGroup
             return r.loss
         }
-        step += 1
-        let lr = settings.schedule(step - 1)
-        let (applied, norm) = try guarded.apply(loss: loss, step: step, arena: arena, optimizer: optimizer, ema: ema,
-                                                learningRate: lr, clipNorm: settings.clipNorm)
-        return TrainingStep(step: step, loss: loss, groupLosses: perGroup.map { $0?.loss }, groupCounts: perGroup.map { $0?.count ?? 0 },
-                            learningRate: lr, gradientNorm: norm, applied: applied,
-                            seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        let metrics = perGroup.enumerated().compactMap { k, g in g.map { (name: "g\(k)", value: $0.loss) } }
+        return StepLoss(loss: loss, metrics: metrics)
     }
 
-    /// Trains until `settings.steps`, checkpointing into `checkpointDirectory` (atomically) every
-    /// `checkpointEvery` steps and at the end, appending one JSON line per step to `logURL`.
-    public func train<D: GeneratorTrainingData>(_ data: inout D, checkpointDirectory: URL?, logURL: URL? = nil,
-                                                onStep: ((TrainingStep) -> Void)? = nil) throws {
-        let log = try logURL.map { try TrainingLog(url: $0, resumingAt: step) }
-        defer { log?.close() }
-        while step < settings.steps {
-            let s = try trainStep(&data)
-            try log?.append(s)
-            onStep?(s)
-            if let dir = checkpointDirectory,
-               (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0) || step == settings.steps {
-                try saveCheckpoint(to: dir, data: data)
-            }
-        }
-    }
-
-    public func saveCheckpoint<D: GeneratorTrainingData>(to directory: URL, data: D) throws {
+    public func checkpointState() throws -> [String: String] {
         let rng = String(decoding: try JSONEncoder().encode(generator), as: UTF8.self)
         let config = String(decoding: try JSONEncoder().encode(model.configuration), as: UTF8.self)
-        try Checkpoint.save(model: model, optimizer: optimizer, ema: ema,
-                            extra: ["step": "\(step)", "rng": rng, "data": try data.savedState(), "generator_configuration": config],
-                            to: directory)
+        return ["rng": rng, "data": try data.savedState(), "generator_configuration": config]
     }
 
-    /// Restores model, optimiser, EMA, step, random state and data position from a checkpoint.
-    public func resume<D: GeneratorTrainingData>(from directory: URL, data: inout D) throws {
-        let extra = try Checkpoint.load(model: model, optimizer: optimizer, ema: ema, from: directory)
-        guard let s = extra["step"].flatMap(Int.init), let rng = extra["rng"], let d = extra["data"] else {
-            throw TrainingError(message: "\(directory.path): not a generator training checkpoint (no step, random state or data position)")
+    public func restore(checkpointState extra: [String: String]) throws {
+        guard let rng = extra["rng"], let position = extra["data"] else {
+            throw TrainingError(message: "not a generator training checkpoint (no random state or data position)")
         }
         if let c = extra["generator_configuration"],
            let saved = try? JSONDecoder().decode(GeneratorConfiguration.self, from: Data(c.utf8)), saved != model.configuration {
-            throw TrainingError(message: "\(directory.path) was trained with another generator configuration")
+            throw TrainingError(message: "the checkpoint was trained with another generator configuration")
         }
-        step = s
         generator = try JSONDecoder().decode(RandomGenerator.self, from: Data(rng.utf8))
-        try data.restore(d)
+        try data.restore(position)
+    }
+
+    /// Runs `body` with the EMA weights (what sampling uses) in the model, then puts the training weights back.
+    public func withAveragedWeights<T>(_ body: () throws -> T) rethrows -> T {
+        ema.swapWithParameters()
+        defer { ema.swapWithParameters() }
+        return try body()
     }
 }

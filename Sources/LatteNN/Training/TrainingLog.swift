@@ -26,13 +26,27 @@ public struct TrainingLog {
         handle = try FileHandle(forWritingTo: url)
         handle.seekToEndOfFile()
         encoder.outputFormatting = [.sortedKeys]
+        // A skipped step's loss or gradient norm is not finite; JSON has no number for it.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    }
+
+    /// A decoder for the log's lines: non-finite values ("nan", "inf", "-inf") read back as floats.
+    public static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
+
+    /// Every line of a run's log as a record (`TrainingRun` writes them).
+    public static func records(in url: URL) throws -> [TrainingLogRecord] {
+        try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map { try decoder.decode(TrainingLogRecord.self, from: Data($0.utf8)) }
     }
 
     public func append<T: Encodable>(_ value: T) throws { handle.write(try encoder.encode(value) + Data("\n".utf8)) }
     public func close() { try? handle.close() }
 
     /// Reads back one numeric field per line against another (e.g. a loss against "step"), skipping
-    /// lines without both — the points of a loss curve.
+    /// lines without both (or with a non-finite value) — the points of a loss curve.
     public static func series(in url: URL, x: String, y: String) -> [(Int, Float)] {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in

@@ -1,22 +1,26 @@
 import Foundation
 import LatteFormats
 import LatteModels
+import LatteNN
 import LatteTensor
 
 /// The autoencoder latents of a whole training set, computed once (posterior means, scaled for the
 /// generator) and cached in a safetensors file that records which autoencoder weights made them.
-enum LatentCache {
-    static func latents(vae: AutoencoderKL, vaeFolder: URL, dataset: any Dataset, pad: Int, cache: URL,
-                        say: (String) -> Void) throws -> Tensor {
+public enum LatentCache {
+    /// Latents [N, C, H, W] of `dataset`'s images (converted to the autoencoder's channels, bordered by
+    /// `pad` pixels, in [−1, 1]), read from `cache` when it was made by the same autoencoder weights,
+    /// padding and item count, else encoded and written there.
+    public static func latents(autoencoder vae: AutoencoderKL, folder vaeFolder: URL, dataset: any Dataset, pad: Int, cache: URL,
+                               report: (String) -> Void) throws -> Tensor {
         let weights = try SHA256.hash(fileAt: vaeFolder.appendingPathComponent("diffusion_pytorch_model.safetensors").path)
         let key = "\(weights) pad \(pad) items \(dataset.count) scale \(vae.configuration.scaling_factor) shift \(vae.configuration.shift_factor ?? 0)"
         if FileManager.default.fileExists(atPath: cache.path),
            let file = try? Safetensors.read(contentsOf: cache), file.metadata["source"] == key, let t = file.tensors["latents"] {
-            say("latents: \(t.shape) from \(cache.path)")
+            report("latents: \(t.shape) from \(cache.path)")
             return t.toFloat32().contiguous()
         }
-        let loader = try DataLoader(dataset: dataset, options: DataLoaderOptions(batchSize: 200, shuffle: false, seed: 0,
-                                                                                 transforms: [.toGray, .pad(pad, fill: 0)], mean: [0.5], std: [0.5]))
+        let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(
+            batchSize: 200, shuffle: false, seed: 0, pad: pad, channels: vae.configuration.in_channels))
         var parts: [Tensor] = []
         var progress = TrainingProgress(total: dataset.count, label: "encoding latents")
         var done = 0

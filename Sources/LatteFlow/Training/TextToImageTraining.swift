@@ -1,0 +1,123 @@
+import Foundation
+import LatteFormats
+import LatteKernels
+import LatteModels
+import LatteNN
+import LatteTensor
+
+/// `latte train` as a library call: trains the generation pathway of a class-conditional
+/// text-to-image model on a labelled image set, with a frozen backbone and a trained autoencoder.
+///
+/// 1. Data: the images (`ImageDataSource`) become autoencoder latents, cached in the run folder
+///    (`LatentCache`); the latent shape, and so the generator's, is the latents'.
+/// 2. Backbone: its K/V geometry shapes the generator (`GeneratorShape`, `BackboneGeometry`); each class
+///    phrase and the null prompt are prefilled once (`PromptEncoder`).
+/// 3. The one training loop (`TrainingRun`) runs the generator's step (`GeneratorTrainer`) and, at every
+///    checkpoint, exports the model folder (`exportModelFolder`) and draws the loss curve.
+public enum TextToImageTraining {
+    /// Where the run's files go.
+    public struct Result {
+        public let output: URL
+        public let lossCurve: URL
+        public let log: URL
+    }
+
+    public static func run(_ o: TextToImageTrainingOptions, report: @escaping (String) -> Void) throws -> Result {
+        try o.validate()
+        try FileManager.default.createDirectory(at: o.runDirectory, withIntermediateDirectories: true)
+
+        // 1. Latents of the training set, cached against the autoencoder's weights.
+        let vae = try AutoencoderKL.load(directory: o.autoencoder)
+        var dataset = try ImageDataSource.dataset(o.data, split: .train)
+        if let limit = o.limit { dataset = try DatasetPrefix(base: dataset, count: limit) }
+        let latents = try LatentCache.latents(autoencoder: vae, folder: o.autoencoder, dataset: dataset, pad: o.pad,
+                                              cache: o.runDirectory.appendingPathComponent("latents.safetensors"), report: report)
+        let labels = try (0..<dataset.count).map { try dataset.item(at: $0).label }
+        let classes = TrainingClasses(data: o.data, dataset: dataset)
+
+        // 2. The generator, shaped by the backbone and the latents.
+        let (backbone, tokenizer) = try TextToImagePipeline.loadBackbone(o.backbone)
+        let geometry = BackboneGeometry(backbone, ropeTheta: backbone.configuration.ropeTheta)
+        let c = try GeneratorConfiguration(backbone: o.backbone, geometry: geometry, latentShape: Array(latents.shape.dropFirst()),
+                                           shape: o.shape)
+        let model = try LayerwiseTimestepExperts(c, seed: o.seed)
+        if let initial = o.initializeFrom { try loadInitialWeights(into: model, from: initial, report: report) }
+        if let groups = o.trainGroups { try model.trainOnly(groups: groups) }
+        let manifest = TrainedModelDefaults.manifest(backbone: o.backbone, crop: o.pad, classNames: classes.names,
+                                                     classPhrases: classes.phrases)
+
+        // Prompt caches: each class phrase and the null prompt prefilled once.
+        let encoder = PromptEncoder(backbone: backbone)
+        try encoder.check(c)
+        let tokens = try PromptTokens(tokenizer: tokenizer, startToken: manifest.promptStartToken)
+        let phrases = try classes.phrases.map { try $0.map { try encoder.encode(try tokens.tokens(for: $0)) } }
+        let null = try encoder.encode(tokens.nullTokens)
+        report("prompt caches: \(encoder.prefills) prefills (\(classes.phrases.joined().count) phrases + null)")
+        let data = try LabelledLatentData(latents: latents, labels: labels, phrases: phrases, batchSize: o.batch, seed: o.seed)
+
+        var timesteps = o.timesteps
+        if let groups = o.trainGroups {
+            let (lower, upper) = try c.timeInterval(groups: groups)
+            timesteps = .uniformWithin(lower: lower, upper: upper)
+            report("training groups \(groups.map(String.init).joined(separator: ", ")) only: t uniform in [\(lower), \(upper)), \(model.parameterCount(trainableOnly: true)) of \(model.parameterCount()) parameters trainable")
+        }
+        let settings = TrainingSettings(steps: o.steps, learningRate: o.learningRate, warmupSteps: o.warmup, cosine: true,
+                                        minimumLearningRate: o.learningRate / 20, conditionDropout: o.conditionDropout,
+                                        timesteps: timesteps, seed: o.seed)
+        let trainer = GeneratorTrainer(model: model, settings: settings, nullPrompt: null, data: data)
+
+        // 3. The run: resume or restart, train, checkpoint and export.
+        let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(
+            directory: o.runDirectory, steps: o.steps, stopAfter: o.stopAfter, checkpointEvery: o.checkpointEvery,
+            restart: o.restart, progressLabel: "train", pauseAfterLogging: o.pauseAfterLogging), report: report)
+        report("training \(c.groups) groups × \(c.layersPerGroup) layers, width \(c.width) (\(model.parameterCount()) parameters): \(o.steps) steps × \(o.batch) latents, \(Parallel.threadCount) threads")
+        let lossCurve = o.runDirectory.appendingPathComponent("loss.png"), log = run.logURL!
+        try run.run(export: { step in
+            try trainer.withAveragedWeights {
+                try exportModelFolder(to: o.output, manifest: manifest, generator: model, weightsMetadata: ["step": "\(step)"],
+                                      autoencoderFolder: o.autoencoder)
+            }
+            // Only groups that trained (all but with --train-groups) get a curve.
+            try LossCurvePlot.write((0..<c.groups).map { .init(name: "group \($0)", points: TrainingLog.series(in: log, x: "step", y: "g\($0)")) }
+                                        .filter { !$0.points.isEmpty },
+                                    to: lossCurve.path)
+        })
+        return Result(output: o.output, lossCurve: lossCurve, log: log)
+    }
+
+    /// Loads generator weights from a model folder (its manifest's weights file) or a safetensors file.
+    static func loadInitialWeights(into model: LayerwiseTimestepExperts, from url: URL, report: (String) -> Void) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw GeneratorError.invalidInput("initial weights \(url.path): no such file or folder")
+        }
+        var weights = url
+        if isDirectory.boolValue {
+            let saved = try TextToImagePipeline.generatorFiles(in: url)
+            guard saved.configuration == model.configuration else {
+                throw GeneratorError.invalidConfiguration("initial weights \(url.path): its generator configuration differs from this run's (check --width, --groups, --mlp-width)")
+            }
+            weights = saved.weights
+        }
+        try model.loadSafetensors(weights, strict: true)
+        report("initialised from \(weights.path)")
+    }
+}
+
+/// The classes of a labelled training set and the phrases a class's images are captioned with:
+/// Fashion-MNIST's written phrasings (`ClassPrompts`), or for an image folder each class sub-folder's
+/// name.
+public struct TrainingClasses: Sendable, Equatable {
+    public let names: [String]
+    public let phrases: [[String]]
+
+    public init(data: String, dataset: any Dataset) {
+        if data == "fashion-mnist" {
+            names = IDXDataset.fashionMNISTClasses
+            phrases = ClassPrompts.fashionMNIST
+        } else {
+            names = dataset.classNames
+            phrases = dataset.classNames.map { [$0.replacingOccurrences(of: "_", with: " ")] }
+        }
+    }
+}

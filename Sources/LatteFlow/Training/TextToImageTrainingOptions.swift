@@ -1,0 +1,59 @@
+import Foundation
+import LatteNN
+
+/// Everything a `TextToImageTraining` run is asked for (the flags of `latte train`, same defaults).
+public struct TextToImageTrainingOptions {
+    /// "fashion-mnist" or a folder of images in class sub-folders.
+    public var data = "fashion-mnist"
+    /// A trained AutoencoderKL folder.
+    public var autoencoder = URL(fileURLWithPath: "models/fashion-vae")
+    /// The frozen backbone: asset name, GGUF file or Hugging Face folder.
+    public var backbone = "smollm2"
+    /// Where the model folder is exported (at every checkpoint and at the end).
+    public var output = URL(fileURLWithPath: "models/latteflow-fashion")
+    /// Checkpoint, latents cache, log and loss curve; a checkpoint there is resumed.
+    public var runDirectory = URL(fileURLWithPath: "runs/latteflow-fashion")
+    public var shape = GeneratorShape()
+    /// Length of the schedule (optimisation steps).
+    public var steps = 20_000
+    /// Latents per step.
+    public var batch = 32
+    /// Peak learning rate; cosine decay to a twentieth of it after the warm-up.
+    public var learningRate: Float = 5e-4
+    public var warmup = 500
+    public var timesteps: TimestepDistribution = .logitNormal(mean: 0, std: 1)
+    /// Probability of dropping a row's prompt to the null prompt.
+    public var conditionDropout: Float = 0.1
+    public var checkpointEvery = 500
+    /// Stop (checkpoint, export) at this step of the `steps` schedule; a later run continues.
+    public var stopAfter: Int?
+    /// Zero border around each image (28 → 32); decoded images are cropped by it.
+    public var pad = 2
+    /// Only the first N training images.
+    public var limit: Int?
+    public var seed: UInt64 = 0
+    /// Start over even if the run folder holds a checkpoint.
+    public var restart = false
+    /// Generator weights to start from (a model folder or a .safetensors file); a checkpoint still wins.
+    public var initializeFrom: URL?
+    /// Train only these contiguous expert groups (t drawn from their times; everything else frozen).
+    public var trainGroups: [Int]?
+    /// Seconds to pause after logging each step (tests that kill a run need the time).
+    public var pauseAfterLogging: Double = 0
+
+    public init() {}
+
+    /// Checks the options that do not need any file; messages name the flags of `latte train`.
+    public func validate() throws {
+        func fail(_ message: String) -> Error { TrainingError(message: message) }
+        if steps < 1 || batch < 1 || shape.groups < 1 { throw fail("--steps, --batch and --groups must be at least 1") }
+        if let stopAfter, stopAfter < 1 || stopAfter > steps { throw fail("--stop-after must be between 1 and --steps (\(steps))") }
+        if !(0...1).contains(conditionDropout) { throw fail("--condition-dropout must lie in [0, 1]") }
+        if checkpointEvery < 0 { throw fail("--checkpoint-every must not be negative") }
+        if pad < 0 { throw fail("--pad must not be negative") }
+        if let limit, limit < 1 { throw fail("--limit must be at least 1") }
+        if trainGroups != nil && initializeFrom == nil {
+            throw fail("--train-groups fine-tunes some experts of a trained model: give its weights with --initialize-from")
+        }
+    }
+}

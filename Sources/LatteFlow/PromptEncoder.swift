@@ -42,7 +42,7 @@ public final class PromptEncoder {
 
 /// How prompt text becomes the token ids the backbone prefills: the start token, then the text's own
 /// tokens (no special tokens); the null prompt (guidance, dropped conditions) is the start token alone,
-/// so the backbone always has a token to prefill. `TextToImagePipeline.tokens(for:)` follows the same rule.
+/// so the backbone always has a token to prefill. Training and `TextToImagePipeline` both tokenise through it.
 public struct PromptTokens {
     public let tokenizer: Tokenizer
     public let startID: Int

@@ -5,6 +5,7 @@ import LatteFlow
 import LatteFormats
 import LatteKernels
 import LatteModels
+import LatteNN
 import LatteTensor
 
 /// `latte eval`: FID and class accuracy of a class-conditional LatteFlow model, plus its sampling speed.

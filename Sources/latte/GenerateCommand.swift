@@ -4,6 +4,7 @@ import LatteFlow
 import LatteFormats
 import LatteKernels
 import LatteModels
+import LatteNN
 import LatteTensor
 
 /// `latte generate`: images for a prompt, or with `--sheet` one row per class of the model's classes.

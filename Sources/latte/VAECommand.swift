@@ -3,6 +3,7 @@ import Foundation
 import LatteFormats
 import LatteKernels
 import LatteModels
+import LatteNN
 import LatteTensor
 
 /// `latte vae reconstruct` and `latte vae eval` for a trained AutoencoderKL folder.

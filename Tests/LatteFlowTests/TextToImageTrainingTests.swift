@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import LatteFlow
 import LatteFormats
+import LatteModels
 import LatteNN
 import LatteTensor
 
@@ -40,9 +41,10 @@ final class TextToImageTrainingTests: XCTestCase {
     func testExportWritesALoadableFolderAndReplacesThePreviousOne() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latte-export-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let autoencoder = dir.appendingPathComponent("vae")
-        try FileManager.default.createDirectory(at: autoencoder, withIntermediateDirectories: true)
-        try Data("{}".utf8).write(to: autoencoder.appendingPathComponent("config.json"))
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var v = AutoencoderKLConfiguration()
+        v.in_channels = 1; v.out_channels = 1; v.block_out_channels = [8, 8]; v.norm_num_groups = 4; v.latent_channels = 2
+        let autoencoder = try AutoencoderKL(v, seed: 4)
         let model = try LayerwiseTimestepExperts(tinyConfiguration(), seed: 3)
         let manifest = TrainedModelDefaults.manifest(backbone: "test", crop: 2, classNames: ["a"], classPhrases: [["an a"]])
         XCTAssertEqual(manifest.defaultSolver, .heun)
@@ -50,16 +52,16 @@ final class TextToImageTrainingTests: XCTestCase {
         XCTAssertEqual(manifest.defaultGuidance, 2)
         let output = dir.appendingPathComponent("model")
         for step in [1, 2] {
-            try exportModelFolder(to: output, manifest: manifest, generator: model, weightsMetadata: ["step": "\(step)"],
-                                  autoencoderFolder: autoencoder)
+            try TextToImagePipeline.writeFolder(manifest: manifest, generator: model, autoencoder: autoencoder, guide: nil,
+                                                metadata: ["step": "\(step)"], to: output)
         }
         XCTAssertEqual(try TextToImageManifest.load(from: output.appendingPathComponent("model.json")), manifest)
         let loaded = try TextToImagePipeline.loadGenerator(directory: output)
         XCTAssertEqual(loaded.configuration, model.configuration)
         let key = "layers.0.q_proj.weight"
         XCTAssertEqual(loaded.parameterTensors()[key]!.toArray(), model.parameterTensors()[key]!.toArray().map { Float(Float16($0)) })
-        XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("autoencoder/config.json").path))
+        XCTAssertEqual(try AutoencoderKL.load(directory: output.appendingPathComponent("autoencoder")).configuration.latent_channels, 2)
         XCTAssertEqual(try Safetensors.read(contentsOf: output.appendingPathComponent("generator.safetensors")).metadata["step"], "2")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["model", "vae"], "no staging folder left")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["model"], "no staging folder left")
     }
 }

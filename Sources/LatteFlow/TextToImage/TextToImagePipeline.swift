@@ -17,13 +17,11 @@ public final class TextToImagePipeline {
     public let autoencoder: AutoencoderKL
     public let tokenizer: Tokenizer
     public let prompts: PromptEncoder
-    public let promptStartID: Int
+    /// How prompt text becomes backbone tokens (the same rule training used).
+    public let promptTokens: PromptTokens
     /// A weaker generator for autoguidance (`FlowSampler.guide`): the folder's own guide (model.json's
     /// `guide_generator`), or another folder's via `loadGuide(directory:)`.
     public private(set) var guide: LayerwiseTimestepExperts?
-
-    /// The longest prompt, in tokens after the start token.
-    public static let maximumPromptTokens = 512
 
     public init(manifest: TextToImageManifest, generator: LayerwiseTimestepExperts, autoencoder: AutoencoderKL,
                 tokenizer: Tokenizer, backbone: PromptBackbone) throws {
@@ -33,10 +31,7 @@ public final class TextToImagePipeline {
         self.tokenizer = tokenizer
         prompts = PromptEncoder(backbone: backbone)
         try prompts.check(generator.configuration)
-        guard let id = tokenizer.tokenToID(manifest.promptStartToken) else {
-            throw GeneratorError.invalidConfiguration("prompt_start_token '\(manifest.promptStartToken)' is not in the backbone's vocabulary")
-        }
-        promptStartID = id
+        promptTokens = try PromptTokens(tokenizer: tokenizer, startToken: manifest.promptStartToken)
         let c = generator.configuration, a = autoencoder.configuration
         guard a.latent_channels == c.latentChannels else {
             throw GeneratorError.invalidConfiguration("the autoencoder has \(a.latent_channels) latent channels, the generator \(c.latentChannels)")
@@ -56,17 +51,10 @@ public final class TextToImagePipeline {
     // MARK: - Prompts
 
     /// The token ids the backbone prefills for a prompt: the start token, then the text's tokens.
-    public func tokens(for prompt: String) throws -> [Int] {
-        let text = prompt.trimmingCharacters(in: .whitespacesAndNewlines)
-        let ids = tokenizer.encode(text, addSpecialTokens: false)
-        guard ids.count <= Self.maximumPromptTokens else {
-            throw GeneratorError.invalidInput("the prompt has \(ids.count) tokens; at most \(Self.maximumPromptTokens) are supported")
-        }
-        return [promptStartID] + ids
-    }
+    public func tokens(for prompt: String) throws -> [Int] { try promptTokens.tokens(for: prompt) }
 
     /// The null prompt: the start token alone.
-    public var nullTokens: [Int] { [promptStartID] }
+    public var nullTokens: [Int] { promptTokens.nullTokens }
 
     // MARK: - Sampling
 

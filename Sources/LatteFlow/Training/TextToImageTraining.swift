@@ -13,7 +13,7 @@ import LatteTensor
 /// 2. Backbone: its K/V geometry shapes the generator (`GeneratorShape`, `BackboneGeometry`); each class
 ///    phrase and the null prompt are prefilled once (`PromptEncoder`).
 /// 3. The one training loop (`TrainingRun`) runs the generator's step (`GeneratorTrainer`) and, at every
-///    checkpoint, exports the model folder (`exportModelFolder`) and draws the loss curve.
+///    checkpoint, exports the model folder (`TextToImagePipeline.writeFolder`, the writer behind the pipeline's `save`) and draws the loss curve.
 public enum TextToImageTraining {
     /// Where the run's files go.
     public struct Result {
@@ -74,8 +74,8 @@ public enum TextToImageTraining {
         let lossCurve = o.runDirectory.appendingPathComponent("loss.png"), log = run.logURL!
         try run.run(export: { step in
             try trainer.withAveragedWeights {
-                try exportModelFolder(to: o.output, manifest: manifest, generator: model, weightsMetadata: ["step": "\(step)"],
-                                      autoencoderFolder: o.autoencoder)
+                try TextToImagePipeline.writeFolder(manifest: manifest, generator: model, autoencoder: vae, guide: nil,
+                                                    weights: .float16, metadata: ["step": "\(step)"], to: o.output)
             }
             // Only groups that trained (all but with --train-groups) get a curve.
             try LossCurvePlot.write((0..<c.groups).map { .init(name: "group \($0)", points: TrainingLog.series(in: log, x: "step", y: "g\($0)")) }

@@ -53,6 +53,10 @@ final class BackboneLoaderTests: XCTestCase {
         XCTAssertEqual(backbone.promptBackbone.promptLayerCount, 30)
         XCTAssertEqual(backbone.promptBackbone.promptRopeTheta, 100_000)
         XCTAssertEqual(backbone.tokenizer.encode("Paris", addSpecialTokens: false).count, 1)
+        // Present already: fetching if missing fetches (and says) nothing.
+        var said: [String] = []
+        XCTAssertEqual(try Backbone.locate("smollm2", assets: .fetchIfMissing(log: { said.append($0) })), backbone.location)
+        XCTAssertEqual(said, [])
     }
 
     func testMissingAssetNamesTheFetchCommand() throws {

@@ -1,6 +1,6 @@
 import LatteTensor
 
-/// Grouped-query self-attention, the block of every decoder here (LLaMA, Qwen2, the LaTtE-Flow tests):
+/// Grouped-query self-attention, the one block of both decoders here (LLaMA and Qwen2):
 /// q_proj, k_proj, v_proj (biases optional, Qwen2 has them), rotary position embedding on q and k,
 /// scaled dot-product attention, o_proj (no bias).
 ///

@@ -113,8 +113,9 @@ public struct SampleBenchmark {
     func backbone() throws -> (LLaMAModel, String) {
         let layers = options.layers
         if layers == 30, AssetCache().fileIfPresent(asset: "smollm2") != nil {
-            let (model, _) = try TextToImagePipeline.loadBackbone("smollm2")
-            if model.configuration.layerCount == layers { return (model, "smollm2 GGUF (Q4_1 weights)") }
+            if let model = try Backbone.load("smollm2").model as? LLaMAModel, model.configuration.layerCount == layers {
+                return (model, "smollm2 GGUF (Q4_1 weights)")
+            }
         }
         let c = LLaMAConfiguration(hiddenSize: 576, intermediateSize: 1536, layerCount: layers, headCount: 9, kvHeadCount: 3,
                                    headDim: 64, vocabularySize: 49152, rmsNormEps: 1e-5, ropeTheta: 100_000, tieWordEmbeddings: true)

@@ -182,72 +182,12 @@ public struct LLaMAError: Error, CustomStringConvertible, LocalizedError, Sendab
 
 // MARK: - Model
 
-/// Grouped-query self-attention with the half-split RoPE of HF checkpoints; appends to a KV cache.
-public final class LLaMAAttention: Module {
-    public let q_proj: Linear
-    public let k_proj: Linear
-    public let v_proj: Linear
-    public let o_proj: Linear
-    let heads: Int, kvHeads: Int, headDim: Int
-
-    init(_ c: LLaMAConfiguration) {
-        q_proj = Linear(c.hiddenSize, c.headCount * c.headDim, bias: false)
-        k_proj = Linear(c.hiddenSize, c.kvHeadCount * c.headDim, bias: false)
-        v_proj = Linear(c.hiddenSize, c.kvHeadCount * c.headDim, bias: false)
-        o_proj = Linear(c.headCount * c.headDim, c.hiddenSize, bias: false)
-        (heads, kvHeads, headDim) = (c.headCount, c.kvHeadCount, c.headDim)
-    }
-
-    /// x [B, T, hidden]; with a cache, the new keys and values are appended to layer `layer` and the
-    /// queries attend to everything cached (the causal mask aligns queries to the end of the keys).
-    func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor), cache: KVCache?, layer: Int) -> Tensor {
-        let b = x.shape[0], t = x.shape[1]
-        func split(_ y: Tensor, _ h: Int) -> Tensor { y.reshaped([b, t, h, headDim]).permuted([0, 2, 1, 3]) }
-        let q = split(q_proj(x), heads).applyingRotary(cos: rotary.cos, sin: rotary.sin)
-        var k = split(k_proj(x), kvHeads).applyingRotary(cos: rotary.cos, sin: rotary.sin)
-        var v = split(v_proj(x), kvHeads)
-        if let cache { (k, v) = cache.append(layer: layer, keys: k, values: v) }
-        let o = Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .causal).output
-        return o_proj(o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim]))
-    }
-}
-
-public final class LLaMADecoderLayer: Module {
-    public let self_attn: LLaMAAttention
-    public let mlp: SwiGLU
-    public let input_layernorm: RMSNorm
-    public let post_attention_layernorm: RMSNorm
-
-    init(_ c: LLaMAConfiguration) {
-        self_attn = LLaMAAttention(c)
-        mlp = SwiGLU(hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize)
-        input_layernorm = RMSNorm(c.hiddenSize, eps: c.rmsNormEps)
-        post_attention_layernorm = RMSNorm(c.hiddenSize, eps: c.rmsNormEps)
-    }
-
-    func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor), cache: KVCache?, layer: Int) -> Tensor {
-        let h = x + self_attn(input_layernorm(x), rotary: rotary, cache: cache, layer: layer)
-        return h + mlp(post_attention_layernorm(h))
-    }
-}
-
-/// The decoder stack under the HF key prefix `model.`.
-public final class LLaMABackbone: Module {
-    public let embed_tokens: Embedding
-    public let layers: [LLaMADecoderLayer]
-    public let norm: RMSNorm
-
-    init(_ c: LLaMAConfiguration) {
-        embed_tokens = Embedding(c.vocabularySize, c.hiddenSize)
-        layers = (0..<c.layerCount).map { _ in LLaMADecoderLayer(c) }
-        norm = RMSNorm(c.hiddenSize, eps: c.rmsNormEps)
-    }
-}
-
 /// A LLaMA-family causal language model (LlamaForCausalLM) whose parameter keys are the HF
 /// checkpoint's. `init(configuration:)` makes placeholders; `LLaMAModel.load(from:)` reads weights.
+/// Decoding, generation and prompt keys come from `CausalLanguageModel`; this file holds what is
+/// LLaMA's own: 1-D RoPE (with Llama-3 scaling) and the output head, tied or not.
 public final class LLaMAModel: Module {
-    public let model: LLaMABackbone
+    public let model: DecoderStack
     /// nil when the output projection is tied to `model.embed_tokens`.
     public let lm_head: Linear?
     public let configuration: LLaMAConfiguration
@@ -255,22 +195,34 @@ public final class LLaMAModel: Module {
 
     public init(configuration c: LLaMAConfiguration) {
         configuration = c
-        model = LLaMABackbone(c)
+        model = DecoderStack(.init(vocabularySize: c.vocabularySize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize,
+                                   layerCount: c.layerCount, headCount: c.headCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim,
+                                   rmsNormEps: c.rmsNormEps, qkvBias: false))
         lm_head = c.tieWordEmbeddings ? nil : Linear(c.hiddenSize, c.vocabularySize, bias: false)
         inverseFrequencies = c.inverseFrequencies
+    }
+
+    /// Logits [B, T, vocab] of `tokens` [B, T] under a causal mask (positions after the cache's).
+    public func callAsFunction(_ tokens: Tensor, cache: KVCache? = nil) -> Tensor {
+        logits(hiddenStates(tokens, cache: cache))
+    }
+}
+
+extension LLaMAModel: CausalLanguageModel {
+    public var geometry: LanguageModelGeometry {
+        let c = configuration
+        return LanguageModelGeometry(layerCount: c.layerCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim, hiddenSize: c.hiddenSize,
+                                     vocabularySize: c.vocabularySize, contextLength: c.maxPositionEmbeddings)
     }
 
     /// Final hidden states [B, T, hidden] (after the last norm) of `tokens` [B, T] (integer tensor),
     /// at positions following what `cache` holds; the new keys and values are appended to it.
     public func hiddenStates(_ tokens: Tensor, cache: KVCache? = nil) -> Tensor {
         precondition(tokens.rank == 2, "LLaMA expects token ids [B, T], got \(tokens.shape)")
-        let start = cache?.length ?? 0
+        let start = cache?.nextPosition ?? 0
         let rotary = Rotary.tables(positions: Array(start..<(start + tokens.shape[1])), headDim: configuration.headDim,
                                    theta: configuration.ropeTheta, inverseFrequencies: inverseFrequencies)
-        var h = model.embed_tokens(tokens)
-        for (i, layer) in model.layers.enumerated() { h = layer(h, rotary: rotary, cache: cache, layer: i) }
-        if let cache { cache.commit(tokens.shape[1]) }
-        return model.norm(h)
+        return model(embeddings: model.embed(tokens), rotary: rotary, cache: cache)
     }
 
     /// Logits over the vocabulary for hidden states […, hidden].
@@ -278,41 +230,4 @@ public final class LLaMAModel: Module {
         if let lm_head { return lm_head(hidden) }
         return model.embed_tokens.asLinear(hidden)
     }
-
-    /// Logits [B, T, vocab] of `tokens` [B, T] under a causal mask (positions after the cache's).
-    public func callAsFunction(_ tokens: Tensor, cache: KVCache? = nil) -> Tensor {
-        logits(hiddenStates(tokens, cache: cache))
-    }
-
-    /// Logits [B, vocab] of the last position only: what generation needs, without projecting every
-    /// prompt position onto the vocabulary.
-    public func lastLogits(_ tokens: Tensor, cache: KVCache? = nil) -> Tensor {
-        let h = hiddenStates(tokens, cache: cache)
-        return logits(h.sliced(axis: 1, (h.dim(1) - 1)..<h.dim(1)).squeezed(1))
-    }
-
-    /// The prompt's per-layer keys (after RoPE) and values, each [B, kvHeads, T, headDim], computed
-    /// without the tape: the frozen backbone's prompt cache for the generator (METHOD.md §2).
-    public func prefill(tokens: Tensor) -> (keys: [Tensor], values: [Tensor]) {
-        withoutGradient {
-            let cache = KVCache(configuration: configuration, batch: tokens.shape[0], capacity: tokens.shape[1])
-            _ = hiddenStates(tokens, cache: cache)
-            return (cache.keys, cache.values)
-        }
-    }
-
-    /// Prompts of different lengths in one batch: right-padded (with id 0) to the longest, so under the
-    /// causal mask no real position sees padding and the real keys and values equal each prompt's own.
-    /// `lengths` says how many positions of each row are real — pass it to the generator's
-    /// `PromptCache`, which masks the rest.
-    public func prefill(prompts: [[Int]]) -> (keys: [Tensor], values: [Tensor], lengths: [Int]) {
-        precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "prefill needs non-empty prompts")
-        let t = prompts.map(\.count).max()!
-        let ids = prompts.flatMap { $0 + [Int](repeating: 0, count: t - $0.count) }
-        let (keys, values) = prefill(tokens: Tensor(indices: ids, shape: [prompts.count, t]))
-        return (keys, values, prompts.map(\.count))
-    }
-
-    /// An empty cache sized for this model.
-    public func makeCache(batch: Int = 1) -> KVCache { KVCache(configuration: configuration, batch: batch) }
 }

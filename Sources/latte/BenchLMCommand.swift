@@ -4,7 +4,7 @@ import LatteKernels
 import LatteModels
 import LatteTensor
 
-/// `latte bench lm`: prompt-processing and decoding speed of a LLaMA-family model at 1 and 2 threads,
+/// `latte bench lm`: prompt-processing and decoding speed of a language model (any `CausalLanguageModel`) at 1 and 2 threads,
 /// CPU milliseconds per token (what a loaded machine inflates least), and peak resident memory — the
 /// numbers issue 7 compares with llama.cpp F32 and PyTorch (scripts/bench_lm_torch.py measures transformers on the same shapes). `--quantized` measures the
 /// weights-kept-quantised mode; run it as its own process, since peak memory is per process.
@@ -33,13 +33,13 @@ struct BenchLMCommand: ParsableCommand {
     private var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() throws {
-        let (modelURL, _) = try ChatCommand.resolve(model)
+        let modelURL = try Backbone.locate(model)
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let lm = try LLaMAModel.load(from: modelURL, keepQuantized: quantized)
+        let lm = try Backbone.loadModel(at: modelURL, keepQuantized: quantized)
         let loadSeconds = seconds(since: loadStart)
-        let c = lm.configuration
-        guard promptTokens + decodeTokens <= c.maxPositionEmbeddings else {
-            throw ValidationError("\(promptTokens) + \(decodeTokens) tokens exceed the model's \(c.maxPositionEmbeddings) positions")
+        let c = lm.geometry
+        guard promptTokens + decodeTokens <= c.contextLength else {
+            throw ValidationError("\(promptTokens) + \(decodeTokens) tokens exceed the model's \(c.contextLength) positions")
         }
         // Fixed pseudo-random ids: speed does not depend on the text, and no tokenizer is needed.
         var rng = RandomGenerator(seed: 7)

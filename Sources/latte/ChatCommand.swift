@@ -61,66 +61,71 @@ struct ChatCommand: ParsableCommand {
         guard repetitionPenalty > 0 else { throw ValidationError("--repetition-penalty must be > 0, got \(repetitionPenalty)") }
     }
 
-    func run() throws {
-        let (modelURL, tokenizerURL) = try Self.resolve(model)
-        if modelURL != tokenizerURL, Qwen2VLConfiguration.describesQwen2VL(folder: modelURL) {
-            return try runQwen2VL(folder: modelURL, tokenizerURL: tokenizerURL)
-        }
-        if image != nil {
-            throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder); '\(model)' is a text-only language model")
-        }
-        let lm = try LLaMAModel.load(from: modelURL, keepQuantized: quantized)
-        let tokenizer = try Tokenizer.load(contentsOf: tokenizerURL)
+    /// What the model family adds to the chat: the prompt's ids, its images, the ids that end a turn.
+    private struct Prompt {
+        var ids: [Int]
+        var images: Qwen2VLVisionInput? = nil
+        var stops: Set<Int>
+        var note = ""
+    }
 
-        var stops = Set<Int>()
-        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
-        let ids: [Int]
-        if raw {
-            ids = tokenizer.encode(prompt, addSpecialTokens: false)
+    func run() throws {
+        let backbone = try Backbone.load(model, assets: .requirePresent, keepQuantized: quantized)
+        let tokenizer = backbone.tokenizer
+        let chat: Prompt
+        if let vlm = backbone.model as? Qwen2VLModel {
+            chat = try qwen2VLPrompt(vlm, folder: backbone.location, tokenizer: tokenizer)
         } else {
-            // ChatML; SmolLM2's template adds its own default system message.
-            let template = (tokenizer.chatTemplate ?? "").contains("SmolLM")
-                ? ChatTemplate.smolLM2 : ChatTemplate(defaultSystemPrompt: nil, supportsImages: false)
-            var messages: [ChatMessage] = []
-            if let system { messages.append(ChatMessage(.system, system)) }
-            messages.append(ChatMessage(.user, prompt))
-            ids = try tokenizer.encodeChat(messages, template: template)
-            if let end = tokenizer.tokenToID("<|im_end|>") { stops.insert(end) }
+            if image != nil {
+                throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder); '\(model)' is a text-only language model")
+            }
+            chat = try textPrompt(tokenizer)
         }
-        guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
-        if let bad = ids.first(where: { $0 >= lm.configuration.vocabularySize }) {
-            throw ValidationError("token id \(bad) from the tokenizer is outside the model's vocabulary of \(lm.configuration.vocabularySize)")
-        }
+        guard !chat.ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
 
         let sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
                                           repetitionPenalty: repetitionPenalty, seed: seed)
-        let generator = TokenGenerator(model: lm, prompt: ids,
-                                       parameters: GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopTokens: stops))
+        let generator = try TokenGenerator(model: backbone.languageModel, prompt: chat.ids, images: chat.images,
+                                           parameters: GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopTokens: chat.stops))
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         let out = FileHandle.standardOutput
-        while let id = generator.next() {
-            let text = detokenizer.push(id)
-            if !text.isEmpty { out.write(Data(text.utf8)) }
+        do {
+            while let id = try generator.next() {
+                let text = detokenizer.push(id)
+                if !text.isEmpty { out.write(Data(text.utf8)) }
+            }
+        } catch {
+            // What was generated stays printed; the error follows it.
+            out.write(Data((detokenizer.finish() + "\n").utf8))
+            throw error
         }
         out.write(Data((detokenizer.finish() + "\n").utf8))
         if !quiet {
             let s = generator.statistics
-            FileHandle.standardError.write(Data(String(
-                format: "prompt: %d tokens, %.1f tokens/s; generated: %d tokens, %.1f tokens/s\n",
-                s.promptTokens, s.promptTokensPerSecond, s.generatedTokens, s.generatedTokensPerSecond).utf8))
+            FileHandle.standardError.write(Data(("prompt: \(s.promptTokens) tokens" + chat.note + String(
+                format: ", %.1f tokens/s; generated: %d tokens, %.1f tokens/s\n",
+                s.promptTokensPerSecond, s.generatedTokens, s.generatedTokensPerSecond)).utf8))
         }
     }
 
-    private var sampling: SamplingParameters {
-        SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
-                           repetitionPenalty: repetitionPenalty, seed: seed)
+    /// A text-only model: ChatML (SmolLM2's template adds its own default system message), or the raw text.
+    private func textPrompt(_ tokenizer: Tokenizer) throws -> Prompt {
+        var stops = Set<Int>()
+        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
+        if raw { return Prompt(ids: tokenizer.encode(prompt, addSpecialTokens: false), stops: stops) }
+        let template = (tokenizer.chatTemplate ?? "").contains("SmolLM")
+            ? ChatTemplate.smolLM2 : ChatTemplate(defaultSystemPrompt: nil, supportsImages: false)
+        var messages: [ChatMessage] = []
+        if let system { messages.append(ChatMessage(.system, system)) }
+        messages.append(ChatMessage(.user, prompt))
+        if let end = tokenizer.tokenToID("<|im_end|>") { stops.insert(end) }
+        return Prompt(ids: try tokenizer.encodeChat(messages, template: template), stops: stops)
     }
 
     /// Qwen2-VL: the qwen2VL chat template with one `<|image_pad|>` per merged vision patch of the image.
-    private func runQwen2VL(folder: URL, tokenizerURL: URL) throws {
-        let vlm = try Qwen2VLModel.load(huggingFaceFolder: folder)
-        let tokenizer = try Tokenizer.load(contentsOf: tokenizerURL)
+    private func qwen2VLPrompt(_ vlm: Qwen2VLModel, folder: URL, tokenizer: Tokenizer) throws -> Prompt {
         let c = vlm.configuration
+        let tokenizerURL = folder.appendingPathComponent("tokenizer.json")
         for (text, id) in [(ChatTemplate.imagePad, c.imageTokenID), (ChatTemplate.visionStart, c.visionStartTokenID), (ChatTemplate.visionEnd, c.visionEndTokenID)] {
             guard tokenizer.tokenToID(text) == id else {
                 throw ValidationError("\(tokenizerURL.path): \(text) is token \(tokenizer.tokenToID(text).map(String.init) ?? "absent"), config.json says \(id)")
@@ -150,42 +155,6 @@ struct ChatCommand: ParsableCommand {
             messages.append(ChatMessage(.user, parts: (vision == nil ? [] : [.image(padTokens: pads)]) + [.text(prompt)]))
             ids = try tokenizer.encodeChat(messages, template: .qwen2VL)
         }
-        guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
-        let generator = Qwen2VLTokenGenerator(model: vlm, prompt: ids, vision: vision,
-                                              parameters: GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopTokens: stops))
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-        let out = FileHandle.standardOutput
-        while let id = generator.next() {
-            let text = detokenizer.push(id)
-            if !text.isEmpty { out.write(Data(text.utf8)) }
-        }
-        out.write(Data((detokenizer.finish() + "\n").utf8))
-        if let error = generator.error { throw error }
-        if !quiet {
-            let s = generator.statistics
-            let imageNote = vision == nil ? "" : " (\(pads) image tokens)"
-            FileHandle.standardError.write(Data(("prompt: \(s.promptTokens) tokens" + imageNote + String(
-                format: ", %.1f tokens/s; generated: %d tokens, %.1f tokens/s\n",
-                s.promptTokensPerSecond, s.generatedTokens, s.generatedTokensPerSecond)).utf8))
-        }
-    }
-
-    /// The model path and its tokenizer's path for a file, a folder or a known asset name.
-    static func resolve(_ name: String) throws -> (model: URL, tokenizer: URL) {
-        let url = URL(fileURLWithPath: (name as NSString).expandingTildeInPath)
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { return (url, url) }  // a GGUF holds its tokenizer
-            let tok = url.appendingPathComponent("tokenizer.json")
-            guard FileManager.default.fileExists(atPath: tok.path) else {
-                throw ValidationError("\(url.path) is a folder without tokenizer.json")
-            }
-            return (url, tok)
-        }
-        if name == "smollm2" {
-            let gguf = try AssetCache().require("smollm2")
-            return (gguf, gguf)
-        }
-        throw ValidationError("--model '\(name)' is neither an existing GGUF file or Hugging Face folder nor a known name (smollm2)")
+        return Prompt(ids: ids, images: vision, stops: stops, note: vision == nil ? "" : " (\(pads) image tokens)")
     }
 }

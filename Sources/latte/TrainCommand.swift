@@ -83,7 +83,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        let result = try TextToImageTraining.run(options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let result = try TextToImageTraining.run(options, assets: .fetchIfMissing(log: say), report: say)
         print("model: \(result.output.relativePath)  loss curve: \(result.lossCurve.path)  log: \(result.log.path)")
     }
 }

@@ -11,8 +11,9 @@ import LatteTokenizers
 /// fetches it) with a random generator and a random tiny autoencoder.
 final class TextToImagePipelineTests: XCTestCase {
     static let backbone: (LLaMAModel, Tokenizer)? = {
-        guard AssetCache().fileIfPresent(asset: "smollm2") != nil else { return nil }
-        return try? TextToImagePipeline.loadBackbone("smollm2")
+        guard AssetCache().fileIfPresent(asset: "smollm2") != nil, let b = try? Backbone.load("smollm2"),
+              let lm = b.model as? LLaMAModel else { return nil }
+        return (lm, b.tokenizer)
     }()
 
     func makePipeline() throws -> TextToImagePipeline {

@@ -9,7 +9,7 @@ final class AssetPolicyTests: XCTestCase {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("latte-policy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let cache = AssetCache(root: root)
-        XCTAssertThrowsError(try AssetPolicy.requirePresent.resolve("smollm2", cache: cache)) {
+        XCTAssertThrowsError(try cache.resolve("smollm2", policy: .requirePresent)) {
             XCTAssertTrue("\($0)".contains("latte assets fetch smollm2"), "\($0)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("smollm2").path), "nothing was fetched")
@@ -30,11 +30,11 @@ final class AssetPolicyTests: XCTestCase {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: source, to: folder.appendingPathComponent(source.lastPathComponent))
         var logged: [String] = []
-        let fetched = try AssetPolicy.fetchIfMissing(log: { logged.append($0) }).resolve(asset.name, cache: cache)
+        let fetched = try cache.resolve(asset.name, policy: .fetchIfMissing(log: { logged.append($0) }))
         XCTAssertTrue(logged.contains { $0.contains("fetching it once") }, "\(logged)")
         logged = []
-        XCTAssertEqual(try AssetPolicy.fetchIfMissing(log: { logged.append($0) }).resolve(asset.name, cache: cache), fetched)
+        XCTAssertEqual(try cache.resolve(asset.name, policy: .fetchIfMissing(log: { logged.append($0) })), fetched)
         XCTAssertEqual(logged, [], "a present asset is not fetched again")
-        XCTAssertEqual(try AssetPolicy.requirePresent.resolve(asset.name, cache: cache), fetched)
+        XCTAssertEqual(try cache.resolve(asset.name, policy: .requirePresent), fetched)
     }
 }

@@ -88,8 +88,8 @@ final class LLaMAQuantizedTests: XCTestCase {
         // Observed: the first 16 greedy tokens equal the float model's for two prompts, 12 for the third.
         let (q, f, _) = try models()
         for (name, ids) in try prompts() {
-            let gq = Array(TokenGenerator(model: q, prompt: ids, parameters: .init(maxTokens: 16)))
-            let gf = Array(TokenGenerator(model: f, prompt: ids, parameters: .init(maxTokens: 16)))
+            let gq = try TokenGenerator(model: q, prompt: ids, parameters: .init(maxTokens: 16)).collect()
+            let gf = try TokenGenerator(model: f, prompt: ids, parameters: .init(maxTokens: 16)).collect()
             let same = zip(gq, gf).prefix { $0 == $1 }.count
             XCTAssertGreaterThanOrEqual(same, 8, "\(name): \(gq) vs \(gf)")
         }
@@ -98,7 +98,7 @@ final class LLaMAQuantizedTests: XCTestCase {
     func testGreedyContinuationOfCapitalOfFranceContainsParis() throws {
         let (q, _, tokenizer) = try models()
         let prompt = tokenizer.encode("The capital of France is", addSpecialTokens: false)
-        let greedy = Array(TokenGenerator(model: q, prompt: prompt, parameters: .init(maxTokens: 16)))
+        let greedy = try TokenGenerator(model: q, prompt: prompt, parameters: .init(maxTokens: 16)).collect()
         XCTAssertEqual(greedy.count, 16)
         XCTAssertTrue(tokenizer.decode(greedy).contains(" Paris"), tokenizer.decode(greedy))
     }

@@ -41,18 +41,18 @@ final class LLaMASamplingTests: XCTestCase {
     func testSeedReproducesAndStopTokensEndGeneration() throws {
         let model = try LLaMAModel.load(from: LLaMAFixtures.folder("tiny-gqa-untied"))
         let sampling = SamplingParameters(temperature: 1.5, topK: 20, topP: 0.95, seed: 42)
-        let a = Array(TokenGenerator(model: model, prompt: [3, 14, 15], parameters: .init(maxTokens: 20, sampling: sampling)))
-        let b = Array(TokenGenerator(model: model, prompt: [3, 14, 15], parameters: .init(maxTokens: 20, sampling: sampling)))
+        let a = try TokenGenerator(model: model, prompt: [3, 14, 15], parameters: .init(maxTokens: 20, sampling: sampling)).collect()
+        let b = try TokenGenerator(model: model, prompt: [3, 14, 15], parameters: .init(maxTokens: 20, sampling: sampling)).collect()
         XCTAssertEqual(a, b)
         XCTAssertEqual(a.count, 20)
         var other = sampling
         other.seed = 43
-        XCTAssertNotEqual(Array(TokenGenerator(model: model, prompt: [3, 14, 15], parameters: .init(maxTokens: 20, sampling: other))), a)
+        XCTAssertNotEqual(try TokenGenerator(model: model, prompt: [3, 14, 15], parameters: .init(maxTokens: 20, sampling: other)).collect(), a)
         // Stopping on the 6th token's id ends before it (its first occurrence).
         let stop = a[5]
         let first = a.firstIndex(of: stop)!
-        let stopped = Array(TokenGenerator(model: model, prompt: [3, 14, 15],
-                                           parameters: .init(maxTokens: 20, sampling: sampling, stopTokens: [stop])))
+        let stopped = try TokenGenerator(model: model, prompt: [3, 14, 15],
+                                         parameters: .init(maxTokens: 20, sampling: sampling, stopTokens: [stop])).collect()
         XCTAssertEqual(stopped, Array(a.prefix(first)))
     }
 }

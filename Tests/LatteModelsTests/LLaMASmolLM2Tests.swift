@@ -50,7 +50,7 @@ final class LLaMASmolLM2Tests: XCTestCase {
             let logits = withoutGradient { model.lastLogits(LLaMAFixtures.ids(ref.ids)) }.toArray()
             let top5 = Array(logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5))
             XCTAssertEqual(top5, ref.top5, ref.name)
-            let greedy = Array(TokenGenerator(model: model, prompt: ref.ids, parameters: .init(maxTokens: 16)))
+            let greedy = try TokenGenerator(model: model, prompt: ref.ids, parameters: .init(maxTokens: 16)).collect()
             XCTAssertEqual(greedy, ref.greedy16, "\(ref.name): \(tokenizer.decode(greedy)) vs \(tokenizer.decode(ref.greedy16))")
         }
     }
@@ -60,7 +60,7 @@ final class LLaMASmolLM2Tests: XCTestCase {
         let prompt = tokenizer.encode("The capital of France is", addSpecialTokens: false)
         var text = ""
         var statistics: GenerationStatistics?
-        for await event in model.generate(prompt: prompt, tokenizer: tokenizer, parameters: .init(maxTokens: 4)) {
+        for try await event in model.generate(prompt: prompt, tokenizer: tokenizer, parameters: .init(maxTokens: 4)) {
             switch event {
             case .text(let s): text += s
             case .finished(let s): statistics = s
@@ -72,7 +72,7 @@ final class LLaMASmolLM2Tests: XCTestCase {
         XCTAssertGreaterThan(statistics?.promptTokensPerSecond ?? 0, 0)
         // The text-only stream carries the same text.
         var chunks: [String] = []
-        for await chunk in model.generateText(prompt: prompt, tokenizer: tokenizer, parameters: .init(maxTokens: 4)) { chunks.append(chunk) }
+        for try await chunk in model.generateText(prompt: prompt, tokenizer: tokenizer, parameters: .init(maxTokens: 4)) { chunks.append(chunk) }
         XCTAssertEqual(chunks.joined(), text)
     }
 

@@ -14,9 +14,9 @@ extension TextToImagePipeline {
         let generator = try loadGenerator(configuration: directory.appendingPathComponent(manifest.generator),
                                           weights: directory.appendingPathComponent(manifest.weights))
         let autoencoder = try AutoencoderKL.load(directory: directory.appendingPathComponent(manifest.autoencoder))
-        let (backbone, tokenizer) = try loadBackbone(manifest.backbone, assets: assets)
+        let backbone = try Backbone.load(manifest.backbone, assets: assets)
         let pipeline = try TextToImagePipeline(manifest: manifest, generator: generator, autoencoder: autoencoder,
-                                               tokenizer: tokenizer, backbone: backbone)
+                                               tokenizer: backbone.tokenizer, backbone: backbone.promptBackbone)
         if let configuration = manifest.guideGenerator, let weights = manifest.guideWeights {
             try pipeline.setGuide(try loadGenerator(configuration: directory.appendingPathComponent(configuration),
                                                     weights: directory.appendingPathComponent(weights)))
@@ -116,18 +116,5 @@ extension TextToImagePipeline {
     /// folder's own guide if it has one.
     public func loadGuide(directory: URL) throws {
         try setGuide(try Self.loadGenerator(directory: directory))
-    }
-
-    /// A backbone and its tokenizer from an asset name, a GGUF file or a Hugging Face folder.
-    public static func loadBackbone(_ name: String, assets: AssetPolicy = .requirePresent) throws -> (LLaMAModel, Tokenizer) {
-        let url: URL
-        if FileManager.default.fileExists(atPath: name) { url = URL(fileURLWithPath: name) }
-        else if AssetCatalog.asset(named: name) != nil { url = try assets.resolve(name) }
-        else { throw GeneratorError.invalidConfiguration("backbone '\(name)' is neither a file, a folder nor a known asset name") }
-        let model = try LLaMAModel.load(from: url)
-        var isDirectory: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        let tokenizer = try Tokenizer.load(contentsOf: isDirectory.boolValue ? url.appendingPathComponent("tokenizer.json") : url)
-        return (model, tokenizer)
     }
 }

@@ -37,9 +37,9 @@ public struct BackboneGeometry: Sendable, Equatable {
         self.ropeTheta = ropeTheta
     }
 
-    public init(_ backbone: PromptBackbone, ropeTheta: Float) {
+    public init(_ backbone: PromptBackbone) {
         self.init(layerCount: backbone.promptLayerCount, kvHeads: backbone.promptKVHeads, headDim: backbone.promptHeadDim,
-                  ropeTheta: ropeTheta)
+                  ropeTheta: backbone.promptRopeTheta)
     }
 }
 

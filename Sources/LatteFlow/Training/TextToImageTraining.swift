@@ -22,7 +22,9 @@ public enum TextToImageTraining {
         public let log: URL
     }
 
-    public static func run(_ o: TextToImageTrainingOptions, report: @escaping (String) -> Void) throws -> Result {
+    /// `assets` says whether a pinned backbone missing from the asset cache may be fetched.
+    public static func run(_ o: TextToImageTrainingOptions, assets: AssetPolicy = .requirePresent,
+                           report: @escaping (String) -> Void) throws -> Result {
         try o.validate()
         try FileManager.default.createDirectory(at: o.runDirectory, withIntermediateDirectories: true)
 
@@ -36,8 +38,9 @@ public enum TextToImageTraining {
         let classes = TrainingClasses(data: o.data, dataset: dataset)
 
         // 2. The generator, shaped by the backbone and the latents.
-        let (backbone, tokenizer) = try TextToImagePipeline.loadBackbone(o.backbone)
-        let geometry = BackboneGeometry(backbone, ropeTheta: backbone.configuration.ropeTheta)
+        let loaded = try Backbone.load(o.backbone, assets: assets)
+        let backbone = loaded.promptBackbone, tokenizer = loaded.tokenizer
+        let geometry = BackboneGeometry(backbone)
         let c = try GeneratorConfiguration(backbone: o.backbone, geometry: geometry, latentShape: Array(latents.shape.dropFirst()),
                                            shape: o.shape)
         let model = try LayerwiseTimestepExperts(c, seed: o.seed)

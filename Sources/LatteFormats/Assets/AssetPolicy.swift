@@ -1,19 +1,23 @@
 import Foundation
 
-/// What a loader may do when a pinned asset it needs is not in the cache yet. Loaders never fetch
-/// behind the caller's back: a library user or a server chooses, a command line usually fetches.
+/// What a loader does when a pinned asset it needs is not in the cache: the caller chooses, so a
+/// library never downloads behind a front end's back.
 public enum AssetPolicy {
-    /// Throw the cache's error, which names the `latte assets fetch NAME` command.
+    /// Throw the error that says how to fetch it (`latte assets fetch NAME`).
     case requirePresent
-    /// Fetch it (hash-checked, as `latte assets fetch`), reporting what happens through `log`.
+    /// Fetch it (every file sha256-checked by `AssetFetcher`), telling `log` what happens.
     case fetchIfMissing(log: (String) -> Void)
+}
 
-    /// The file or folder of asset `name`, fetched first when missing and the policy allows it.
-    public func resolve(_ name: String, cache: AssetCache = AssetCache()) throws -> URL {
-        if case .fetchIfMissing(let log) = self, let asset = AssetCatalog.asset(named: name), !cache.isPresent(asset) {
-            log("the asset '\(asset.name)' is not in the cache yet: fetching it once (\(AssetFetcher.sizeText(asset.totalSize)))")
-            _ = try AssetFetcher(cache: cache, log: log).fetch(asset)
+extension AssetCache {
+    /// The path of `file` (default: the first) of the asset `name`, fetched first when missing and the
+    /// policy allows it.
+    public func resolve(_ name: String, file: String? = nil, policy: AssetPolicy) throws -> URL {
+        let asset = try Self.asset(named: name)
+        if case .fetchIfMissing(let log) = policy, !isPresent(asset) {
+            log("the asset '\(name)' is not in the cache at \(root.path) yet: fetching it once (\(AssetFetcher.sizeText(asset.totalSize)))")
+            try AssetFetcher(cache: self, log: log).fetch(asset)
         }
-        return try cache.require(name)
+        return try require(name, file: file)
     }
 }

@@ -31,89 +31,41 @@ public struct Qwen2VLPositions: Sendable, Equatable {
     }
 }
 
-/// Qwen2 grouped-query attention: biases on q, k and v (not o), M-RoPE on q and k, a KV cache.
-public final class Qwen2VLAttention: Module {
-    public let q_proj: Linear
-    public let k_proj: Linear
-    public let v_proj: Linear
-    public let o_proj: Linear
-    let heads: Int, kvHeads: Int, headDim: Int
-
-    init(_ c: Qwen2VLTextConfiguration) {
-        q_proj = Linear(c.hiddenSize, c.headCount * c.headDim, bias: true)
-        k_proj = Linear(c.hiddenSize, c.kvHeadCount * c.headDim, bias: true)
-        v_proj = Linear(c.hiddenSize, c.kvHeadCount * c.headDim, bias: true)
-        o_proj = Linear(c.headCount * c.headDim, c.hiddenSize, bias: false)
-        (heads, kvHeads, headDim) = (c.headCount, c.kvHeadCount, c.headDim)
+/// The Qwen2 language model as a `CausalLanguageModel`: the shared decoder stack (q/k/v biases) under
+/// M-RoPE, the bf16-aware output head, and prompts whose image tokens the vision tower fills. After a
+/// prompt with images, later positions are cache length + the rope delta (transformers'
+/// `rope_deltas`), which the cache carries as its `positionOffset`.
+extension Qwen2VLModel: CausalLanguageModel {
+    public var geometry: LanguageModelGeometry {
+        let t = configuration.text
+        return LanguageModelGeometry(layerCount: t.layerCount, kvHeadCount: t.kvHeadCount, headDim: t.headDim, hiddenSize: t.hiddenSize,
+                                     vocabularySize: t.vocabularySize, contextLength: t.maxPositionEmbeddings)
     }
 
-    func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor), cache: KVCache?, layer: Int) -> Tensor {
-        let b = x.shape[0], t = x.shape[1]
-        func split(_ y: Tensor, _ h: Int) -> Tensor { y.reshaped([b, t, h, headDim]).permuted([0, 2, 1, 3]) }
-        let project: (Linear, Tensor) -> Tensor = BFloat16Projection.apply
-        let q = split(project(q_proj, x), heads).applyingRotary(cos: rotary.cos, sin: rotary.sin)
-        var k = split(project(k_proj, x), kvHeads).applyingRotary(cos: rotary.cos, sin: rotary.sin)
-        var v = split(project(v_proj, x), kvHeads)
-        if let cache { (k, v) = cache.append(layer: layer, keys: k, values: v) }
-        let o = Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .causal).output
-        return project(o_proj, o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim]))
-    }
-}
-
-public final class Qwen2VLDecoderLayer: Module {
-    public let self_attn: Qwen2VLAttention
-    public let mlp: SwiGLU
-    public let input_layernorm: RMSNorm
-    public let post_attention_layernorm: RMSNorm
-
-    init(_ c: Qwen2VLTextConfiguration) {
-        self_attn = Qwen2VLAttention(c)
-        mlp = SwiGLU(hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize)
-        input_layernorm = RMSNorm(c.hiddenSize, eps: c.rmsNormEps)
-        post_attention_layernorm = RMSNorm(c.hiddenSize, eps: c.rmsNormEps)
+    /// Text ids [B, T] at positions following `cache?.nextPosition` in all three streams.
+    public func hiddenStates(_ tokens: Tensor, cache: KVCache?) -> Tensor {
+        precondition(tokens.rank == 2, "Qwen2-VL expects token ids [B, T], got \(tokens.shape)")
+        let positions = Qwen2VLPositions.text(start: cache?.nextPosition ?? 0, count: tokens.shape[1], batch: tokens.shape[0])
+        return hiddenStates(embeddings: model.embed(tokens), positions: positions, cache: cache)
     }
 
-    func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor), cache: KVCache?, layer: Int) -> Tensor {
-        let h = x + self_attn(input_layernorm(x), rotary: rotary, cache: cache, layer: layer)
-        // SwiGLU's own projections, through the bf16-aware path.
-        let n = post_attention_layernorm(h), project: (Linear, Tensor) -> Tensor = BFloat16Projection.apply
-        return h + project(mlp.down_proj, project(mlp.gate_proj, n).silu() * project(mlp.up_proj, n))
-    }
-}
-
-/// The Qwen2 decoder stack under the checkpoint prefix `model.` (transformers' `Qwen2VLTextModel`).
-public final class Qwen2VLTextBackbone: Module {
-    public let embed_tokens: Embedding
-    public let layers: [Qwen2VLDecoderLayer]
-    public let norm: RMSNorm
-    let configuration: Qwen2VLTextConfiguration
-
-    init(_ c: Qwen2VLTextConfiguration) {
-        configuration = c
-        embed_tokens = Embedding(c.vocabularySize, c.hiddenSize)
-        layers = (0..<c.layerCount).map { _ in Qwen2VLDecoderLayer(c) }
-        norm = RMSNorm(c.hiddenSize, eps: c.rmsNormEps)
+    /// A prompt with optional images: image-pad embeddings replaced by the vision tower's features, its
+    /// M-RoPE positions, and the rope delta left in the cache for the tokens that follow.
+    public func promptHiddenStates(_ tokens: [Int], images: Qwen2VLVisionInput?, cache: KVCache) throws -> Tensor {
+        let (embeddings, positions, delta) = try prepare(tokens: tokens, vision: images)
+        cache.positionOffset = delta
+        return hiddenStates(embeddings: embeddings, positions: positions, cache: cache)
     }
 
-    /// Embeddings [B, T, hidden] of ids [B, T]. A half-precision table converts only the rows asked
-    /// for, not the whole vocabulary.
-    func embed(_ ids: Tensor) -> Tensor {
-        let table = embed_tokens.weight.tensor
-        if table.dtype == .float32 { return Tensor.embedding(ids, table: table) }
-        let rows = ids.toIntArray().map { table.sliced(axis: 0, $0..<($0 + 1)).toFloat32() }
-        return Tensor.concat(rows, axis: 0).reshaped(ids.shape + [configuration.hiddenSize])
-    }
+    /// Logits over the vocabulary for hidden states […, hidden].
+    public func logits(_ hidden: Tensor) -> Tensor { logits(hidden, headBlockRows: 8192) }
 
-    /// Final hidden states [B, T, hidden] (after the last norm) of input embeddings [B, T, hidden] at
-    /// `positions`; with a cache, keys and values are appended and committed.
-    func callAsFunction(embeddings: Tensor, positions: Qwen2VLPositions, cache: KVCache?) -> Tensor {
-        let c = configuration
+    /// Final hidden states [B, T, hidden] of input embeddings [B, T, hidden] at `positions`.
+    func hiddenStates(embeddings: Tensor, positions: Qwen2VLPositions, cache: KVCache?) -> Tensor {
+        let c = configuration.text
         precondition(positions.batch == embeddings.shape[0] && positions.length == embeddings.shape[1],
                      "positions for \(positions.batch)×\(positions.length) tokens, embeddings \(embeddings.shape)")
         let rotary = positions.rotary(sections: c.mropeSection, headDim: c.headDim, theta: c.ropeTheta)
-        var h = embeddings
-        for (i, layer) in layers.enumerated() { h = layer(h, rotary: rotary, cache: cache, layer: i) }
-        if let cache { cache.commit(embeddings.shape[1]) }
-        return norm(h)
+        return model(embeddings: embeddings, rotary: rotary, cache: cache)
     }
 }

@@ -7,21 +7,28 @@ import LatteTensor
 /// Qwen2-VL (transformers' `Qwen2VLForConditionalGeneration`) with the checkpoint's own keys:
 /// `model.*` (the Qwen2 language model), `visual.*` (the vision tower), `lm_head.weight` (absent when tied).
 /// `init(configuration:)` makes placeholders; `Qwen2VLModel.load(huggingFaceFolder:)` reads weights.
+/// Decoding and generation come from `CausalLanguageModel` (Qwen2VLLanguageModel.swift).
 public final class Qwen2VLModel: Module {
-    public let model: Qwen2VLTextBackbone
+    public let model: DecoderStack
     public let visual: Qwen2VLVisionTower
     public let lm_head: Linear?
     public let configuration: Qwen2VLConfiguration
 
     public init(configuration c: Qwen2VLConfiguration) {
         configuration = c
-        model = Qwen2VLTextBackbone(c.text)
+        let t = c.text
+        model = DecoderStack(.init(vocabularySize: t.vocabularySize, hiddenSize: t.hiddenSize, intermediateSize: t.intermediateSize,
+                                   layerCount: t.layerCount, headCount: t.headCount, kvHeadCount: t.kvHeadCount, headDim: t.headDim,
+                                   rmsNormEps: t.rmsNormEps, qkvBias: true))
         visual = Qwen2VLVisionTower(configuration: c.vision)
-        lm_head = c.tieWordEmbeddings ? nil : Linear(c.text.hiddenSize, c.text.vocabularySize, bias: false)
+        lm_head = c.tieWordEmbeddings ? nil : Linear(t.hiddenSize, t.vocabularySize, bias: false)
+        super.init()
+        // The checkpoints are bf16 and stay so in memory: decoding reads those weights directly.
+        for case let (_, linear as Linear) in namedModules() { linear.readsBFloat16Directly = true }
     }
 
-    /// Logits over the vocabulary for hidden states […, hidden].
-    public func logits(_ hidden: Tensor, headBlockRows rows: Int = 8192) -> Tensor {
+    /// Logits over the vocabulary for hidden states […, hidden], the head converted `rows` at a time.
+    public func logits(_ hidden: Tensor, headBlockRows rows: Int) -> Tensor {
         let weight = lm_head?.weight.tensor ?? model.embed_tokens.weight.tensor
         guard weight.dtype == .bfloat16, weight.isContiguous else { return Tensor.linear(hidden, weight: weight) }
         if hidden.count / hidden.dim(-1) <= BFloat16Projection.maxRows { return BFloat16Projection.apply(hidden, weight: weight, bias: nil) }
@@ -35,27 +42,11 @@ public final class Qwen2VLModel: Module {
         return blocks.count == 1 ? blocks[0] : Tensor.concat(blocks, axis: -1)
     }
 
-    /// An empty KV cache sized for the language model.
-    public func makeCache(batch: Int = 1, capacity: Int = 0) -> KVCache {
-        KVCache(configuration: cacheGeometry, batch: batch, capacity: capacity)
-    }
-
-    /// The cache only needs layers, KV heads and head size; `KVCache` takes them from a LLaMA configuration.
-    private var cacheGeometry: LLaMAConfiguration {
-        let t = configuration.text
-        return LLaMAConfiguration(hiddenSize: t.hiddenSize, intermediateSize: t.intermediateSize, layerCount: t.layerCount,
-                                  headCount: t.headCount, kvHeadCount: t.kvHeadCount, headDim: t.headDim,
-                                  vocabularySize: t.vocabularySize)
-    }
-
     /// A prompt's input embeddings [1, T, hidden] (image-pad tokens replaced, in order, by the vision
     /// tower's merged features) and its M-RoPE positions and delta.
     public func prepare(tokens: [Int], vision: Qwen2VLVisionInput?) throws -> (embeddings: Tensor, positions: Qwen2VLPositions, delta: Int) {
         let c = configuration
-        guard !tokens.isEmpty else { throw LLaMAError(file: "prompt", "no tokens") }
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.text.vocabularySize }) {
-            throw LLaMAError(file: "prompt", "token id \(bad) is outside the vocabulary of \(c.text.vocabularySize)")
-        }
+        try check(tokens)
         let grids = vision?.grids ?? []
         let (streams, delta) = try Qwen2VLRopeIndex.compute(tokens: tokens, grids: grids, imageTokenID: c.imageTokenID,
                                                             mergeSize: c.vision.spatialMergeSize)
@@ -82,89 +73,26 @@ public final class Qwen2VLModel: Module {
     /// Full-sequence logits [1, T, vocab] of a prompt with optional images (no cache).
     public func callAsFunction(tokens: [Int], vision: Qwen2VLVisionInput? = nil) throws -> Tensor {
         let (embeddings, positions, _) = try prepare(tokens: tokens, vision: vision)
-        return logits(model(embeddings: embeddings, positions: positions, cache: nil))
+        return logits(hiddenStates(embeddings: embeddings, positions: positions, cache: nil))
     }
 
     /// Logits [B, T, vocab] of text-only ids [B, T] (positions 0..<T in all three streams).
     public func callAsFunction(_ tokens: Tensor) -> Tensor {
-        precondition(tokens.rank == 2, "Qwen2-VL expects token ids [B, T], got \(tokens.shape)")
-        let positions = Qwen2VLPositions.text(start: 0, count: tokens.shape[1], batch: tokens.shape[0])
-        return logits(model(embeddings: model.embed(tokens), positions: positions, cache: nil))
-    }
-
-    /// A decoding session: prefill once, then feed tokens; positions continue from the prompt's delta.
-    public func makeSession() -> Qwen2VLSession { Qwen2VLSession(model: self) }
-}
-
-/// Incremental decoding with a KV cache. After a prompt with images, later positions are
-/// cache length + delta in all three streams (transformers' `rope_deltas`).
-public final class Qwen2VLSession {
-    public let model: Qwen2VLModel
-    public let cache: KVCache
-    public private(set) var delta = 0
-
-    init(model: Qwen2VLModel) {
-        self.model = model
-        cache = model.makeCache()
-    }
-
-    /// The M-RoPE position the next token gets.
-    public var nextPosition: Int { cache.length + delta }
-
-    /// Runs the prompt; returns logits [1, T, vocab], or [1, 1, vocab] of the last position with `lastOnly`.
-    public func prefill(tokens: [Int], vision: Qwen2VLVisionInput? = nil, lastOnly: Bool = false) throws -> Tensor {
-        cache.reset()
-        let (embeddings, positions, delta) = try model.prepare(tokens: tokens, vision: vision)
-        self.delta = delta
-        return project(model.model(embeddings: embeddings, positions: positions, cache: cache), lastOnly: lastOnly)
-    }
-
-    /// Feeds text tokens after what the cache holds; returns their logits (or the last one's).
-    public func decode(_ tokens: [Int], lastOnly: Bool = false) throws -> Tensor {
-        let vocabulary = model.configuration.text.vocabularySize
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= vocabulary }) {
-            throw LLaMAError(file: "decode", "token id \(bad) is outside the vocabulary of \(vocabulary)")
-        }
-        guard !tokens.isEmpty else { throw LLaMAError(file: "decode", "no tokens") }
-        let positions = Qwen2VLPositions.text(start: nextPosition, count: tokens.count)
-        let h = model.model(embeddings: model.model.embed(Tensor(indices: tokens, shape: [1, tokens.count])), positions: positions, cache: cache)
-        return project(h, lastOnly: lastOnly)
-    }
-
-    private func project(_ h: Tensor, lastOnly: Bool) -> Tensor {
-        model.logits(lastOnly ? h.sliced(axis: 1, (h.dim(1) - 1)..<h.dim(1)) : h)
+        logits(hiddenStates(tokens, cache: nil))
     }
 }
 
 // MARK: - Prompt backbone
 
 extension Qwen2VLModel: PromptBackbone {
-    public var promptLayerCount: Int { configuration.text.layerCount }
-    public var promptKVHeads: Int { configuration.text.kvHeadCount }
-    public var promptHeadDim: Int { configuration.text.headDim }
-
-    /// Text prompts right-padded with id 0 (causal attention keeps real positions blind to padding);
-    /// keys are after M-RoPE (for text, plain positions 0..<T).
-    public func prefill(prompts: [[Int]]) -> (keys: [Tensor], values: [Tensor], lengths: [Int]) {
-        precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "prefill needs non-empty prompts")
-        let t = prompts.map(\.count).max()!
-        let ids = prompts.flatMap { $0 + [Int](repeating: 0, count: t - $0.count) }
-        return withoutGradient {
-            let cache = makeCache(batch: prompts.count, capacity: t)
-            _ = model(embeddings: model.embed(Tensor(indices: ids, shape: [prompts.count, t])),
-                      positions: .text(start: 0, count: t, batch: prompts.count), cache: cache)
-            return (cache.keys, cache.values, prompts.map(\.count))
-        }
-    }
+    public var promptRopeTheta: Float { configuration.text.ropeTheta }
 
     /// One prompt with images: per-layer keys (after M-RoPE) and values [1, kvHeads, T, headDim], and
     /// the position the next token would take (last position + 1, less than T after images).
     public func prefill(tokens: [Int], vision: Qwen2VLVisionInput?) throws -> (keys: [Tensor], values: [Tensor], nextPosition: Int) {
-        try withoutGradient {
-            let session = makeSession()
-            _ = try session.prefill(tokens: tokens, vision: vision, lastOnly: true)
-            return (session.cache.keys, session.cache.values, session.nextPosition)
-        }
+        let cache = makeCache()
+        _ = try prefill(tokens, images: vision, cache: cache, lastOnly: true)
+        return (cache.keys, cache.values, cache.nextPosition)
     }
 }
 

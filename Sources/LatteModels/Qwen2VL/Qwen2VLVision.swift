@@ -65,7 +65,7 @@ public final class Qwen2VLVisionAttention: Module {
     func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor), segments: [Range<Int>]) -> Tensor {
         let n = x.shape[0]
         // [N, 3, H, D] → three [1, H, N, D].
-        let parts = BFloat16Projection.apply(qkv, x).reshaped([n, 3, heads, headDim]).permuted([1, 2, 0, 3])
+        let parts = qkv(x).reshaped([n, 3, heads, headDim]).permuted([1, 2, 0, 3])
         let q = parts.sliced(axis: 0, 0..<1).applyingRotary(cos: rotary.cos, sin: rotary.sin)
         let k = parts.sliced(axis: 0, 1..<2).applyingRotary(cos: rotary.cos, sin: rotary.sin)
         let v = parts.sliced(axis: 0, 2..<3)
@@ -75,7 +75,7 @@ public final class Qwen2VLVisionAttention: Module {
                 query: q.sliced(axis: 2, s), key: k.sliced(axis: 2, s), value: v.sliced(axis: 2, s), mask: .none).output)
         }
         let o = outputs.count == 1 ? outputs[0] : Tensor.concat(outputs, axis: 2)
-        return BFloat16Projection.apply(proj, o.squeezed(0).permuted([1, 0, 2]).reshaped([n, heads * headDim]))
+        return proj(o.squeezed(0).permuted([1, 0, 2]).reshaped([n, heads * headDim]))
     }
 }
 
@@ -91,7 +91,7 @@ public final class Qwen2VLVisionMLP: Module {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        BFloat16Projection.apply(fc2, activation(BFloat16Projection.apply(fc1, x)))
+        fc2(activation(fc1(x)))
     }
 }
 
@@ -131,7 +131,7 @@ public final class Qwen2VLPatchMerger: Module {
     func callAsFunction(_ x: Tensor) -> Tensor {
         let first = mlp["0"] as! Linear, second = mlp["2"] as! Linear
         let merged = ln_q(x).reshaped([x.shape[0] * x.shape[1] / mergedWidth, mergedWidth])
-        return BFloat16Projection.apply(second, BFloat16Projection.apply(first, merged).gelu())
+        return second(first(merged).gelu())
     }
 }
 

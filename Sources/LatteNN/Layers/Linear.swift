@@ -7,6 +7,11 @@ public final class Linear: Module, UnaryLayer {
     /// When set, the forward pass uses these block-quantised weights instead of `weight` (inference
     /// only; the loader leaves `weight` a frozen placeholder).
     public var quantizedWeight: QuantizedWeight?
+    /// When set and the weight is bf16, inputs of at most `BFloat16Projection.maxRows` rows (decoding)
+    /// are multiplied by a GEMV that reads the bf16 weight directly instead of converting it to a
+    /// float32 copy first. Off by default: its sums round differently from the converting GEMM's, and
+    /// each model keeps the results it was checked with (Qwen2-VL turns it on).
+    public var readsBFloat16Directly = false
 
     /// Randomly initialised: by default U(±1/√in) for weight and bias, as torch.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
@@ -27,6 +32,7 @@ public final class Linear: Module, UnaryLayer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         if let quantizedWeight { return quantizedWeight.linear(x, bias: bias?.tensor) }
+        if readsBFloat16Directly { return BFloat16Projection.apply(x, weight: weight.tensor, bias: bias?.tensor) }
         return Tensor.linear(x, weight: weight.tensor, bias: bias?.tensor)
     }
 }
@@ -36,6 +42,11 @@ public final class Embedding: Module {
     public let weight: Parameter
     /// When set, lookups and `asLinear` use these block-quantised rows instead of `weight`.
     public var quantizedWeight: QuantizedWeight?
+    /// When set and the weight is bf16, inputs of at most `BFloat16Projection.maxRows` rows (decoding)
+    /// are multiplied by a GEMV that reads the bf16 weight directly instead of converting it to a
+    /// float32 copy first. Off by default: its sums round differently from the converting GEMM's, and
+    /// each model keeps the results it was checked with (Qwen2-VL turns it on).
+    public var readsBFloat16Directly = false
 
     /// Randomly initialised N(0, 1), as torch.
     public init(_ count: Int, _ dimensions: Int, initializer: Initializer = .normal(std: 1), generator: inout RandomGenerator) {

@@ -1,5 +1,4 @@
 import LatteKernels
-import LatteNN
 import LatteTensor
 
 // MARK: - bf16 projections
@@ -8,17 +7,14 @@ import LatteTensor
 /// copy on every call, which for decoding (one row per step) costs more than the product itself:
 /// it writes and re-reads twice the weight's bytes. For a few rows, a GEMV that widens bf16 to float32
 /// in registers (bf16 is the top half of a float32) reads each weight once. Larger batches (prefill)
-/// keep the converting GEMM, whose conversion is amortised over the rows.
-enum BFloat16Projection {
+/// keep the converting GEMM, whose conversion is amortised over the rows. A `Linear` uses it when
+/// `readsBFloat16Directly` is set (Qwen2-VL, whose checkpoints stay bf16 in memory).
+public enum BFloat16Projection {
     /// Rows up to which the direct kernel is used.
-    static let maxRows = 4
+    public static let maxRows = 4
 
-    /// y = x·Wᵀ + b for a Linear layer; the direct kernel when its weight is bf16 and x has few rows.
-    static func apply(_ layer: Linear, _ x: Tensor) -> Tensor {
-        apply(x, weight: layer.weight.tensor, bias: layer.bias?.tensor)
-    }
-
-    static func apply(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    /// y = x·Wᵀ + b; the direct kernel when the weight is bf16, x has few rows and no gradient is recorded.
+    public static func apply(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         let inF = weight.dim(-1)
         guard weight.dtype == .bfloat16, weight.rank == 2, weight.isContiguous, x.count / max(inF, 1) <= maxRows,
               x.gradSlot == nil else {   // frozen-backbone inference only; a tracked input takes the recorded path

@@ -13,19 +13,25 @@ public final class KVCache {
     /// Positions committed (visible to the next call).
     public private(set) var length = 0
     public private(set) var capacity: Int
+    /// Added to `length` to give the rotary position of the next token. 0 for text; a Qwen2-VL prompt
+    /// with images sets its rope delta (≤ 0: an image takes fewer positions than it has tokens).
+    public var positionOffset = 0
     private var keyBuffers: [Tensor]
     private var valueBuffers: [Tensor]
 
-    public init(configuration c: LLaMAConfiguration, batch: Int = 1, capacity: Int = 0, chunk: Int = 256) {
+    public init(layerCount: Int, kvHeads: Int, headDim: Int, batch: Int = 1, capacity: Int = 0, chunk: Int = 256) {
         precondition(batch > 0 && chunk > 0, "KVCache: batch and chunk must be positive")
         self.batch = batch
-        (kvHeads, headDim, self.chunk) = (c.kvHeadCount, c.headDim, chunk)
+        (self.kvHeads, self.headDim, self.chunk) = (kvHeads, headDim, chunk)
         self.capacity = capacity
-        keyBuffers = (0..<c.layerCount).map { _ in Tensor.empty([batch, c.kvHeadCount, capacity, c.headDim]) }
-        valueBuffers = keyBuffers.map { _ in Tensor.empty([batch, c.kvHeadCount, capacity, c.headDim]) }
+        keyBuffers = (0..<layerCount).map { _ in Tensor.empty([batch, kvHeads, capacity, headDim]) }
+        valueBuffers = keyBuffers.map { _ in Tensor.empty([batch, kvHeads, capacity, headDim]) }
     }
 
     public var layerCount: Int { keyBuffers.count }
+
+    /// The rotary position the next token takes.
+    public var nextPosition: Int { length + positionOffset }
 
     /// The committed keys of every layer, [B, kvHeads, length, headDim] views.
     public var keys: [Tensor] { keyBuffers.map { $0.sliced(axis: 2, 0..<length) } }
@@ -51,13 +57,17 @@ public final class KVCache {
         return (kb.sliced(axis: 2, 0..<(length + t)), vb.sliced(axis: 2, 0..<(length + t)))
     }
 
-    func commit(_ t: Int) {
+    /// Makes the `t` positions every layer appended in this forward pass visible to the next one.
+    public func commit(_ t: Int) {
         length += t
         precondition(length <= capacity, "KVCache: committed \(length) positions beyond capacity \(capacity)")
     }
 
     /// Forgets everything (keeps the buffers).
-    public func reset() { length = 0 }
+    public func reset() {
+        length = 0
+        positionOffset = 0
+    }
 
     private func grow(to needed: Int) {
         let newCapacity = (needed + chunk - 1) / chunk * chunk

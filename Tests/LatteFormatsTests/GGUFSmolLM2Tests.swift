@@ -1,18 +1,16 @@
 import Foundation
 import XCTest
+import LatteTestSupport
 @testable import LatteFormats
 
 /// The real SmolLM2-135M Q4_1 asset against values dumped by the `gguf` Python package
-/// (scripts/make_gguf_fixtures.py). Skipped when the asset has not been fetched.
+/// (scripts/make_gguf_fixtures.py). Needs the asset (`PinnedAssets`: skipped without it, failed under CI=true).
 final class GGUFSmolLM2Tests: XCTestCase {
     var file: GGUFFile!
     var ref: [String: Any]!
 
     override func setUpWithError() throws {
-        let cache = AssetCache()
-        guard let url = cache.fileIfPresent(asset: "smollm2", file: "SmolLM2-135M-Instruct.Q4_1.gguf") else {
-            throw XCTSkip("SmolLM2 asset absent from \(cache.root.path); run `swift run latte assets fetch smollm2` (CI does)")
-        }
+        let url = try PinnedAssets.require("smollm2", file: "SmolLM2-135M-Instruct.Q4_1.gguf")
         file = try GGUFFile(path: url.path)
         ref = try GGUFFixtures.json("smollm2_reference.json")
     }

@@ -1,0 +1,42 @@
+import Foundation
+import LatteFormats
+import XCTest
+
+/// Pinned real assets (weights, data sets) in tests, one policy for every test target.
+///
+/// A test that needs an asset asks `PinnedAssets.require`. When the asset is in the cache it gets the
+/// file's path. When it is not, the test **fails** under `CI=true` (CI fetched the assets first, so a
+/// missing one is a broken run) and is **skipped** otherwise, with a message that says it was skipped
+/// and names the command that fetches it. The README's test command fetches every pinned asset before
+/// `swift test`, so a machine that runs it skips nothing.
+public enum PinnedAssets {
+    /// Whether a missing asset fails the test: `CI` set to `true` or `1` (any case).
+    public static var isCI: Bool {
+        isCI(ProcessInfo.processInfo.environment)
+    }
+
+    public static func isCI(_ environment: [String: String]) -> Bool {
+        guard let value = environment["CI"]?.lowercased() else { return false }
+        return value == "true" || value == "1"
+    }
+
+    /// The path of `file` (default: the first) of the pinned asset `name`, or the skip / failure above.
+    public static func require(_ name: String, file: String? = nil, cache: AssetCache = AssetCache(),
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+        if let url = cache.fileIfPresent(asset: name, file: file) { return url }
+        guard AssetCatalog.asset(named: name) != nil else {
+            throw MissingAsset(description: "'\(name)' is not a pinned asset (known: \(AssetCatalog.all.map(\.name).joined(separator: ", ")))")
+        }
+        let fetch = "swift run -c release \(AssetCache.fetchCommand([name]))"
+        let whereabouts = "not in the asset cache \(cache.root.path) (\(AssetCache.environmentVariable))"
+        if isCI(environment) {
+            throw MissingAsset(description: "pinned asset '\(name)' is \(whereabouts) and CI=true, so this test fails instead of skipping. Fetch it with `latte assets fetch \(name)` (from a checkout: `\(fetch)`); the README's test command fetches every asset first.")
+        }
+        throw XCTSkip("SKIPPED, not passed: pinned asset '\(name)' is \(whereabouts). Fetch it with `\(fetch)` (or run the README's test command, which fetches every asset); under CI=true this test fails.")
+    }
+
+    /// A missing asset under `CI=true`: thrown from a test, it fails it (an XCTSkip would not).
+    public struct MissingAsset: Error, CustomStringConvertible {
+        public let description: String
+    }
+}

@@ -133,6 +133,35 @@ final class AssetsTests: XCTestCase {
         }
     }
 
+    /// A fetch that fails is tried again `retries` times, waiting twice as long each time, and the last
+    /// error is the one thrown; one that succeeds on a retry returns its value.
+    func testFetchRetriesWithGrowingWaitsThenGivesUp() throws {
+        struct Unreachable: Error {}
+        var lines = [String](), waits = [Double](), calls = 0
+        XCTAssertThrowsError(try AssetFetcher.retrying(2, delay: 10, log: { lines.append($0) }, sleep: { waits.append($0) }) {
+            calls += 1
+            throw Unreachable()
+        }) { XCTAssertTrue($0 is Unreachable) }
+        XCTAssertEqual(calls, 3)
+        XCTAssertEqual(waits, [10, 20])
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertTrue(lines[0].hasPrefix("attempt 1 of 3 failed"), lines[0])
+        XCTAssertTrue(lines[1].contains("trying again in 20 s"), lines[1])
+
+        calls = 0
+        waits = []
+        let value = try AssetFetcher.retrying(2, delay: 10, log: { _ in }, sleep: { waits.append($0) }) { () throws -> Int in
+            calls += 1
+            if calls < 2 { throw Unreachable() }
+            return 7
+        }
+        XCTAssertEqual([value, calls], [7, 2])
+        XCTAssertEqual(waits, [10])
+        XCTAssertThrowsError(try AssetFetcher.retrying(0, delay: 10, log: { _ in XCTFail("no retry") }, sleep: { _ in XCTFail("no wait") }) {
+            throw Unreachable()
+        })
+    }
+
     /// Files placed by hand with the pinned hashes are adopted without any download, a second fetch
     /// does nothing, and a corrupted file is caught by `verify` with both hashes in the message.
     func testAdoptionIdempotenceAndHashMismatch() throws {

@@ -22,7 +22,8 @@ public enum PinnedAssets {
 
     /// The path of `file` (default: the first) of the pinned asset `name`, or the skip / failure above.
     public static func require(_ name: String, file: String? = nil, cache: AssetCache = AssetCache(),
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+                               environment: [String: String] = ProcessInfo.processInfo.environment,
+                               sourceFile: StaticString = #filePath, line: UInt = #line) throws -> URL {
         if let url = cache.fileIfPresent(asset: name, file: file) { return url }
         guard AssetCatalog.asset(named: name) != nil else {
             throw MissingAsset(description: "'\(name)' is not a pinned asset (known: \(AssetCatalog.all.map(\.name).joined(separator: ", ")))")
@@ -32,7 +33,8 @@ public enum PinnedAssets {
         if isCI(environment) {
             throw MissingAsset(description: "pinned asset '\(name)' is \(whereabouts) and CI=true, so this test fails instead of skipping. Fetch it with `latte assets fetch \(name)` (from a checkout: `\(fetch)`); the README's test command fetches every asset first.")
         }
-        throw XCTSkip("SKIPPED, not passed: pinned asset '\(name)' is \(whereabouts). Fetch it with `\(fetch)` (or run the README's test command, which fetches every asset); under CI=true this test fails.")
+        throw XCTSkip("skipped, not passed: needs pinned asset '\(name)', which is \(whereabouts). Fetch it with `\(fetch)`, or run the README's test command, which fetches every asset first; under CI=true this test fails.",
+                      file: sourceFile, line: line)
     }
 
     /// A missing asset under `CI=true`: thrown from a test, it fails it (an XCTSkip would not).

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import LatteTestSupport
 @testable import LatteFormats
 
 final class AssetsTests: XCTestCase {
@@ -130,6 +131,30 @@ final class AssetsTests: XCTestCase {
             XCTAssertTrue(text.contains("latte assets fetch smollm2"), text)
             XCTAssertTrue(text.contains(cache.root.path), text)
             XCTAssertTrue(text.contains("LATTE_HOME"), text)
+        }
+    }
+
+    /// The tests' policy for a missing pinned asset: a failure naming the fetch command under CI=true,
+    /// a skip that says so otherwise; a file name the asset does not have is an error either way.
+    func testPinnedAssetsFailUnderCIAndSkipOtherwise() throws {
+        let cache = try temporaryCache()
+        XCTAssertThrowsError(try PinnedAssets.require("smollm2", cache: cache, environment: ["CI": "true"])) { error in
+            XCTAssertTrue(error is PinnedAssets.MissingAsset, "\(type(of: error))")
+            XCTAssertTrue("\(error)".contains("latte assets fetch smollm2"), "\(error)")
+        }
+        for environment in [[:], ["CI": "false"]] {
+            XCTAssertThrowsError(try PinnedAssets.require("fashion-mnist", cache: cache, environment: environment)) { error in
+                XCTAssertTrue(error is XCTSkip, "\(environment): \(type(of: error))")
+                XCTAssertTrue("\(error)".contains("latte assets fetch fashion-mnist"), "\(error)")
+            }
+        }
+        XCTAssertTrue(PinnedAssets.isCI(["CI": "1"]))
+        XCTAssertFalse(PinnedAssets.isCI([:]))
+        XCTAssertThrowsError(try PinnedAssets.require("smollm2", file: "nope.gguf", cache: cache, environment: [:])) { error in
+            XCTAssertTrue(error is AssetError, "\(type(of: error))")
+        }
+        XCTAssertThrowsError(try PinnedAssets.require("no-such-asset", cache: cache, environment: [:])) { error in
+            XCTAssertTrue(error is PinnedAssets.MissingAsset, "\(type(of: error))")
         }
     }
 

@@ -24,10 +24,12 @@ public enum PinnedAssets {
     public static func require(_ name: String, file: String? = nil, cache: AssetCache = AssetCache(),
                                environment: [String: String] = ProcessInfo.processInfo.environment,
                                sourceFile: StaticString = #filePath, line: UInt = #line) throws -> URL {
-        if let url = cache.fileIfPresent(asset: name, file: file) { return url }
-        guard AssetCatalog.asset(named: name) != nil else {
+        guard let asset = AssetCatalog.asset(named: name) else {
             throw MissingAsset(description: "'\(name)' is not a pinned asset (known: \(AssetCatalog.all.map(\.name).joined(separator: ", ")))")
         }
+        // A file name the asset does not have is an error in the test, present or not.
+        let url = try cache.path(for: asset, file: file)
+        if cache.isPresent(asset) { return url }
         let fetch = "swift run -c release \(AssetCache.fetchCommand([name]))"
         let whereabouts = "not in the asset cache \(cache.root.path) (\(AssetCache.environmentVariable))"
         if isCI(environment) {

@@ -9,7 +9,9 @@
 //   LatteTensor     Tensors, views, ops, reverse-mode autograd on a tape, safetensors I/O.
 //   LatteNN         Modules with checkpoint-named parameters, layers, optimisers, schedules, EMA.
 //   LatteTokenizers tokenizer.json and GGUF tokenizers (BPE, WordPiece), chat templates.
-//   LatteFormats    GGUF, images, datasets, the asset cache.
+//   LatteFormats    GGUF, images (CImageShims: libpng, libjpeg, zlib), datasets, the asset cache.
+//                   These two stand alone, with no tensor engine below them; LatteModels joins them to
+//                   LatteNN.
 //   LatteModels     model families, one file each: LLaMA, Qwen2-VL, AutoencoderKL, AutoencoderDC.
 //   LatteFlow       the LaTtE-Flow generator: timestep experts, residual attention, flow matching,
 //                   samplers, trainer.
@@ -45,7 +47,7 @@ let package = Package(
         .target(
             name: "CImageShims",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
-        .target(name: "LatteFormats", dependencies: ["LatteTensor", "CImageShims"]),
+        .target(name: "LatteFormats", dependencies: ["CImageShims"]),
         .target(name: "LatteModels", dependencies: ["LatteNN", "LatteFormats", "LatteTokenizers"]),
         .target(name: "LatteFlow", dependencies: ["LatteModels"]),
         // FID (Inception network converted from TorchScript, Fréchet distance) and the Fashion-MNIST classifier.
@@ -61,14 +63,16 @@ let package = Package(
             ]),
         // Fuzz targets for every parser (fuzz/run.sh); an ordinary build makes a replay tool.
         .executableTarget(name: "latte-fuzz", dependencies: ["LatteTensor", "LatteFormats", "LatteTokenizers", "LatteModels", "LatteFlow"]),
+        // What the test targets share: pinned real assets that skip when absent, or fail under CI=true.
+        .target(name: "LatteTestSupport", dependencies: ["LatteFormats"], path: "Tests/LatteTestSupport"),
         .testTarget(name: "LatteKernelsTests", dependencies: ["LatteKernels"]),
         .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteNNTests", dependencies: ["LatteNN"]),
-        .testTarget(name: "LatteTokenizersTests", dependencies: ["LatteTokenizers"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatteModelsTests", dependencies: ["LatteModels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LatteEvalTests", dependencies: ["LatteEval", "LatteFlow"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteTokenizersTests", dependencies: ["LatteTokenizers", "LatteTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteFormatsTests", dependencies: ["LatteFormats", "LatteTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteModelsTests", dependencies: ["LatteModels", "LatteTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow", "LatteTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatteEvalTests", dependencies: ["LatteEval", "LatteFlow", "LatteTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteBenchmarksTests", dependencies: ["LatteBenchmarks"]),
         // Runs the built `latte` executable (a killed `latte train` resumes exactly); the dependency makes
         // `swift build --build-tests` and `swift test` build it first.

@@ -176,47 +176,6 @@ AVX2 void latte_gemm_macro_avx2(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const 
 
 // ---- GEMV -------------------------------------------------------------------------------------------
 
-static inline AVX2 __attribute__((always_inline)) float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-AVX2 void latte_gemv_rows_avx2(ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x, float *y,
-                               float alpha, float beta) {
-    ptrdiff_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const float *w0 = w + j * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        ptrdiff_t p = 0;
-        for (; p + 8 <= k; p += 8) {
-            __m256 xv = _mm256_loadu_ps(x + p);
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + p), xv, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + p), xv, a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + p), xv, a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + p), xv, a3);
-        }
-        float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
-        for (; p < k; p++) {
-            s[0] += w0[p] * x[p];
-            s[1] += w1[p] * x[p];
-            s[2] += w2[p] * x[p];
-            s[3] += w3[p] * x[p];
-        }
-        for (int r = 0; r < 4; r++) y[j + r] = alpha * s[r] + (beta != 0 ? beta * y[j + r] : 0.0f);
-    }
-    for (; j < n; j++) {
-        const float *w0 = w + j * ldw;
-        __m256 a0 = _mm256_setzero_ps();
-        ptrdiff_t p = 0;
-        for (; p + 8 <= k; p += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + p), _mm256_loadu_ps(x + p), a0);
-        float s = hsum(a0);
-        for (; p < k; p++) s += w0[p] * x[p];
-        y[j] = alpha * s + (beta != 0 ? beta * y[j] : 0.0f);
-    }
-}
-
 AVX2 void latte_gemv_cols_avx2(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, const float *x, float *y,
                                float alpha, float beta) {
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);

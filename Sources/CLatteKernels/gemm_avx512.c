@@ -100,50 +100,6 @@ static inline AVX512 __attribute__((always_inline)) __mmask16 tail_mask(ptrdiff_
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
 
-// Decode path: y = W·x with W [n, k] row-major. Memory-bound on W, so it streams 4 rows at a time
-// with two accumulators per row (8 independent FMA chains) and reduces each row once at the end.
-AVX512 void latte_gemv_rows_avx512(ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x,
-                                   float *y, float alpha, float beta) {
-    ptrdiff_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const float *w0 = w + j * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        ptrdiff_t p = 0;
-        for (; p + 32 <= k; p += 32) {
-            __m512 x0 = _mm512_loadu_ps(x + p), x1 = _mm512_loadu_ps(x + p + 16);
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + p), x0, a0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + p), x0, a1);
-            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + p), x0, a2);
-            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + p), x0, a3);
-            b0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + p + 16), x1, b0);
-            b1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + p + 16), x1, b1);
-            b2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + p + 16), x1, b2);
-            b3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + p + 16), x1, b3);
-        }
-        for (; p < k; p += 16) {
-            __mmask16 m = tail_mask(k - p);
-            __m512 x0 = _mm512_maskz_loadu_ps(m, x + p);
-            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w0 + p), x0, a0);
-            a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w1 + p), x0, a1);
-            a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w2 + p), x0, a2);
-            a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w3 + p), x0, a3);
-        }
-        float s[4] = {_mm512_reduce_add_ps(_mm512_add_ps(a0, b0)), _mm512_reduce_add_ps(_mm512_add_ps(a1, b1)),
-                      _mm512_reduce_add_ps(_mm512_add_ps(a2, b2)), _mm512_reduce_add_ps(_mm512_add_ps(a3, b3))};
-        for (int r = 0; r < 4; r++) y[j + r] = alpha * s[r] + (beta != 0 ? beta * y[j + r] : 0.0f);
-    }
-    for (; j < n; j++) {
-        const float *w0 = w + j * ldw;
-        __m512 a0 = _mm512_setzero_ps();
-        for (ptrdiff_t p = 0; p < k; p += 16) {
-            __mmask16 m = tail_mask(k - p);
-            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w0 + p), _mm512_maskz_loadu_ps(m, x + p), a0);
-        }
-        float s = _mm512_reduce_add_ps(a0);
-        y[j] = alpha * s + (beta != 0 ? beta * y[j] : 0.0f);
-    }
-}
-
 // y = xᵀ·B with B [k, n] row-major: 64 output columns live in 4 zmm accumulators while k streams.
 AVX512 void latte_gemv_cols_avx512(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, const float *x,
                                    float *y, float alpha, float beta) {

@@ -77,15 +77,6 @@ void latte_gemm_macro(int kind, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const 
     latte_gemm_macro_generic(mc, nc, kc, a, rs, cs, panelStride, bp, c, ldc, alpha, beta);
 }
 
-void latte_gemv_rows(int kind, ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x, float *y,
-                     float alpha, float beta) {
-#if defined(__x86_64__)
-    if (kind == LATTE_GEMM_AVX512) { latte_gemv_rows_avx512(n, k, w, ldw, x, y, alpha, beta); return; }
-    if (kind == LATTE_GEMM_AVX2) { latte_gemv_rows_avx2(n, k, w, ldw, x, y, alpha, beta); return; }
-#endif
-    latte_gemv_rows_generic(n, k, w, ldw, x, y, alpha, beta);
-}
-
 void latte_gemv_cols(int kind, ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, const float *x, float *y,
                      float alpha, float beta) {
 #if defined(__x86_64__)

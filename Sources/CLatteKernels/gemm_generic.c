@@ -79,21 +79,6 @@ void latte_gemm_macro_generic(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const fl
     }
 }
 
-void latte_gemv_rows_generic(ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x, float *y,
-                             float alpha, float beta) {
-    for (ptrdiff_t j = 0; j < n; j++) {
-        const float *row = w + j * ldw;
-        // Eight partial sums so the loop vectorises without reassociation flags.
-        float s[8] = {0};
-        ptrdiff_t p = 0;
-        for (; p + 8 <= k; p += 8)
-            for (int l = 0; l < 8; l++) s[l] += row[p + l] * x[p + l];
-        float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-        for (; p < k; p++) t += row[p] * x[p];
-        y[j] = alpha * t + (beta != 0 ? beta * y[j] : 0.0f);
-    }
-}
-
 void latte_gemv_cols_generic(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, const float *x, float *y,
                              float alpha, float beta) {
     enum { BLOCK = 64 };

@@ -25,19 +25,13 @@ void latte_gemm_macro_avx512(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const flo
         ptrdiff_t panelStride, const float *bp, float *c, ptrdiff_t ldc, float alpha, float beta);
 void latte_gemm_macro_avx2(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
         ptrdiff_t panelStride, const float *bp, float *c, ptrdiff_t ldc, float alpha, float beta);
-void latte_gemv_rows_avx512(ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x, float *y,
-                            float alpha, float beta);
 void latte_gemv_cols_avx512(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, const float *x, float *y,
                             float alpha, float beta);
-void latte_gemv_rows_avx2(ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x, float *y,
-                          float alpha, float beta);
 void latte_gemv_cols_avx2(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, const float *x, float *y,
                           float alpha, float beta);
 #endif
 void latte_gemm_macro_generic(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
         ptrdiff_t panelStride, const float *bp, float *c, ptrdiff_t ldc, float alpha, float beta);
-void latte_gemv_rows_generic(ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x, float *y,
-                             float alpha, float beta);
 void latte_gemv_cols_generic(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, const float *x, float *y,
                              float alpha, float beta);
 #endif

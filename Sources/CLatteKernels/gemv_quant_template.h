@@ -2,8 +2,8 @@
 // including file defines RATTR (target attribute), RSUFFIX and the block dot products
 //   __m256i RDOT_Q8(__m256i w, __m256i xq)   eight int32 partial sums of Σ w[i]·xq[i], w signed
 //   __m256i RDOT_U4(__m256i q, __m256i xq)   the same with q unsigned (0..15)
-// The block arithmetic is quant_template.h's (same integers, same per-block float scaling); what
-// differs is the order: each row's blocks are read in address order before the next row starts, so the
+// The block arithmetic is the portable kernels' (quant_generic.c: same integers, same per-block float
+// scaling), vectorised; each row's blocks are read in address order before the next row starts, so the
 // weights stream linearly (latte_gemv.h explains why that matters), and two accumulators over even and
 // odd blocks keep two FMA chains in flight within the row.
 #include <immintrin.h>

@@ -44,31 +44,6 @@ int latte_quant_kind_supported(int kind) {
     return kind == LATTE_GEMM_AVX512 ? has_avx512_vnni() : 1;
 }
 
-int latte_quant_gemv(int kind, int type, ptrdiff_t n, ptrdiff_t k, const void *w, ptrdiff_t rowBytes,
-                     const float *x, float *y) {
-    if (k <= 0 || k % QK != 0 || latte_quant_block_bytes(type) == 0) return -1;
-    if (!latte_quant_kind_supported(kind)) return -1;
-    if (n <= 0) return 0;
-    // x quantised once per call (k values; each call covers many rows).
-    latte_qx_storage storage;
-    latte_qx qx;
-    if (latte_qx_prepare(&storage, k, x, &qx) != 0) return -1;
-    const uint8_t *wb = w;
-    int q8 = type == LATTE_QUANT_Q8_0;
-#if defined(__x86_64__)
-    if (kind == LATTE_GEMM_AVX512) {
-        if (q8) latte_qgemv_q8_0_avx512(n, k, wb, rowBytes, qx, y); else latte_qgemv_q4_1_avx512(n, k, wb, rowBytes, qx, y);
-    } else if (kind == LATTE_GEMM_AVX2) {
-        if (q8) latte_qgemv_q8_0_avx2(n, k, wb, rowBytes, qx, y); else latte_qgemv_q4_1_avx2(n, k, wb, rowBytes, qx, y);
-    } else
-#endif
-    {
-        if (q8) latte_qgemv_q8_0_generic(n, k, wb, rowBytes, qx, y); else latte_qgemv_q4_1_generic(n, k, wb, rowBytes, qx, y);
-    }
-    latte_qx_release(&storage);
-    return 0;
-}
-
 int latte_qx_prepare(latte_qx_storage *storage, ptrdiff_t k, const float *x, latte_qx *out) {
     ptrdiff_t nb = k / QK;
     int8_t *xq = storage->q;

@@ -60,10 +60,4 @@ void latte_qx_release(latte_qx_storage *storage);
 #define QGEMV_ARGS ptrdiff_t n, ptrdiff_t k, const uint8_t *w, ptrdiff_t rowBytes, latte_qx x, float *y
 void latte_qgemv_q8_0_generic(QGEMV_ARGS);
 void latte_qgemv_q4_1_generic(QGEMV_ARGS);
-#if defined(__x86_64__)
-void latte_qgemv_q8_0_avx2(QGEMV_ARGS);
-void latte_qgemv_q4_1_avx2(QGEMV_ARGS);
-void latte_qgemv_q8_0_avx512(QGEMV_ARGS);
-void latte_qgemv_q4_1_avx512(QGEMV_ARGS);
-#endif
 #endif

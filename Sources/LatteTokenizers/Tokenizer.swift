@@ -88,8 +88,6 @@ public final class Tokenizer {
         id >= 0 && id < idToTokenTable.count ? idToTokenTable[id] : nil
     }
 
-    public func isSpecial(_ id: Int) -> Bool { specialIDs.contains(id) }
-
     /// Token ids of `text`; `addSpecialTokens` applies the post-processor (e.g. `[CLS] … [SEP]`).
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
         let scalars = Array(text.unicodeScalars)

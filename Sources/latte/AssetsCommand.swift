@@ -25,6 +25,12 @@ struct AssetsCommand: ParsableCommand {
 
         @Argument(help: "Asset names (see `latte assets list`).") var names: [String] = []
         @Flag(help: "Download again even when a verified copy is present.") var force = false
+        @Option(help: "Times to try an asset again after a failed fetch (10 s, then twice as long each time).")
+        var retries = 2
+
+        func validate() throws {
+            guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
+        }
 
         func run() throws {
             let assets = try AssetsCommand.assets(names)
@@ -35,7 +41,7 @@ struct AssetsCommand: ParsableCommand {
             for (i, asset) in assets.enumerated() {
                 say("(\(i + 1)/\(assets.count)) \(asset.name): \(asset.summary)")
                 do {
-                    try fetcher.fetch(asset, force: force)
+                    try fetcher.fetch(asset, force: force, retries: retries)
                 } catch {
                     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
                     failures.append(asset.name)

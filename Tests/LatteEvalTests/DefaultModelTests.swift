@@ -3,6 +3,7 @@ import LatteFlow
 import LatteFormats
 import LatteTensor
 import XCTest
+import LatteTestSupport
 @testable import LatteEval
 
 /// The committed default model (models/latteflow-fashion) end to end, as the README's main command
@@ -14,9 +15,7 @@ final class DefaultModelTests: XCTestCase {
     }
 
     func testDefaultModelGeneratesImagesTheClassifierRecognises() throws {
-        guard AssetCache().fileIfPresent(asset: "smollm2") != nil else {
-            throw XCTSkip("smollm2 asset absent: run `swift run -c release latte assets fetch smollm2`")
-        }
+        _ = try PinnedAssets.require("smollm2")
         let pipeline = try TextToImagePipeline.load(directory: Self.repository.appendingPathComponent("models/latteflow-fashion"))
         let phrases = try XCTUnwrap(pipeline.manifest.classPhrases)
         XCTAssertEqual(phrases.count, 10)

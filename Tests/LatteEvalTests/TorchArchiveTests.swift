@@ -2,14 +2,13 @@ import Foundation
 import LatteFormats
 import LatteTensor
 import XCTest
+import LatteTestSupport
 @testable import LatteEval
 
 /// The torch-free reader of the TorchScript archive: structure, geometry, and refusal of bad input.
 final class TorchArchiveTests: XCTestCase {
     func testReadsTheFIDArchiveStructure() throws {
-        guard let url = AssetCache().fileIfPresent(asset: InceptionFIDWeights.assetName) else {
-            throw XCTSkip("fid-inception asset absent: run `swift run -c release latte assets fetch fid-inception`")
-        }
+        let url = try PinnedAssets.require(InceptionFIDWeights.assetName)
         let weights = try TorchScriptWeights(contentsOf: url)
         XCTAssertEqual(weights.tensors.count, 376)
         XCTAssertEqual(weights.tensors["net.layers.conv.weight"]?.shape, [32, 3, 3, 3])

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import LatteTestSupport
 import LatteFlow
 import LatteFormats
 import LatteModels
@@ -7,17 +8,19 @@ import LatteNN
 import LatteTensor
 import LatteTokenizers
 
-/// The whole text-to-image path on the real SmolLM2 backbone (skipped without the asset; `.ci/run`
-/// fetches it) with a random generator and a random tiny autoencoder.
+/// The whole text-to-image path on the real SmolLM2 backbone (skipped without the asset, failed under
+/// CI=true) with a random generator and a random tiny autoencoder.
 final class TextToImagePipelineTests: XCTestCase {
-    static let backbone: (LLaMAModel, Tokenizer)? = {
-        guard AssetCache().fileIfPresent(asset: "smollm2") != nil, let b = try? Backbone.load("smollm2"),
-              let lm = b.model as? LLaMAModel else { return nil }
+    /// Loaded once for the class; a load error fails every test that needs it.
+    static let backbone = Result { () throws -> (LLaMAModel, Tokenizer) in
+        let b = try Backbone.load("smollm2")
+        guard let lm = b.model as? LLaMAModel else { throw BackboneError("smollm2 did not load as a LLaMA") }
         return (lm, b.tokenizer)
-    }()
+    }
 
     func makePipeline() throws -> TextToImagePipeline {
-        guard let (lm, tokenizer) = Self.backbone else { throw XCTSkip("asset smollm2 absent: run `latte assets fetch smollm2`") }
+        _ = try PinnedAssets.require("smollm2")
+        let (lm, tokenizer) = try Self.backbone.get()
         let b = lm.configuration
         let c = GeneratorConfiguration(backbone: "smollm2", layerCount: b.layerCount, kvHeads: b.kvHeadCount, headDim: b.headDim,
                                        width: 192, queryHeads: 3, mlpWidth: 64, groups: 5, latentChannels: 4, latentHeight: 8,

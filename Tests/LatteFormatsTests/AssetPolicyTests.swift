@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import LatteFormats
+import LatteTestSupport
 
 /// Loaders resolve pinned assets under the caller's policy: `.requirePresent` never downloads and names
 /// the fetch command; an asset already present resolves the same under either policy without fetching.
@@ -22,10 +23,7 @@ final class AssetPolicyTests: XCTestCase {
         // Files placed by hand are adopted by a fetch after their hashes check out, without a download:
         // copy the digits asset from the real cache into an empty one.
         guard let asset = AssetCatalog.asset(named: "digits") else { return XCTFail("the catalog lost the digits asset") }
-        guard let source = AssetCache().fileIfPresent(asset: "digits") else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { return XCTFail("asset digits missing: run `latte assets fetch digits`") }
-            throw XCTSkip("asset digits absent: run `latte assets fetch digits`")
-        }
+        let source = try PinnedAssets.require("digits")
         let folder = cache.directory(for: asset)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: source, to: folder.appendingPathComponent(source.lastPathComponent))

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import LatteTestSupport
 @testable import LatteFormats
 
 final class AssetsTests: XCTestCase {
@@ -131,6 +132,59 @@ final class AssetsTests: XCTestCase {
             XCTAssertTrue(text.contains(cache.root.path), text)
             XCTAssertTrue(text.contains("LATTE_HOME"), text)
         }
+    }
+
+    /// The tests' policy for a missing pinned asset: a failure naming the fetch command under CI=true,
+    /// a skip that says so otherwise; a file name the asset does not have is an error either way.
+    func testPinnedAssetsFailUnderCIAndSkipOtherwise() throws {
+        let cache = try temporaryCache()
+        XCTAssertThrowsError(try PinnedAssets.require("smollm2", cache: cache, environment: ["CI": "true"])) { error in
+            XCTAssertTrue(error is PinnedAssets.MissingAsset, "\(type(of: error))")
+            XCTAssertTrue("\(error)".contains("latte assets fetch smollm2"), "\(error)")
+        }
+        for environment in [[:], ["CI": "false"]] {
+            XCTAssertThrowsError(try PinnedAssets.require("fashion-mnist", cache: cache, environment: environment)) { error in
+                XCTAssertTrue(error is XCTSkip, "\(environment): \(type(of: error))")
+                XCTAssertTrue("\(error)".contains("latte assets fetch fashion-mnist"), "\(error)")
+            }
+        }
+        XCTAssertTrue(PinnedAssets.isCI(["CI": "1"]))
+        XCTAssertFalse(PinnedAssets.isCI([:]))
+        XCTAssertThrowsError(try PinnedAssets.require("smollm2", file: "nope.gguf", cache: cache, environment: [:])) { error in
+            XCTAssertTrue(error is AssetError, "\(type(of: error))")
+        }
+        XCTAssertThrowsError(try PinnedAssets.require("no-such-asset", cache: cache, environment: [:])) { error in
+            XCTAssertTrue(error is PinnedAssets.MissingAsset, "\(type(of: error))")
+        }
+    }
+
+    /// A fetch that fails is tried again `retries` times, waiting twice as long each time, and the last
+    /// error is the one thrown; one that succeeds on a retry returns its value.
+    func testFetchRetriesWithGrowingWaitsThenGivesUp() throws {
+        struct Unreachable: Error {}
+        var lines = [String](), waits = [Double](), calls = 0
+        XCTAssertThrowsError(try AssetFetcher.retrying(2, delay: 10, log: { lines.append($0) }, sleep: { waits.append($0) }) {
+            calls += 1
+            throw Unreachable()
+        }) { XCTAssertTrue($0 is Unreachable) }
+        XCTAssertEqual(calls, 3)
+        XCTAssertEqual(waits, [10, 20])
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertTrue(lines[0].hasPrefix("attempt 1 of 3 failed"), lines[0])
+        XCTAssertTrue(lines[1].contains("trying again in 20 s"), lines[1])
+
+        calls = 0
+        waits = []
+        let value = try AssetFetcher.retrying(2, delay: 10, log: { _ in }, sleep: { waits.append($0) }) { () throws -> Int in
+            calls += 1
+            if calls < 2 { throw Unreachable() }
+            return 7
+        }
+        XCTAssertEqual([value, calls], [7, 2])
+        XCTAssertEqual(waits, [10])
+        XCTAssertThrowsError(try AssetFetcher.retrying(0, delay: 10, log: { _ in XCTFail("no retry") }, sleep: { _ in XCTFail("no wait") }) {
+            throw Unreachable()
+        })
     }
 
     /// Files placed by hand with the pinned hashes are adopted without any download, a second fetch

@@ -44,22 +44,6 @@ enum DatasetFixtures {
         try Data(bytes).write(to: url)
         return url.path
     }
-
-    /// `$LATTE_HOME` (default ~/.cache/latteflow), where `latte assets fetch` unpacks assets.
-    static var latteHome: String {
-        ProcessInfo.processInfo.environment["LATTE_HOME"] ?? (NSHomeDirectory() + "/.cache/latteflow")
-    }
-
-    /// The first file named `name` under $LATTE_HOME (depth-limited walk), or nil.
-    static func findAsset(named name: String, maxDepth: Int = 8) -> String? {
-        let root = URL(fileURLWithPath: latteHome)
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else { return nil }
-        for case let url as URL in walker {
-            if walker.level > maxDepth { walker.skipDescendants(); continue }
-            if url.lastPathComponent == name { return url.path }
-        }
-        return nil
-    }
 }
 
 /// Asserts a DatasetError or ImageError of the expected kind that names `file` and mentions `words`.

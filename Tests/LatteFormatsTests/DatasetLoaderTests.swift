@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import LatteTestSupport
 @testable import LatteFormats
 
 /// Item i is a 3×2 RGB image whose pixels encode i and their own position, so batches, order and
@@ -130,10 +131,7 @@ final class DatasetLoaderTests: XCTestCase {
     }
 
     func testFashionMNISTEpochWhenFetched() throws {
-        let dir = DatasetFixtures.latteHome + "/fashion-mnist"
-        guard FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz") else {
-            throw XCTSkip("Fashion-MNIST not in \(dir); run `latte assets fetch fashion-mnist`")
-        }
+        let dir = try PinnedAssets.require("fashion-mnist").deletingLastPathComponent().path
         let loadStart = Date()
         let train = try IDXDataset.fashionMNIST(directory: dir, split: .train)
         let loadSeconds = Date().timeIntervalSince(loadStart)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import LatteTestSupport
 @testable import LatteFormats
 
 final class DatasetParserTests: XCTestCase {
@@ -81,10 +82,7 @@ final class DatasetParserTests: XCTestCase {
     }
 
     func testRealFashionMNISTWhenFetched() throws {
-        let dir = DatasetFixtures.latteHome + "/fashion-mnist"
-        guard FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz") else {
-            throw XCTSkip("Fashion-MNIST not in \(dir); run `latte assets fetch fashion-mnist` (or unpack Debian's dataset-fashion-mnist there)")
-        }
+        let dir = try PinnedAssets.require("fashion-mnist").deletingLastPathComponent().path
         let train = try IDXDataset.fashionMNIST(directory: dir, split: .train)
         let test = try IDXDataset.fashionMNIST(directory: dir, split: .test)
         XCTAssertEqual([train.count, test.count], [60000, 10000])
@@ -129,24 +127,14 @@ final class DatasetParserTests: XCTestCase {
     }
 
     func testRealDigitCSVsWhenFetched() throws {
-        var found = 0
-        if let path = DatasetFixtures.findAsset(named: "digits.csv.gz") {
-            let digits = try CSVDigitsDataset(path: path, layout: .sklearnDigits)
-            XCTAssertEqual(digits.count, 1797)
-            XCTAssertEqual(try digits.item(at: 0).image.width, 8)
-            found += 1
-        }
-        if let path = DatasetFixtures.findAsset(named: "mnist_5k.csv.gz") {
-            let mnist = try CSVDigitsDataset(path: path, layout: .mnist)
-            XCTAssertEqual(mnist.count, 5000)
-            var histogram = [Int](repeating: 0, count: 10)
-            for i in 0..<mnist.count { histogram[try mnist.item(at: i).label] += 1 }
-            XCTAssertEqual(histogram, [Int](repeating: 500, count: 10))  // 500 per class, as documented
-            found += 1
-        }
-        if found == 0 {
-            throw XCTSkip("digits.csv.gz / mnist_5k.csv.gz not under \(DatasetFixtures.latteHome); fetch them with `latte assets fetch`")
-        }
+        let digits = try CSVDigitsDataset(path: PinnedAssets.require("digits").path, layout: .sklearnDigits)
+        XCTAssertEqual(digits.count, 1797)
+        XCTAssertEqual(try digits.item(at: 0).image.width, 8)
+        let mnist = try CSVDigitsDataset(path: PinnedAssets.require("mnist-5k").path, layout: .mnist)
+        XCTAssertEqual(mnist.count, 5000)
+        var histogram = [Int](repeating: 0, count: 10)
+        for i in 0..<mnist.count { histogram[try mnist.item(at: i).label] += 1 }
+        XCTAssertEqual(histogram, [Int](repeating: 500, count: 10))  // 500 per class, as documented
     }
 
     // MARK: - ImageFolder
@@ -243,11 +231,8 @@ final class DatasetParserTests: XCTestCase {
     }
 
     func testRealEmojiOneWhenFetched() throws {
-        guard let index = DatasetFixtures.findAsset(named: "index.json"),
-              index.hasSuffix("config/index.json"), index.contains("emojione") || index.contains("gemojione") else {
-            throw XCTSkip("EmojiOne not under \(DatasetFixtures.latteHome); fetch it with `latte assets fetch emojione` (Debian ruby-gemojione)")
-        }
-        let root = URL(fileURLWithPath: index).deletingLastPathComponent().deletingLastPathComponent().path
+        let index = try PinnedAssets.require("emojione", file: "config/index.json")
+        let root = index.deletingLastPathComponent().deletingLastPathComponent().path
         let data = try EmojiOneDataset(root: root)
         XCTAssertEqual(data.count, 1794)
         let item = try data.item(at: 0)

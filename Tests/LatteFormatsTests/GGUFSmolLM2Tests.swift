@@ -1,23 +1,24 @@
 import Foundation
 import XCTest
+import LatteTestSupport
 @testable import LatteFormats
 
 /// The real SmolLM2-135M Q4_1 asset against values dumped by the `gguf` Python package
-/// (scripts/make_gguf_fixtures.py). Skipped when the asset has not been fetched.
+/// (scripts/make_gguf_fixtures.py). Needs the asset (`PinnedAssets`: skipped without it, failed under CI=true).
 final class GGUFSmolLM2Tests: XCTestCase {
     var file: GGUFFile!
     var ref: [String: Any]!
 
-    override func setUpWithError() throws {
-        let cache = AssetCache()
-        guard let url = cache.fileIfPresent(asset: "smollm2", file: "SmolLM2-135M-Instruct.Q4_1.gguf") else {
-            throw XCTSkip("SmolLM2 asset absent from \(cache.root.path); run `swift run latte assets fetch smollm2` (CI does)")
-        }
+    /// Opens the asset and the reference; called by each test rather than from `setUpWithError`, whose
+    /// thrown error corelibs XCTest reports as a skip as well as a failure.
+    func open() throws {
+        let url = try PinnedAssets.require("smollm2", file: "SmolLM2-135M-Instruct.Q4_1.gguf")
         file = try GGUFFile(path: url.path)
         ref = try GGUFFixtures.json("smollm2_reference.json")
     }
 
     func testHeaderAndMetadata() throws {
+        try open()
         XCTAssertEqual(file.version, ref["version"] as? Int)
         XCTAssertEqual(file.fileSize, ref["file_size"] as? Int)
         XCTAssertEqual(file.tensors.count, ref["tensor_count"] as? Int)
@@ -50,6 +51,7 @@ final class GGUFSmolLM2Tests: XCTestCase {
     }
 
     func testEveryTensorInfo() throws {
+        try open()
         let tensors = try XCTUnwrap(ref["tensors"] as? [[String: Any]])
         XCTAssertEqual(tensors.count, 272)
         for (info, t) in zip(file.tensors, tensors) {
@@ -64,6 +66,7 @@ final class GGUFSmolLM2Tests: XCTestCase {
     }
 
     func testDequantisedTensorsMatchTheReference() throws {
+        try open()
         for (name, s) in try XCTUnwrap(ref["dequantised"] as? [String: [String: Any]]) {
             let info = try file.tensorInfo(named: name)
             XCTAssertEqual(info.type.description, s["type"] as? String)
@@ -87,6 +90,7 @@ final class GGUFSmolLM2Tests: XCTestCase {
     /// transformers un-permutes Q/K rows when it loads a GGUF; our dequantise + `unpermuteQK` must give
     /// the same rows in the same order (and the permuted order must not, or the check proves nothing).
     func testUnpermutedQKRowsMatchTransformers() throws {
+        try open()
         let doc = try GGUFFixtures.json("smollm2_hf_qk.json")
         let heads = try file.requireInt("llama.attention.head_count")
         let kvHeads = try file.requireInt("llama.attention.head_count_kv")
@@ -113,6 +117,7 @@ final class GGUFSmolLM2Tests: XCTestCase {
 
     /// Prints decode throughput (not asserted: timing depends on the machine and its load).
     func testDequantisationThroughput() throws {
+        try open()
         if _isDebugAssertConfiguration() { throw XCTSkip("timing is only meaningful in release builds") }
         let openStart = DispatchTime.now().uptimeNanoseconds
         let reopened = try GGUFFile(path: file.path)  // header, 33 metadata pairs (98k strings), 272 tensor infos

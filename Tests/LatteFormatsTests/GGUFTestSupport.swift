@@ -31,11 +31,11 @@ struct GGUFTestBuilder {
 }
 
 enum GGUFFixtures {
+    /// A committed fixture (Tests/LatteFormatsTests/Fixtures/gguf, scripts/make_gguf_fixtures.py); its
+    /// absence fails the test.
     static func url(_ name: String) throws -> URL {
-        guard let u = Bundle.module.url(forResource: "Fixtures/gguf/\(name)", withExtension: nil) else {
-            throw XCTSkip("fixture \(name) missing from the test bundle")
-        }
-        return u
+        try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/gguf/\(name)", withExtension: nil),
+                      "committed fixture Fixtures/gguf/\(name) is missing from the test bundle")
     }
 
     static func json(_ name: String) throws -> [String: Any] {

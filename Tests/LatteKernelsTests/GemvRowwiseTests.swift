@@ -4,8 +4,9 @@ import XCTest
 
 /// The row-at-a-time decode GEMVs of latte_gemv.h. Float32: every family this CPU runs against a
 /// float64 reference, over widths that reach each of the kernels' loop tails (64-wide body, 16/8-wide
-/// steps, masked or scalar remainder) and padded rows. Quantised: against the four-rows kernel of
-/// latte_quant.h, which computes the same block integers, so only float summation order may differ.
+/// steps, masked or scalar remainder) and padded rows. Quantised: the refusals of bad arguments here;
+/// the values, through `QuantizedGemv`, in QuantizedGemvTests (every family against float64 and the
+/// portable kernel, odd and even block counts).
 final class GemvRowwiseTests: XCTestCase {
     var kernels: [GemmKernel] { GemmKernel.allCases.filter(\.isSupported) }
 
@@ -52,34 +53,6 @@ final class GemvRowwiseTests: XCTestCase {
             var worst = 0.0
             for j in 0..<n { worst = max(worst, abs(Double(y[j]) - ref.value[j]) / gemmTolerance(k: k, magnitude: ref.magnitude[j])) }
             XCTAssertLessThanOrEqual(worst, 1, "\(kernel.name): worst error \(worst) × tolerance")
-        }
-    }
-
-    func testQuantizedRowwiseMatchesFourRowKernel() {
-        var random = TestRandom(seed: 23)
-        let quantKernels = GemmKernel.allCases.filter(\.supportsQuantizedKernels)
-        for format in QuantizedFormat.allCases {
-            // Odd and even block counts (the two-accumulator loop's tail), one row and many.
-            for (rows, columns) in [(1, 32), (3, 96), (9, 64), (97, 576), (6, 1536), (2, 32_800)] {
-                let m = QuantizedGemvTests.Blocks(format, rows: rows, columns: columns, random: &random)
-                let x = random.fill(columns)
-                for kernel in quantKernels {
-                    var rowwise = [Float](repeating: .nan, count: rows), fourRows = rowwise
-                    let (a, b): (Int32, Int32) = m.bytes.withUnsafeBytes { w in
-                        (latte_quant_gemv_rowwise(kernel.rawValue, format.rawValue, rows, columns, w.baseAddress, m.rowBytes, x, &rowwise),
-                         latte_quant_gemv(kernel.rawValue, format.rawValue, rows, columns, w.baseAddress, m.rowBytes, x, &fourRows))
-                    }
-                    XCTAssertEqual(a, 0)
-                    XCTAssertEqual(b, 0)
-                    for j in 0..<rows {
-                        // Σ|w·x| bounds what a different float summation order can change.
-                        var magnitude: Float = 0
-                        for p in 0..<columns { magnitude += abs(m.values[j * columns + p] * x[p]) }
-                        XCTAssertEqual(rowwise[j], fourRows[j], accuracy: magnitude * 1e-5,
-                                       "\(format) \(kernel.name) row \(j) of \(rows)×\(columns)")
-                    }
-                }
-            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import LatteTestSupport
 import LatteFormats
 @testable import LatteModels
 
@@ -10,9 +11,7 @@ final class FashionVAEModelTests: XCTestCase {
     func testCommittedAutoencoderReconstructsTheTestImages() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let folder = root.appendingPathComponent("models/fashion-vae")
-        guard let labels = AssetCache().fileIfPresent(asset: "fashion-mnist") else {
-            throw XCTSkip("asset fashion-mnist absent: run `latte assets fetch fashion-mnist`")
-        }
+        let labels = try PinnedAssets.require("fashion-mnist")
         let vae = try AutoencoderKL.load(directory: folder)
         XCTAssertEqual(vae.configuration.latent_channels, 8)
         let test = try IDXDataset.fashionMNIST(directory: labels.deletingLastPathComponent().path, split: .test)

@@ -3,6 +3,7 @@ import LatteFormats
 import LatteModels
 import LatteTensor
 import XCTest
+import LatteTestSupport
 
 /// Fixtures written by scripts/make_llama_fixtures.py (`folder` also names single files there).
 enum LLaMAFixtures {
@@ -17,12 +18,9 @@ enum LLaMAFixtures {
         try Safetensors.read(contentsOf: folder(name).appendingPathComponent("reference.safetensors")).tensors
     }
 
-    /// The SmolLM2 GGUF from the asset cache, or a skip when it has not been fetched.
+    /// The SmolLM2 GGUF from the asset cache (skipped without it, failed under CI=true).
     static func smolLM2() throws -> URL {
-        guard let url = AssetCache().fileIfPresent(asset: "smollm2") else {
-            throw XCTSkip("SmolLM2 asset not fetched (latte assets fetch smollm2)")
-        }
-        return url
+        try PinnedAssets.require("smollm2")
     }
 
     static func ids(_ values: [Int]) -> Tensor { Tensor(indices: values, shape: [1, values.count]) }

@@ -1,26 +1,20 @@
 import Foundation
 import XCTest
+import LatteTestSupport
 @testable import LatteTokenizers
 
 /// Committed fixtures (Tests/LatteTokenizersTests/Fixtures, made by scripts/make_tokenizer_fixtures.py)
-/// and fetched assets ($LATTE_HOME, default ~/.cache/latteflow).
+/// and pinned assets from the asset cache ($LATTE_HOME, default ~/.cache/latteflow).
 enum Fixtures {
     static var directory: URL { Bundle.module.url(forResource: "Fixtures", withExtension: nil)! }
 
     static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
 
-    static var latteHome: URL {
-        if let h = ProcessInfo.processInfo.environment["LATTE_HOME"], !h.isEmpty { return URL(fileURLWithPath: h) }
-        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/latteflow")
-    }
-
-    /// A fetched asset, or XCTSkip saying how to get it.
+    /// A file of a pinned asset named as `asset/file` (e.g. `smollm2/SmolLM2-135M-Instruct.Q4_1.gguf`):
+    /// skipped without it, failed under CI=true (`PinnedAssets`).
     static func asset(_ relative: String) throws -> URL {
-        let u = latteHome.appendingPathComponent(relative)
-        guard FileManager.default.fileExists(atPath: u.path) else {
-            throw XCTSkip("asset \(u.path) is absent: run `latte assets fetch` (or see docs/tokenizers.md) to get it")
-        }
-        return u
+        guard let slash = relative.firstIndex(of: "/") else { return try PinnedAssets.require(relative) }
+        return try PinnedAssets.require(String(relative[..<slash]), file: String(relative[relative.index(after: slash)...]))
     }
 
     struct ParityCase: Decodable {
@@ -43,6 +37,12 @@ enum Fixtures {
     }
 
     static var smolLM2Path: String { "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" }
+}
+
+/// A committed fixture that does not say what the test expects: thrown, it fails the test (never a skip).
+struct BrokenFixture: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Scalar-exact comparison (Swift `==` on String treats canonically equivalent text as equal).

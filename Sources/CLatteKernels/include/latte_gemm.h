@@ -42,10 +42,6 @@ void latte_gemm_macro(int kind, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const 
                       ptrdiff_t cs, ptrdiff_t panelStride, const float *bp, float *c, ptrdiff_t ldc, float alpha,
                       float beta);
 
-/// y[j] = alpha · Σ_k w[j·ldw + k] · x[k] + beta · y[j] for j in 0..<n (W stored [n, k]).
-void latte_gemv_rows(int kind, ptrdiff_t n, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x,
-                     float *y, float alpha, float beta);
-
 /// y[j] = alpha · Σ_k x[k] · b[k·ldb + j] + beta · y[j] for j in 0..<n (B stored [k, n]).
 void latte_gemv_cols(int kind, ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, const float *x,
                      float *y, float alpha, float beta);

@@ -1,7 +1,8 @@
 #ifndef LATTE_QUANT_H
 #define LATTE_QUANT_H
-// Matrix-vector products over weights kept in GGUF's block-quantised formats, so decoding reads 4-6x
-// fewer bytes than with float32 weights. As llama.cpp does, the vector x is first quantised per
+// Weights kept in GGUF's block-quantised formats, so decoding reads 4-6x fewer bytes than with float32
+// weights: block sizes, dequantisation and kernel support here; the matrix-vector products
+// (latte_quant_gemv_rowwise) are in latte_gemv.h. As llama.cpp does, the vector x is first quantised per
 // 32-element block to int8 (dx = max|x|/127, xq = round(x/dx)) and the block dot products are integer
 // (AVX-512 VNNI `vpdpbusd`, AVX2 `vpmaddubsw`): converting every weight to float instead made the
 // kernels compute-bound at a third of the speed. Accuracy: each x element moves by at most dx/2, so
@@ -31,12 +32,6 @@ int latte_quant_block_bytes(int type);
 /// 1 when the quantised kernels of family `kind` can run on this CPU (AVX-512 also needs VNNI, the
 /// AVX families F16C).
 int latte_quant_kind_supported(int kind);
-
-/// y[j] = Σ_k W[j, k] · x[k] for j in 0..<n. W row j starts at w + j·rowBytes and holds k/32 blocks of
-/// `type`; k must be a positive multiple of 32. Returns 0, or -1 for an unknown type/kind, bad k, or
-/// no memory for the quantised x (only when k > 32768).
-int latte_quant_gemv(int kind, int type, ptrdiff_t n, ptrdiff_t k, const void *w, ptrdiff_t rowBytes,
-                     const float *x, float *y);
 
 /// out[j·ldo + i] = W[j, i] (float32) for j in 0..<n, i in 0..<k: prefill panels and embedding rows.
 /// Returns 0, or -1 for an unknown type or bad k.

@@ -62,6 +62,33 @@ public struct AssetFetcher {
         return .fetched
     }
 
+    /// `fetch`, tried again after a failure up to `retries` times (a registry or mirror briefly
+    /// unreachable), waiting `retryDelay` seconds before the first retry and twice as long before each
+    /// next one. The last failure is thrown.
+    @discardableResult
+    public func fetch(_ asset: Asset, force: Bool = false, retries: Int, retryDelay: Double = 10) throws -> Outcome {
+        try Self.retrying(retries, delay: retryDelay, log: { log("[\(asset.name)] \($0)") }) {
+            try fetch(asset, force: force)
+        }
+    }
+
+    static func retrying<T>(_ retries: Int, delay: Double, log: (String) -> Void,
+                            sleep: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
+                            _ body: () throws -> T) throws -> T {
+        var attempt = 1, wait = delay
+        while true {
+            do {
+                return try body()
+            } catch {
+                guard attempt <= retries else { throw error }
+                log("attempt \(attempt) of \(retries + 1) failed (\(error)); trying again in \(Int(wait.rounded())) s")
+                sleep(wait)
+                attempt += 1
+                wait *= 2
+            }
+        }
+    }
+
     /// Re-hashes every file of a present asset (the cheap `isPresent` check only looks at sizes).
     public func verify(_ asset: Asset) throws {
         for f in asset.files {

@@ -36,11 +36,6 @@ public final class ExponentialMovingAverage {
         updates += 1
     }
 
-    /// Writes the averaged values into the model's parameters (e.g. before evaluation or export).
-    public func copyToParameters() {
-        arena.valuePointer.update(from: shadow.pointer, count: arena.count)
-    }
-
     /// Exchanges model values and averages (swap, evaluate, swap back).
     public func swapWithParameters() {
         let s = shadow.pointer, p = arena.valuePointer

@@ -82,13 +82,6 @@ extension Tensor {
         for (i, v) in values.enumerated() { p[i] = Int32(truncatingIfNeeded: v) }
         self = t
     }
-
-    /// 0, 1, …, n−1 as float32.
-    public static func arange(_ n: Int) -> Tensor {
-        let t = empty([n])
-        for i in 0..<n { t.f32[i] = Float(i) }
-        return t
-    }
 }
 
 // MARK: - Reading values

@@ -297,9 +297,4 @@ extension Tensor {
             return [Tensor.select(mask, g, zero).summed(toShape: a.shape), Tensor.select(mask, zero, g).summed(toShape: b.shape)]
         }
     }
-
-    /// 1 where self > other, else 0 (no gradient).
-    public func greater(_ other: Tensor) -> Tensor {
-        broadcastBinary(self.detached(), other.detached(), binaryLoop { $0 > $1 ? 1 : 0 })
-    }
 }

@@ -67,17 +67,17 @@ public struct VAEBenchmark {
     /// The small default model's shape (docs/autoencoders.md): Fashion-MNIST padded to 32×32 → 8×8×4.
     public static var fashionMNISTConfiguration: AutoencoderKLConfiguration {
         var c = AutoencoderKLConfiguration()
-        c.in_channels = 1; c.out_channels = 1
-        c.block_out_channels = [32, 64, 64]; c.layers_per_block = 1
-        c.latent_channels = 4; c.norm_num_groups = 8; c.sample_size = 32
+        c.inChannels = 1; c.outChannels = 1
+        c.blockOutChannels = [32, 64, 64]; c.layersPerBlock = 1
+        c.latentChannels = 4; c.normNumGroups = 8; c.sampleSize = 32
         return c
     }
 
     /// Stable Diffusion's VAE shape (runwayml/stable-diffusion-v1-5 vae/config.json).
     public static var sdVAEConfiguration: AutoencoderKLConfiguration {
         var c = AutoencoderKLConfiguration()
-        c.block_out_channels = [128, 256, 512, 512]; c.layers_per_block = 2
-        c.latent_channels = 4; c.norm_num_groups = 32; c.sample_size = 256
+        c.blockOutChannels = [128, 256, 512, 512]; c.layersPerBlock = 2
+        c.latentChannels = 4; c.normNumGroups = 32; c.sampleSize = 256
         return c
     }
 
@@ -121,12 +121,12 @@ public struct VAEBenchmark {
         for (i, c) in cases.enumerated() {
             let model = try AutoencoderKL(c.configuration, seed: UInt64(i + 1))
             var rng = RandomGenerator(seed: 5)
-            let x = Tensor.normal([c.batch, c.configuration.in_channels, c.size, c.size], generator: &rng)
+            let x = Tensor.normal([c.batch, c.configuration.inChannels, c.size, c.size], generator: &rng)
             var z = x
             let encode = withoutGradient { bestTime(repeats: options.repeats) { z = model.encode(x).mean } }
             let decode = withoutGradient { bestTime(repeats: options.repeats) { _ = model.decode(z) } }
             rows.append(AutoencoderThroughputRow(name: c.name, size: c.size, batch: c.batch,
-                                                 blockOutChannels: c.configuration.block_out_channels,
+                                                 blockOutChannels: c.configuration.blockOutChannels,
                                                  encodeImagesPerSecond: Double(c.batch) / encode,
                                                  decodeImagesPerSecond: Double(c.batch) / decode))
         }

@@ -97,7 +97,7 @@ public struct SamplingProgress {
 }
 
 /// Samples latents with the layerwise timestep experts: at each step only the group owning the
-/// step's time runs (METHOD.md §3). Deterministic for a given seed. Iterate `steps(…)` for progress,
+/// step's time runs (docs/method.md §3). Deterministic for a given seed. Iterate `steps(…)` for progress,
 /// previews or cancellation, or call `sample(…)`.
 public struct FlowSampler {
     public let model: LayerwiseTimestepExperts

@@ -1,7 +1,7 @@
 import LatteNN
 import LatteTensor
 
-/// One generation layer, the trainable twin of backbone layer ℓ (METHOD.md §2): its own norms,
+/// One generation layer, the trainable twin of backbone layer ℓ (docs/method.md §2): its own norms,
 /// Q/K/V/O projections and SwiGLU MLP; K/V heads with the backbone layer's geometry so image queries
 /// attend to [K_prompt ; K_image]. Adaptive norms modulated by the timestep (shift, scale, gate;
 /// zero-initialised as DiT's adaLN-Zero), and an optional residual-attention gate.
@@ -66,7 +66,7 @@ public final class GenerationLayer: Module {
         switch residualMode {
         case .off, .preSoftmax:
             // Additive score bias over [prompt | image] columns: prompt padding, and γ ⊙ S̃_{ℓ−1} on the
-            // image-to-image block (METHOD.md §4).
+            // image-to-image block (docs/method.md §4).
             var bias: Tensor? = nil
             if let gate {
                 let promptPart = (promptBias ?? Tensor.zeros([b, 1, 1, t])).expanded([b, queryHeads, n, t])
@@ -91,7 +91,7 @@ public final class GenerationLayer: Module {
         return (out, maps)
     }
 
-    /// The post-softmax variant (METHOD.md §4, a config option): A = softmax(S) over [prompt | image]
+    /// The post-softmax variant (docs/method.md §4, a config option): A = softmax(S) over [prompt | image]
     /// keys, then on the image-to-image block Ã_ℓ = A_ℓ + γ_ℓ(t) ⊙ Ã_{ℓ−1}, the figure's
     /// "A^ℓ + Gate(temb) ⊗ A^{ℓ−1}" taken literally (rows are not renormalised; γ ∈ (−1, 1) starts at 0).
     /// Returns the attention output [B, Hq, N, headDim] and Ã_ℓ's image block for the next layer.

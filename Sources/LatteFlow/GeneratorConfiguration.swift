@@ -1,6 +1,6 @@
 import Foundation
 
-/// Whether and how a generation layer reuses the previous layer's image self-attention (METHOD.md §4).
+/// Whether and how a generation layer reuses the previous layer's image self-attention (docs/method.md §4).
 public enum ResidualAttentionMode: String, Codable, Sendable {
     /// Plain attention.
     case off
@@ -14,7 +14,7 @@ public enum ResidualAttentionMode: String, Codable, Sendable {
 ///
 /// [paper] choices: K groups of contiguous layers, lowest layers own the noisiest times, residual
 /// attention gated per head by the timestep. [ours] choices are options here with documented
-/// defaults (METHOD.md): uniform boundaries, per-group output heads, M-RoPE image positions.
+/// defaults (docs/method.md): uniform boundaries, per-group output heads, M-RoPE image positions.
 public struct GeneratorConfiguration: Codable, Equatable, Sendable {
     /// Names the frozen backbone (a short asset name such as "smollm2", or a path).
     public var backbone: String

@@ -35,7 +35,7 @@ public enum LatentPatches {
     }
 
     /// M-RoPE cos/sin [B, 1, N, headDim] of the image tokens that follow prompts of the given lengths:
-    /// temporal id = prompt length, height/width ids = prompt length + grid row/column (METHOD.md §2).
+    /// temporal id = prompt length, height/width ids = prompt length + grid row/column (docs/method.md §2).
     public static func rotaryTables(promptLengths: [Int], gridHeight: Int, gridWidth: Int,
                                     headDim: Int, theta: Float, sections: [Int]) -> (cos: Tensor, sin: Tensor) {
         var cosRows: [Tensor] = [], sinRows: [Tensor] = []

@@ -3,7 +3,7 @@ import LatteTensor
 
 /// The LaTtE-Flow generation pathway: L generation layers cut into K contiguous groups, each group a
 /// complete velocity predictor for its own timestep interval — the lowest layers own the noisiest
-/// times (METHOD.md §3). Only the owning group runs for a given t, so a sampling step costs L/K layers.
+/// times (docs/method.md §3). Only the owning group runs for a given t, so a sampling step costs L/K layers.
 /// K = 1 is the vanilla baseline (all layers at every step).
 public final class LayerwiseTimestepExperts: Module {
     public let configuration: GeneratorConfiguration

@@ -2,7 +2,7 @@ import LatteNN
 import LatteTensor
 
 /// The final adaptive norm and linear map back to patch values; zero-initialised so an untrained
-/// generator predicts zero velocity (METHOD.md §2). With `inputSkip`, plus s(t) ⊙ x_t (zero at start).
+/// generator predicts zero velocity (docs/method.md §2). With `inputSkip`, plus s(t) ⊙ x_t (zero at start).
 public final class OutputHead: Module {
     public let norm: RMSNorm
     public let adaLN_modulation: Linear

@@ -1,7 +1,7 @@
 import LatteTensor
 
 /// The frozen backbone's per-layer keys (after RoPE) and values of a batch of prompts, computed once
-/// per prompt and reused by every sampling step and every group (METHOD.md §2).
+/// per prompt and reused by every sampling step and every group (docs/method.md §2).
 ///
 /// Prompts of different lengths are right-padded to the longest; `lengths` says how many keys of each
 /// row are real, and the generator masks the rest.

@@ -2,7 +2,7 @@ import LatteNN
 import LatteTensor
 
 /// γ_ℓ(t) = tanh(W·SiLU(temb) + b): one residual-attention gate per query head, zero-initialised so
-/// training starts from plain attention (METHOD.md §4).
+/// training starts from plain attention (docs/method.md §4).
 public final class ResidualAttentionGate: Module {
     public let proj: Linear
 

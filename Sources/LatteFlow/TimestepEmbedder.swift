@@ -3,7 +3,7 @@ import LatteNN
 import LatteTensor
 
 /// t ∈ [0, 1] → a width-d_g vector: sinusoidal features of 1000·t (cos then sin, frequencies
-/// 10000^(−i/half)), then Linear → SiLU → Linear (as DiT's timestep embedder; METHOD.md §2).
+/// 10000^(−i/half)), then Linear → SiLU → Linear (as DiT's timestep embedder; docs/method.md §2).
 public final class TimestepEmbedder: Module {
     public let linear_1: Linear
     public let linear_2: Linear

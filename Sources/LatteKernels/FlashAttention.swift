@@ -34,7 +34,7 @@ public enum FlashAttention {
     /// unchanged. Every mask lets query i see a prefix of the keys, 0 ..< limit(i):
     public enum Mask {
         /// Bidirectional: every query sees every key (limit = keyLength). Image tokens attending
-        /// to a cached prompt plus all image tokens (METHOD.md §2) use this.
+        /// to a cached prompt plus all image tokens (docs/method.md §2) use this.
         case none
         /// limit = p(i) + 1: keys up to and including the query's own position.
         case causal

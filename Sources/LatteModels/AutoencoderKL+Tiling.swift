@@ -13,7 +13,7 @@ extension AutoencoderKL {
     /// tests state the tolerance.
     public func tiledDecode(_ z: Tensor, tileLatentSize: Int? = nil, overlapFactor: Float = 0.25) -> Tensor {
         let f = configuration.downsamplingFactor
-        let tileLatent = Swift.max(1, tileLatentSize ?? configuration.sample_size / f)
+        let tileLatent = Swift.max(1, tileLatentSize ?? configuration.sampleSize / f)
         let (h, w) = (z.shape[2], z.shape[3])
         if h <= tileLatent && w <= tileLatent { return decode(z) }
         // Overlaps beyond half a tile would let a blend reach past the tile's crop; clamp to [0, ½].

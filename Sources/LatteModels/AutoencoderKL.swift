@@ -2,68 +2,77 @@ import Foundation
 import LatteNN
 import LatteTensor
 
-/// diffusers' AutoencoderKL config.json, snake_case keys, diffusers' defaults for absent keys.
+/// diffusers' AutoencoderKL config.json: the file's snake_case keys as coding keys, diffusers' defaults
+/// for absent keys.
 public struct AutoencoderKLConfiguration: Codable, Equatable, Sendable {
-    public var in_channels = 3
-    public var out_channels = 3
-    public var block_out_channels = [64]
-    public var layers_per_block = 1
-    public var latent_channels = 4
-    public var norm_num_groups = 32
-    public var sample_size = 32
-    public var scaling_factor: Float = 0.18215
-    public var shift_factor: Float?
-    public var use_quant_conv = true
-    public var use_post_quant_conv = true
-    public var mid_block_add_attention = true
-    public var act_fn = "silu"
-    public var down_block_types: [String]?
-    public var up_block_types: [String]?
+    public var inChannels = 3
+    public var outChannels = 3
+    public var blockOutChannels = [64]
+    public var layersPerBlock = 1
+    public var latentChannels = 4
+    public var normNumGroups = 32
+    public var sampleSize = 32
+    public var scalingFactor: Float = 0.18215
+    public var shiftFactor: Float?
+    public var useQuantConv = true
+    public var usePostQuantConv = true
+    public var midBlockAddAttention = true
+    public var activationFunction = "silu"
+    public var downBlockTypes: [String]?
+    public var upBlockTypes: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case inChannels = "in_channels", outChannels = "out_channels", blockOutChannels = "block_out_channels"
+        case layersPerBlock = "layers_per_block", latentChannels = "latent_channels", normNumGroups = "norm_num_groups"
+        case sampleSize = "sample_size", scalingFactor = "scaling_factor", shiftFactor = "shift_factor"
+        case useQuantConv = "use_quant_conv", usePostQuantConv = "use_post_quant_conv", midBlockAddAttention = "mid_block_add_attention"
+        case activationFunction = "act_fn", downBlockTypes = "down_block_types", upBlockTypes = "up_block_types"
+    }
 
     public init() {}
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
-        in_channels = try get(.in_channels, 3)
-        out_channels = try get(.out_channels, 3)
-        block_out_channels = try get(.block_out_channels, [64])
-        layers_per_block = try get(.layers_per_block, 1)
-        latent_channels = try get(.latent_channels, 4)
-        norm_num_groups = try get(.norm_num_groups, 32)
-        // sample_size may be an int or a list in diffusers configs; tiling uses the first entry.
-        if let s = try? c.decodeIfPresent(Int.self, forKey: .sample_size) { sample_size = s }
-        else if let s = try? c.decodeIfPresent([Int].self, forKey: .sample_size), let first = s.first { sample_size = first }
-        scaling_factor = try get(.scaling_factor, Float(0.18215))
-        shift_factor = try c.decodeIfPresent(Float.self, forKey: .shift_factor)
-        use_quant_conv = try get(.use_quant_conv, true)
-        use_post_quant_conv = try get(.use_post_quant_conv, true)
-        mid_block_add_attention = try get(.mid_block_add_attention, true)
-        act_fn = try get(.act_fn, "silu")
-        down_block_types = try c.decodeIfPresent([String].self, forKey: .down_block_types)
-        up_block_types = try c.decodeIfPresent([String].self, forKey: .up_block_types)
+        inChannels = try get(.inChannels, 3)
+        outChannels = try get(.outChannels, 3)
+        blockOutChannels = try get(.blockOutChannels, [64])
+        layersPerBlock = try get(.layersPerBlock, 1)
+        latentChannels = try get(.latentChannels, 4)
+        normNumGroups = try get(.normNumGroups, 32)
+        // sampleSize may be an int or a list in diffusers configs; tiling uses the first entry.
+        if let s = try? c.decodeIfPresent(Int.self, forKey: .sampleSize) { sampleSize = s }
+        else if let s = try? c.decodeIfPresent([Int].self, forKey: .sampleSize), let first = s.first { sampleSize = first }
+        scalingFactor = try get(.scalingFactor, Float(0.18215))
+        shiftFactor = try c.decodeIfPresent(Float.self, forKey: .shiftFactor)
+        useQuantConv = try get(.useQuantConv, true)
+        usePostQuantConv = try get(.usePostQuantConv, true)
+        midBlockAddAttention = try get(.midBlockAddAttention, true)
+        activationFunction = try get(.activationFunction, "silu")
+        downBlockTypes = try c.decodeIfPresent([String].self, forKey: .downBlockTypes)
+        upBlockTypes = try c.decodeIfPresent([String].self, forKey: .upBlockTypes)
     }
 
     /// Reasons this configuration cannot be built, empty when it can.
     public func problems() -> [String] {
         var out: [String] = []
-        if block_out_channels.isEmpty { out.append("block_out_channels is empty") }
-        if layers_per_block < 1 { out.append("layers_per_block \(layers_per_block) must be ≥ 1") }
-        if act_fn != "silu" { out.append("act_fn '\(act_fn)' is not supported (only silu)") }
-        for c in block_out_channels where norm_num_groups < 1 || c % norm_num_groups != 0 {
-            out.append("block_out_channels entry \(c) does not split into norm_num_groups \(norm_num_groups)")
+        if blockOutChannels.isEmpty { out.append("block_out_channels is empty") }
+        if layersPerBlock < 1 { out.append("layers_per_block \(layersPerBlock) must be ≥ 1") }
+        if activationFunction != "silu" { out.append("act_fn '\(activationFunction)' is not supported (only silu)") }
+        for c in blockOutChannels where normNumGroups < 1 || c % normNumGroups != 0 {
+            out.append("block_out_channels entry \(c) does not split into norm_num_groups \(normNumGroups)")
         }
-        if let d = down_block_types, d.contains(where: { $0 != "DownEncoderBlock2D" }) || d.count != block_out_channels.count {
-            out.append("down_block_types \(d) must be \(block_out_channels.count) × DownEncoderBlock2D")
+        if let d = downBlockTypes, d.contains(where: { $0 != "DownEncoderBlock2D" }) || d.count != blockOutChannels.count {
+            out.append("down_block_types \(d) must be \(blockOutChannels.count) × DownEncoderBlock2D")
         }
-        if let u = up_block_types, u.contains(where: { $0 != "UpDecoderBlock2D" }) || u.count != block_out_channels.count {
-            out.append("up_block_types \(u) must be \(block_out_channels.count) × UpDecoderBlock2D")
+        if let u = upBlockTypes, u.contains(where: { $0 != "UpDecoderBlock2D" }) || u.count != blockOutChannels.count {
+            out.append("up_block_types \(u) must be \(blockOutChannels.count) × UpDecoderBlock2D")
         }
         return out
     }
 
     /// Spatial downsampling factor of the encoder (2^(blocks − 1)).
-    public var downsamplingFactor: Int { 1 << (block_out_channels.count - 1) }
+    public var downsamplingFactor: Int { 1 << (blockOutChannels.count - 1) }
 }
 
 public struct AutoencoderError: Error, CustomStringConvertible {
@@ -80,19 +89,19 @@ public final class VAEEncoder: Module {
     public let conv_out: Conv2d
 
     public init(_ c: AutoencoderKLConfiguration, maker: inout LayerMaker) {
-        let ch = c.block_out_channels, g = c.norm_num_groups
-        conv_in = maker.conv(c.in_channels, ch[0], kernel: 3, padding: 1)
+        let ch = c.blockOutChannels, g = c.normNumGroups
+        conv_in = maker.conv(c.inChannels, ch[0], kernel: 3, padding: 1)
         var blocks: [DownEncoderBlock2D] = []
         var previous = ch[0]
         for (i, out) in ch.enumerated() {
-            blocks.append(DownEncoderBlock2D(previous, out, layers: c.layers_per_block, groups: g,
+            blocks.append(DownEncoderBlock2D(previous, out, layers: c.layersPerBlock, groups: g,
                                              downsample: i < ch.count - 1, maker: &maker))
             previous = out
         }
         down_blocks = blocks
-        mid_block = VAEMidBlock(channels: ch.last!, groups: g, attention: c.mid_block_add_attention, maker: &maker)
+        mid_block = VAEMidBlock(channels: ch.last!, groups: g, attention: c.midBlockAddAttention, maker: &maker)
         conv_norm_out = GroupNorm(groups: g, channels: ch.last!, eps: 1e-6)
-        conv_out = maker.conv(ch.last!, 2 * c.latent_channels, kernel: 3, padding: 1)
+        conv_out = maker.conv(ch.last!, 2 * c.latentChannels, kernel: 3, padding: 1)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -103,7 +112,7 @@ public final class VAEEncoder: Module {
     }
 }
 
-/// diffusers' Decoder: conv_in, mid block, up blocks (layers_per_block + 1 resnets), GroupNorm + SiLU + conv_out.
+/// diffusers' Decoder: conv_in, mid block, up blocks (layersPerBlock + 1 resnets), GroupNorm + SiLU + conv_out.
 public final class VAEDecoder: Module {
     public let conv_in: Conv2d
     public let mid_block: VAEMidBlock
@@ -112,19 +121,19 @@ public final class VAEDecoder: Module {
     public let conv_out: Conv2d
 
     public init(_ c: AutoencoderKLConfiguration, maker: inout LayerMaker) {
-        let ch = c.block_out_channels, g = c.norm_num_groups
-        conv_in = maker.conv(c.latent_channels, ch.last!, kernel: 3, padding: 1)
-        mid_block = VAEMidBlock(channels: ch.last!, groups: g, attention: c.mid_block_add_attention, maker: &maker)
+        let ch = c.blockOutChannels, g = c.normNumGroups
+        conv_in = maker.conv(c.latentChannels, ch.last!, kernel: 3, padding: 1)
+        mid_block = VAEMidBlock(channels: ch.last!, groups: g, attention: c.midBlockAddAttention, maker: &maker)
         var blocks: [UpDecoderBlock2D] = []
         var previous = ch.last!
         for (i, out) in ch.reversed().enumerated() {
-            blocks.append(UpDecoderBlock2D(previous, out, layers: c.layers_per_block + 1, groups: g,
+            blocks.append(UpDecoderBlock2D(previous, out, layers: c.layersPerBlock + 1, groups: g,
                                            upsample: i < ch.count - 1, maker: &maker))
             previous = out
         }
         up_blocks = blocks
         conv_norm_out = GroupNorm(groups: g, channels: ch[0], eps: 1e-6)
-        conv_out = maker.conv(ch[0], c.out_channels, kernel: 3, padding: 1)
+        conv_out = maker.conv(ch[0], c.outChannels, kernel: 3, padding: 1)
     }
 
     public func callAsFunction(_ z: Tensor) -> Tensor {
@@ -171,11 +180,11 @@ public final class AutoencoderKL: Module {
             throw AutoencoderError("AutoencoderKL configuration: " + problems.joined(separator: "; "))
         }
         self.configuration = configuration
-        let l2 = 2 * configuration.latent_channels, l = configuration.latent_channels
+        let l2 = 2 * configuration.latentChannels, l = configuration.latentChannels
         encoder = VAEEncoder(configuration, maker: &maker)
         decoder = VAEDecoder(configuration, maker: &maker)
-        quant_conv = configuration.use_quant_conv ? maker.conv(l2, l2, kernel: 1) : nil
-        post_quant_conv = configuration.use_post_quant_conv ? maker.conv(l, l, kernel: 1) : nil
+        quant_conv = configuration.useQuantConv ? maker.conv(l2, l2, kernel: 1) : nil
+        post_quant_conv = configuration.usePostQuantConv ? maker.conv(l, l, kernel: 1) : nil
     }
 
     /// Random model from a seed.
@@ -216,8 +225,8 @@ public final class AutoencoderKL: Module {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         // diffusers defaults to one block type, so the per-block lists are always written.
         var written = configuration
-        written.down_block_types = written.down_block_types ?? Array(repeating: "DownEncoderBlock2D", count: written.block_out_channels.count)
-        written.up_block_types = written.up_block_types ?? Array(repeating: "UpDecoderBlock2D", count: written.block_out_channels.count)
+        written.downBlockTypes = written.downBlockTypes ?? Array(repeating: "DownEncoderBlock2D", count: written.blockOutChannels.count)
+        written.upBlockTypes = written.upBlockTypes ?? Array(repeating: "UpDecoderBlock2D", count: written.blockOutChannels.count)
         var json = try encoder.encode(written)
         // diffusers reads the class name to pick the model.
         if var object = try JSONSerialization.jsonObject(with: json) as? [String: Any] {
@@ -230,31 +239,31 @@ public final class AutoencoderKL: Module {
 
     /// Sets the latent normalisation the generator sees: (z − shift) · scale (measured after training).
     public func setLatentScaling(scalingFactor: Float, shiftFactor: Float?) {
-        configuration.scaling_factor = scalingFactor
-        configuration.shift_factor = shiftFactor
+        configuration.scalingFactor = scalingFactor
+        configuration.shiftFactor = shiftFactor
     }
 
-    /// Throws a message naming the problem unless `x` is [N, in_channels, H, W] with H and W positive
+    /// Throws a message naming the problem unless `x` is [N, inChannels, H, W] with H and W positive
     /// multiples of the downsampling factor (what `encode` requires; callers with user input check first).
     public func validateImages(_ x: Tensor) throws {
         let c = configuration, f = c.downsamplingFactor
-        guard x.rank == 4, x.shape[1] == c.in_channels else {
-            throw AutoencoderError("AutoencoderKL.encode expects images [N, \(c.in_channels), H, W], got \(x.shape)")
+        guard x.rank == 4, x.shape[1] == c.inChannels else {
+            throw AutoencoderError("AutoencoderKL.encode expects images [N, \(c.inChannels), H, W], got \(x.shape)")
         }
         guard x.shape[0] > 0, x.shape[2] > 0, x.shape[3] > 0, x.shape[2] % f == 0, x.shape[3] % f == 0 else {
             throw AutoencoderError("AutoencoderKL.encode: image size \(x.shape[2])×\(x.shape[3]) must be a positive multiple of \(f) (the downsampling factor)")
         }
     }
 
-    /// Throws unless `z` is [N, latent_channels, h, w] with a nonzero size (what `decode` requires).
+    /// Throws unless `z` is [N, latentChannels, h, w] with a nonzero size (what `decode` requires).
     public func validateLatents(_ z: Tensor) throws {
         let c = configuration
-        guard z.rank == 4, z.shape[1] == c.latent_channels, z.shape[0] > 0, z.shape[2] > 0, z.shape[3] > 0 else {
-            throw AutoencoderError("AutoencoderKL.decode expects latents [N, \(c.latent_channels), h, w], got \(z.shape)")
+        guard z.rank == 4, z.shape[1] == c.latentChannels, z.shape[0] > 0, z.shape[2] > 0, z.shape[3] > 0 else {
+            throw AutoencoderError("AutoencoderKL.decode expects latents [N, \(c.latentChannels), h, w], got \(z.shape)")
         }
     }
 
-    /// Images [N, in_channels, H, W] (H, W multiples of the downsampling factor) → the latent Gaussian.
+    /// Images [N, inChannels, H, W] (H, W multiples of the downsampling factor) → the latent Gaussian.
     public func encode(_ x: Tensor) -> LatentDistribution {
         var moments = encoder(x)
         if let q = quant_conv { moments = q(moments) }
@@ -262,7 +271,7 @@ public final class AutoencoderKL: Module {
         return LatentDistribution(mean: parts[0], logvar: parts[1].clamped(min: -30, max: 20))
     }
 
-    /// Latents [N, latent_channels, h, w] (unscaled) → images [N, out_channels, h·f, w·f].
+    /// Latents [N, latentChannels, h, w] (unscaled) → images [N, outChannels, h·f, w·f].
     public func decode(_ z: Tensor) -> Tensor {
         decoder(post_quant_conv?(z) ?? z)
     }
@@ -270,13 +279,13 @@ public final class AutoencoderKL: Module {
     /// Encode to the mean and decode (diffusers' forward with sample_posterior = False).
     public func reconstruct(_ x: Tensor) -> Tensor { decode(encode(x).mean) }
 
-    /// Latent as the generator sees it: (z − shift_factor) · scaling_factor.
+    /// Latent as the generator sees it: (z − shiftFactor) · scalingFactor.
     public func scaledLatent(_ z: Tensor) -> Tensor {
-        (z - (configuration.shift_factor ?? 0)) * configuration.scaling_factor
+        (z - (configuration.shiftFactor ?? 0)) * configuration.scalingFactor
     }
 
-    /// Inverse of `scaledLatent`: z / scaling_factor + shift_factor, ready for `decode`.
+    /// Inverse of `scaledLatent`: z / scalingFactor + shiftFactor, ready for `decode`.
     public func unscaledLatent(_ scaled: Tensor) -> Tensor {
-        scaled / configuration.scaling_factor + (configuration.shift_factor ?? 0)
+        scaled / configuration.scalingFactor + (configuration.shiftFactor ?? 0)
     }
 }

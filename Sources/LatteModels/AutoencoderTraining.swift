@@ -122,7 +122,7 @@ public final class AutoencoderTrainer: StepTrainer {
                 // No gradient reaches the encoder, so Adam leaves it exactly as loaded.
                 let mean = withoutGradient { m.encode(images).mean }
                 let b = mean.dim(0)
-                let sigmas = (0..<b).map { _ in generator.nextFloat() * s.decoderNoise / m.configuration.scaling_factor }
+                let sigmas = (0..<b).map { _ in generator.nextFloat() * s.decoderNoise / m.configuration.scalingFactor }
                 let noise = Tensor.normal(mean.shape, generator: &generator) * Tensor(sigmas, shape: [b, 1, 1, 1])
                 let diff = m.decode(mean + noise) - images
                 let mse = (diff * diff).mean(), l1 = diff.abs().mean()

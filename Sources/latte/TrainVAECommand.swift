@@ -49,14 +49,14 @@ struct TrainVAECommand: ParsableCommand {
     /// only sees 64 tokens of 8 values instead of 4.
     static func smallConfiguration(latentChannels: Int = 8) -> AutoencoderKLConfiguration {
         var c = AutoencoderKLConfiguration()
-        c.in_channels = 1
-        c.out_channels = 1
-        c.block_out_channels = [32, 64, 64]
-        c.layers_per_block = 1
-        c.latent_channels = latentChannels
-        c.norm_num_groups = 8
-        c.sample_size = 32
-        c.scaling_factor = 1
+        c.inChannels = 1
+        c.outChannels = 1
+        c.blockOutChannels = [32, 64, 64]
+        c.layersPerBlock = 1
+        c.latentChannels = latentChannels
+        c.normNumGroups = 8
+        c.sampleSize = 32
+        c.scalingFactor = 1
         return c
     }
 
@@ -78,7 +78,7 @@ struct TrainVAECommand: ParsableCommand {
                                                    l1Weight: l1, klWeight: kl, decoderOnly: decoderOnly, decoderNoise: decoderNoise, seed: seed)
         let dataset = try ImageDataSource.dataset(data, split: .train)
         let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: batch, shuffle: true, seed: seed, pad: pad,
-                                                                                             channels: model.configuration.in_channels))
+                                                                                             channels: model.configuration.inChannels))
         let trainer = AutoencoderTrainer(model: model, settings: settings, images: LoaderImages(loader))
         let say = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
         let runURL = URL(fileURLWithPath: runDir)

@@ -94,11 +94,11 @@ struct VAECommand: ParsableCommand {
             if json {
                 let object: [String: Any] = ["psnr_db": r.psnr_db, "mean_image_psnr_db": r.mean_image_psnr_db, "mse": r.mse, "images": r.images,
                                              "seconds": r.seconds, "latent_mean": latents.mean, "latent_std": latents.std,
-                                             "scaling_factor": model.configuration.scaling_factor, "shift_factor": model.configuration.shift_factor ?? 0]
+                                             "scaling_factor": model.configuration.scalingFactor, "shift_factor": model.configuration.shiftFactor ?? 0]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             } else {
                 print(String(format: "PSNR %.2f dB (mean per image %.2f dB, MSE %.6f) over %d images in %.1f s", r.psnr_db, r.mean_image_psnr_db, r.mse, r.images, r.seconds))
-                print("latent mean \(latents.mean), std \(latents.std) over \(latents.images) images; config scaling_factor \(model.configuration.scaling_factor), shift_factor \(model.configuration.shift_factor.map { "\($0)" } ?? "none")")
+                print("latent mean \(latents.mean), std \(latents.std) over \(latents.images) images; config scaling_factor \(model.configuration.scalingFactor), shift_factor \(model.configuration.shiftFactor.map { "\($0)" } ?? "none")")
             }
         }
     }

@@ -28,7 +28,7 @@ final class TextToImagePipelineTests: XCTestCase {
         let generator = try LayerwiseTimestepExperts(c, seed: 1)
         randomizeParameters(generator, seed: 2, std: 0.05)
         var v = AutoencoderKLConfiguration()
-        v.in_channels = 1; v.out_channels = 1; v.block_out_channels = [8, 8, 8]; v.norm_num_groups = 4; v.latent_channels = 4
+        v.inChannels = 1; v.outChannels = 1; v.blockOutChannels = [8, 8, 8]; v.normNumGroups = 4; v.latentChannels = 4
         let vae = try AutoencoderKL(v, seed: 3)
         let manifest = TextToImageManifest(backbone: "smollm2", autoencoder: "autoencoder", promptStartToken: "<|im_start|>", crop: 2,
                                            defaultSteps: 6, classNames: ["Sneaker"], classPhrases: [["a sneaker"]])

@@ -43,7 +43,7 @@ final class TextToImageTrainingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var v = AutoencoderKLConfiguration()
-        v.in_channels = 1; v.out_channels = 1; v.block_out_channels = [8, 8]; v.norm_num_groups = 4; v.latent_channels = 2
+        v.inChannels = 1; v.outChannels = 1; v.blockOutChannels = [8, 8]; v.normNumGroups = 4; v.latentChannels = 2
         let autoencoder = try AutoencoderKL(v, seed: 4)
         let model = try LayerwiseTimestepExperts(tinyConfiguration(), seed: 3)
         let manifest = TrainedModelDefaults.manifest(backbone: "test", crop: 2, classNames: ["a"], classPhrases: [["an a"]])
@@ -60,7 +60,7 @@ final class TextToImageTrainingTests: XCTestCase {
         XCTAssertEqual(loaded.configuration, model.configuration)
         let key = "layers.0.q_proj.weight"
         XCTAssertEqual(loaded.parameterTensors()[key]!.toArray(), model.parameterTensors()[key]!.toArray().map { Float(Float16($0)) })
-        XCTAssertEqual(try AutoencoderKL.load(directory: output.appendingPathComponent("autoencoder")).configuration.latent_channels, 2)
+        XCTAssertEqual(try AutoencoderKL.load(directory: output.appendingPathComponent("autoencoder")).configuration.latentChannels, 2)
         XCTAssertEqual(try Safetensors.read(contentsOf: output.appendingPathComponent("generator.safetensors")).metadata["step"], "2")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["model"], "no staging folder left")
     }

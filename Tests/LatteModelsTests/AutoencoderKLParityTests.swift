@@ -40,8 +40,8 @@ final class AutoencoderKLParityTests: XCTestCase {
         let model = try AutoencoderKL.load(directory: Self.folder("kl_noquant_shift"))
         XCTAssertNil(model.quant_conv)
         XCTAssertNil(model.post_quant_conv)
-        XCTAssertEqual(model.configuration.shift_factor, 0.1)
-        XCTAssertEqual(model.configuration.scaling_factor, 1.25)
+        XCTAssertEqual(model.configuration.shiftFactor, 0.1)
+        XCTAssertEqual(model.configuration.scalingFactor, 1.25)
         // scaled = (z − 0.1) · 1.25, and back.
         let z = Tensor([0.1, 0.9, -0.7], shape: [3])
         XCTAssertEqual(model.scaledLatent(z).toArray(), [0, 1.0, -1.0].map { Float($0) }, accuracy: 1e-6)
@@ -113,16 +113,16 @@ final class AutoencoderKLParityTests: XCTestCase {
     /// diffusers needs them).
     func testSaveLoadRoundTrip() throws {
         var c = AutoencoderKLConfiguration()
-        c.block_out_channels = [8, 16]
-        c.norm_num_groups = 4
-        c.shift_factor = 0.25
+        c.blockOutChannels = [8, 16]
+        c.normNumGroups = 4
+        c.shiftFactor = 0.25
         let model = try AutoencoderKL(c, seed: 3)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vae-roundtrip-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         try model.save(directory: dir)
         let loaded = try AutoencoderKL.load(directory: dir)
-        XCTAssertEqual(loaded.configuration.down_block_types, ["DownEncoderBlock2D", "DownEncoderBlock2D"])
-        XCTAssertEqual(loaded.configuration.shift_factor, 0.25)
+        XCTAssertEqual(loaded.configuration.downBlockTypes, ["DownEncoderBlock2D", "DownEncoderBlock2D"])
+        XCTAssertEqual(loaded.configuration.shiftFactor, 0.25)
         let x = Tensor.randomNormal([1, 3, 8, 8], seed: 4)
         XCTAssertEqual(loaded.reconstruct(x).toArray(), model.reconstruct(x).toArray())
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as? [String: Any]
@@ -140,11 +140,11 @@ final class AutoencoderKLParityTests: XCTestCase {
 
     func testConfigurationDefaultsFollowDiffusers() throws {
         let c = try JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data("{}".utf8))
-        XCTAssertEqual(c.block_out_channels, [64])
-        XCTAssertEqual(c.norm_num_groups, 32)
-        XCTAssertEqual(c.scaling_factor, 0.18215)
-        XCTAssertNil(c.shift_factor)
-        XCTAssertTrue(c.use_quant_conv && c.use_post_quant_conv && c.mid_block_add_attention)
+        XCTAssertEqual(c.blockOutChannels, [64])
+        XCTAssertEqual(c.normNumGroups, 32)
+        XCTAssertEqual(c.scalingFactor, 0.18215)
+        XCTAssertNil(c.shiftFactor)
+        XCTAssertTrue(c.useQuantConv && c.usePostQuantConv && c.midBlockAddAttention)
     }
 
     func testSampleIsSeededAndSpreadByStd() throws {

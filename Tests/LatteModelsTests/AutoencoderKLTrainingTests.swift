@@ -26,12 +26,12 @@ final class AutoencoderKLTrainingTests: XCTestCase {
 
     func testTinyAutoencoderOverfitsEightImages() throws {
         var c = AutoencoderKLConfiguration()
-        c.in_channels = 1
-        c.out_channels = 1
-        c.block_out_channels = [8, 16]
-        c.norm_num_groups = 4
-        c.latent_channels = 4
-        c.sample_size = 16
+        c.inChannels = 1
+        c.outChannels = 1
+        c.blockOutChannels = [8, 16]
+        c.normNumGroups = 4
+        c.latentChannels = 4
+        c.sampleSize = 16
         let model = try AutoencoderKL(c, seed: 1)
         let x = Self.images()
         func reconstructionLoss() -> Float { Tensor.meanSquaredError(model.reconstruct(x), x).item() }
@@ -73,7 +73,7 @@ struct RepeatedImages: AutoencoderTrainingImages {
 final class AutoencoderTrainerResumeTests: XCTestCase {
     func makeTrainer(images: Tensor = AutoencoderKLTrainingTests.images()) throws -> AutoencoderTrainer {
         var c = AutoencoderKLConfiguration()
-        c.in_channels = 1; c.out_channels = 1; c.block_out_channels = [8, 8]; c.norm_num_groups = 4; c.latent_channels = 2
+        c.inChannels = 1; c.outChannels = 1; c.blockOutChannels = [8, 8]; c.normNumGroups = 4; c.latentChannels = 2
         return AutoencoderTrainer(model: try AutoencoderKL(c, seed: 1),
                                   settings: AutoencoderTrainingSettings(steps: 6, batchSize: 8, learningRate: 2e-3, warmupSteps: 2, seed: 3),
                                   images: RepeatedImages(images: images))

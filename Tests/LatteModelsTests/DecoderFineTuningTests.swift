@@ -9,8 +9,8 @@ import LatteTensor
 final class DecoderFineTuningTests: XCTestCase {
     func testEncoderStaysExactAndTheDecoderLearnsFromNoisyLatents() throws {
         var c = AutoencoderKLConfiguration()
-        c.in_channels = 1; c.out_channels = 1; c.block_out_channels = [8, 8]; c.norm_num_groups = 4; c.latent_channels = 2
-        c.scaling_factor = 0.5
+        c.inChannels = 1; c.outChannels = 1; c.blockOutChannels = [8, 8]; c.normNumGroups = 4; c.latentChannels = 2
+        c.scalingFactor = 0.5
         let model = try AutoencoderKL(c, seed: 1)
         let x = AutoencoderKLTrainingTests.images()
         let encoderBefore = Dictionary(uniqueKeysWithValues: model.namedParameters().filter { !$0.0.hasPrefix("decoder.") && !$0.0.hasPrefix("post_quant_conv.") }
@@ -21,7 +21,7 @@ final class DecoderFineTuningTests: XCTestCase {
         // Noisy latents reconstructed by the untrained decoder: the loss the fine-tuning must lower.
         var g = RandomGenerator(seed: 9)
         let mean = withoutGradient { model.encode(x).mean }
-        let noisy = mean + Tensor.normal(mean.shape, generator: &g) * (0.3 / c.scaling_factor)
+        let noisy = mean + Tensor.normal(mean.shape, generator: &g) * (0.3 / c.scalingFactor)
         func noisyError() -> Float { withoutGradient { Tensor.meanSquaredError(model.decode(noisy), x).item() } }
         let before = noisyError()
 

@@ -13,13 +13,13 @@ final class FashionVAEModelTests: XCTestCase {
         let folder = root.appendingPathComponent("models/fashion-vae")
         let labels = try PinnedAssets.require("fashion-mnist")
         let vae = try AutoencoderKL.load(directory: folder)
-        XCTAssertEqual(vae.configuration.latent_channels, 8)
+        XCTAssertEqual(vae.configuration.latentChannels, 8)
         let test = try IDXDataset.fashionMNIST(directory: labels.deletingLastPathComponent().path, split: .test)
         let r = try VAEStatistics.reconstruction(vae, dataset: test, pad: 2, images: 500)
         XCTAssertEqual(r.images, 500)
         XCTAssertEqual(r.psnr_db, 29.17, accuracy: 0.05, "PSNR over the first 500 test images")
         let latents = try VAEStatistics.latentStatistics(vae, dataset: test, pad: 2, images: 200)
-        XCTAssertEqual(latents.mean, vae.configuration.shift_factor!, accuracy: 0.1)
-        XCTAssertEqual(1 / latents.std, vae.configuration.scaling_factor, accuracy: 0.03)
+        XCTAssertEqual(latents.mean, vae.configuration.shiftFactor!, accuracy: 0.1)
+        XCTAssertEqual(1 / latents.std, vae.configuration.scalingFactor, accuracy: 0.03)
     }
 }

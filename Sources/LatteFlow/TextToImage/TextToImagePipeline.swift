@@ -33,8 +33,8 @@ public final class TextToImagePipeline {
         try prompts.check(generator.configuration)
         promptTokens = try PromptTokens(tokenizer: tokenizer, startToken: manifest.promptStartToken)
         let c = generator.configuration, a = autoencoder.configuration
-        guard a.latent_channels == c.latentChannels else {
-            throw GeneratorError.invalidConfiguration("the autoencoder has \(a.latent_channels) latent channels, the generator \(c.latentChannels)")
+        guard a.latentChannels == c.latentChannels else {
+            throw GeneratorError.invalidConfiguration("the autoencoder has \(a.latentChannels) latent channels, the generator \(c.latentChannels)")
         }
     }
 

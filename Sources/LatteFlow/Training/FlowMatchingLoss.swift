@@ -20,7 +20,7 @@ public enum TimestepDistribution: Sendable, Equatable, Codable {
     }
 }
 
-/// The per-group flow-matching objective (METHOD.md §3): x_t = t·x1 + (1 − t)·x0 with x0 ~ N(0, I),
+/// The per-group flow-matching objective (docs/method.md §3): x_t = t·x1 + (1 − t)·x0 with x0 ~ N(0, I),
 /// target u = x1 − x0; each sample is routed to the group owning its t, the batch is gathered by group
 /// so every group present trains in the same step, and L = Σ_k (n_k / B)·mean‖v_k − u‖² over its samples.
 public struct FlowMatchingLoss {

@@ -46,7 +46,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     }
 }
 
-/// The generation pathway's step for `TrainingRun` (METHOD.md §3): condition dropout, the per-group
+/// The generation pathway's step for `TrainingRun` (docs/method.md §3): condition dropout, the per-group
 /// flow-matching loss and its gradients; AdamW with warm-up, clipping and EMA weights for sampling.
 /// Its checkpoint state is the random generator, the data position and the generator configuration,
 /// so a killed run resumes with the same losses. The frozen backbone is not here at all: its prompt

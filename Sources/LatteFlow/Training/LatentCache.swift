@@ -13,14 +13,14 @@ public enum LatentCache {
     public static func latents(autoencoder vae: AutoencoderKL, folder vaeFolder: URL, dataset: any Dataset, pad: Int, cache: URL,
                                report: (String) -> Void) throws -> Tensor {
         let weights = try SHA256.hash(fileAt: vaeFolder.appendingPathComponent("diffusion_pytorch_model.safetensors").path)
-        let key = "\(weights) pad \(pad) items \(dataset.count) scale \(vae.configuration.scaling_factor) shift \(vae.configuration.shift_factor ?? 0)"
+        let key = "\(weights) pad \(pad) items \(dataset.count) scale \(vae.configuration.scalingFactor) shift \(vae.configuration.shiftFactor ?? 0)"
         if FileManager.default.fileExists(atPath: cache.path),
            let file = try? Safetensors.read(contentsOf: cache), file.metadata["source"] == key, let t = file.tensors["latents"] {
             report("latents: \(t.shape) from \(cache.path)")
             return t.toFloat32().contiguous()
         }
         let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(
-            batchSize: 200, shuffle: false, seed: 0, pad: pad, channels: vae.configuration.in_channels))
+            batchSize: 200, shuffle: false, seed: 0, pad: pad, channels: vae.configuration.inChannels))
         var parts: [Tensor] = []
         var progress = TrainingProgress(total: dataset.count, label: "encoding latents")
         var done = 0

@@ -48,7 +48,7 @@ public struct Asset: Equatable, Sendable {
     public func file(named name: String) -> AssetFile? { files.first { $0.name == name } }
 }
 
-/// The assets of shared/docs/ASSETS.md. Hashes of the big files are the ones given there; the small
+/// The pinned assets (docs/assets.md). Hashes of the big files were checked when each package was first opened; the small
 /// companions (tokenizer, config, dataset parts) were hashed from packages whose own pins matched.
 public enum AssetCatalog {
     public static let smollm2 = Asset(

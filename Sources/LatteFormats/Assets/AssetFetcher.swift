@@ -194,7 +194,7 @@ public struct AssetFetcher {
         guard digest == f.sha256 else {
             throw AssetError(asset: asset.name, """
                 \(f.name) \(origin) has sha256 \(digest), but \(f.sha256) is pinned \
-                (Sources/LatteFormats/Assets/AssetCatalog.swift, from shared/docs/ASSETS.md). \(mismatchAdvice(asset))
+                (Sources/LatteFormats/Assets/AssetCatalog.swift). \(mismatchAdvice(asset))
                 """)
         }
         log(String(format: "[%@] sha256 %@ ok (%@, %.1f s)", asset.name, f.name, Self.sizeText(size), Date().timeIntervalSince(started)))

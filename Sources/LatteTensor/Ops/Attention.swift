@@ -35,7 +35,7 @@ extension Tensor {
     ///
     /// q: [B, Hq, Tq, D]; k: [B, Hkv, Tk, D]; v: [B, Hkv, Tk, Dv]; Hq a multiple of Hkv (query head h
     /// uses KV head h / (Hq/Hkv)). `bias` broadcasts to [B, Hq, Tq, Tk]. With `returnScores`, also returns
-    /// the pre-softmax scores Q·Kᵀ·scale + bias (before the mask) — the residual attention of METHOD.md §4
+    /// the pre-softmax scores Q·Kᵀ·scale + bias (before the mask) — the residual attention of docs/method.md §4
     /// feeds them to the next layer. Without bias, score return or a gradient to compute, a tiled
     /// kernel runs that never materialises the score matrix.
     public static func scaledDotProductAttention(

@@ -36,6 +36,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
     @Option(help: "Start from these generator weights (a model folder or a .safetensors file) instead of a random initialisation; a checkpoint in the run folder still wins.")
     var initializeFrom: String?
+    @Option(help: "Query heads of the generation layers (default: the backbone's K/V heads).") var queryHeads: Int?
+    @Flag(help: "Start every generation layer as a copy of its backbone layer (needs the backbone's width, MLP width and query heads, e.g. --width 576 --mlp-width 1536 --query-heads 9 for SmolLM2).")
+    var initializeFromBackbone = false
     @Option(help: "Train only these expert groups, comma-separated and contiguous (e.g. 3,4): t is drawn from their times only, every other parameter (shared embeddings too) stays frozen. Use with --initialize-from.")
     var trainGroups: ExpertGroupList?
     @Flag(inversion: .prefixedNo, help: "Output heads add a learned, timestep-dependent multiple of the input latent (GeneratorConfiguration.inputSkip).")
@@ -62,7 +65,7 @@ struct TrainCommand: ParsableCommand {
         o.runDirectory = URL(fileURLWithPath: runDir)
         o.shape = GeneratorShape(groups: groups, width: width, mlpWidth: mlpWidth,
                                  residualAttention: ResidualAttentionMode(rawValue: residualAttention) ?? .preSoftmax,
-                                 inputSkip: inputSkip, absolutePositions: absolutePositions)
+                                 inputSkip: inputSkip, absolutePositions: absolutePositions, queryHeads: queryHeads)
         o.steps = steps
         o.batch = batch
         o.learningRate = lr
@@ -73,6 +76,7 @@ struct TrainCommand: ParsableCommand {
         o.stopAfter = stopAfter
         o.pad = pad
         o.limit = limit
+        o.initializeFromBackbone = initializeFromBackbone
         o.seed = seed
         o.restart = restart
         o.initializeFrom = initializeFrom.map { URL(fileURLWithPath: $0) }

@@ -65,3 +65,28 @@ final class TextToImageTrainingTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["model"], "no staging folder left")
     }
 }
+
+/// `latte train --initialize-from-backbone`: a LLaMA backbone's own parameters (Hugging Face names) copy
+/// into a generator built by `GeneratorShape` with the backbone's width, MLP width and query heads.
+final class BackboneCopyInitialisationTests: XCTestCase {
+    func testALLaMABackboneCopiesIntoAGeneratorOfItsShape() throws {
+        let lm = LLaMAModel(configuration: LLaMAConfiguration(hiddenSize: 16, intermediateSize: 24, layerCount: 4, headCount: 4,
+                                                              kvHeadCount: 2, headDim: 4, vocabularySize: 32))
+        var g = RandomGenerator(seed: 1)
+        for (_, p) in lm.namedParameters() { p.assign(Tensor.normal(p.value.shape, std: 0.1, generator: &g)) }
+        let shape = GeneratorShape(groups: 2, width: 16, mlpWidth: 24, queryHeads: 4)
+        let c = try GeneratorConfiguration(backbone: "tiny", geometry: BackboneGeometry(lm), latentShape: [2, 4, 4], shape: shape)
+        XCTAssertEqual(c.queryHeads, 4)
+        let model = try LayerwiseTimestepExperts(c, seed: 2)
+        XCTAssertEqual(try model.initialiseFromBackbone(lm.parameterTensors()), 9 * 4)
+        let own = model.parameterTensors(), source = lm.parameterTensors()
+        for key in ["q_proj.weight", "o_proj.weight", "mlp.down_proj.weight", "input_layernorm.weight"] {
+            let backboneKey = key.hasSuffix("proj.weight") && !key.hasPrefix("mlp") ? "self_attn.\(key)" : key
+            XCTAssertEqual(own["layers.3.\(key)"]!.toArray(), source["model.layers.3.\(backboneKey)"]!.toArray(), key)
+        }
+        // The default shape (query heads = the backbone's K/V heads) cannot take the backbone's query projection.
+        let narrow = try LayerwiseTimestepExperts(try GeneratorConfiguration(
+            backbone: "tiny", geometry: BackboneGeometry(lm), latentShape: [2, 4, 4], shape: GeneratorShape(groups: 2, width: 16, mlpWidth: 24)))
+        XCTAssertThrowsError(try narrow.initialiseFromBackbone(lm.parameterTensors())) { XCTAssertTrue("\($0)".contains("q_proj"), "\($0)") }
+    }
+}

@@ -10,9 +10,13 @@ public struct GeneratorShape: Sendable, Equatable {
     public var residualAttention: ResidualAttentionMode
     public var inputSkip: Bool
     public var absolutePositions: Bool
+    /// Query heads of the generation layers; nil: as many as the backbone has K/V heads. Copying the
+    /// backbone's layers (`initialiseFromBackbone`) needs the backbone's own query-head count.
+    public var queryHeads: Int?
 
     public init(groups: Int = 5, width: Int = 128, mlpWidth: Int = 384, residualAttention: ResidualAttentionMode = .preSoftmax,
-                inputSkip: Bool = true, absolutePositions: Bool = true) {
+                inputSkip: Bool = true, absolutePositions: Bool = true, queryHeads: Int? = nil) {
+        self.queryHeads = queryHeads
         self.groups = groups
         self.width = width
         self.mlpWidth = mlpWidth
@@ -52,7 +56,7 @@ extension GeneratorConfiguration {
             throw GeneratorError.invalidInput("latents must be [channels, height, width], got \(latentShape)")
         }
         self.init(backbone: name, layerCount: geometry.layerCount, kvHeads: geometry.kvHeads, headDim: geometry.headDim,
-                  width: shape.width, queryHeads: geometry.kvHeads, mlpWidth: shape.mlpWidth, groups: shape.groups,
+                  width: shape.width, queryHeads: shape.queryHeads ?? geometry.kvHeads, mlpWidth: shape.mlpWidth, groups: shape.groups,
                   residualAttention: shape.residualAttention, latentChannels: latentShape[0], latentHeight: latentShape[1],
                   latentWidth: latentShape[2], patchSize: 1, ropeTheta: geometry.ropeTheta, inputSkip: shape.inputSkip,
                   absolutePositions: shape.absolutePositions)

@@ -45,6 +45,13 @@ public enum TextToImageTraining {
                                            shape: o.shape)
         let model = try LayerwiseTimestepExperts(c, seed: o.seed)
         if let initial = o.initializeFrom { try loadInitialWeights(into: model, from: initial, report: report) }
+        if o.initializeFromBackbone {
+            guard let weights = (loaded.model as? Module)?.parameterTensors() else {
+                throw GeneratorError.invalidInput("the backbone \(o.backbone) exposes no weights to copy")
+            }
+            let copied = try model.initialiseFromBackbone(weights)
+            report("initialised the \(c.layerCount) generation layers as copies of the backbone's (\(copied) tensors)")
+        }
         if let groups = o.trainGroups { try model.trainOnly(groups: groups) }
         let manifest = TrainedModelDefaults.manifest(backbone: o.backbone, crop: o.pad, classNames: classes.names,
                                                      classPhrases: classes.phrases)

@@ -36,6 +36,9 @@ public struct TextToImageTrainingOptions {
     public var restart = false
     /// Generator weights to start from (a model folder or a .safetensors file); a checkpoint still wins.
     public var initializeFrom: URL?
+    /// Start every generation layer as a copy of its backbone layer (norms, attention projections, MLP;
+    /// docs/method.md §2). Needs the generator to have the backbone's width, MLP width and query heads.
+    public var initializeFromBackbone = false
     /// Train only these contiguous expert groups (t drawn from their times; everything else frozen).
     public var trainGroups: [Int]?
     /// Seconds to pause after logging each step (tests that kill a run need the time).
@@ -52,6 +55,9 @@ public struct TextToImageTrainingOptions {
         if checkpointEvery < 0 { throw fail("--checkpoint-every must not be negative") }
         if pad < 0 { throw fail("--pad must not be negative") }
         if let limit, limit < 1 { throw fail("--limit must be at least 1") }
+        if initializeFromBackbone && initializeFrom != nil {
+            throw fail("--initialize-from-backbone and --initialize-from both choose the starting weights: give one")
+        }
         if trainGroups != nil && initializeFrom == nil {
             throw fail("--train-groups fine-tunes some experts of a trained model: give its weights with --initialize-from")
         }

@@ -90,21 +90,18 @@ public final class AutoencoderTrainer: StepTrainer {
     public let model: AutoencoderKL
     public let settings: AutoencoderTrainingSettings
     public private(set) var images: any AutoencoderTrainingImages
-    public let arena: ParameterArena
-    public let optimizer: AdamW
-    public let ema: ExponentialMovingAverage
     public let update: ParameterUpdate
+    public var arena: ParameterArena { update.arena }
+    /// The parameter averages sampling uses (always present: `ParameterUpdate.adamW` keeps them).
+    public var ema: ExponentialMovingAverage { update.ema! }
     public private(set) var generator: RandomGenerator
 
     public init(model: AutoencoderKL, settings: AutoencoderTrainingSettings, images: any AutoencoderTrainingImages) {
         self.model = model
         self.settings = settings
         self.images = images
-        arena = model.packParameters()
-        optimizer = AdamW(arena: arena, weightDecay: settings.weightDecay, noDecay: AdamW.normsAndBiases)
-        ema = ExponentialMovingAverage(arena: arena, decay: settings.emaDecay, warmup: true)
-        update = ParameterUpdate(model: model, arena: arena, optimizer: optimizer, ema: ema, schedule: settings.schedule,
-                                 clipNorm: settings.clipNorm)
+        update = .adamW(model: model, weightDecay: settings.weightDecay, emaDecay: settings.emaDecay,
+                        schedule: settings.schedule, clipNorm: settings.clipNorm)
         generator = RandomGenerator(seed: settings.seed)
     }
 

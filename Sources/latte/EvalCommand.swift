@@ -19,14 +19,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A LatteFlow model folder.") var model = "models/latteflow-fashion"
     @Option(help: "The Fashion-MNIST classifier folder.") var classifier = "models/fashion-classifier"
     @Option(help: "Generated images per class (the issue's protocol: 500 → 5,000 images).") var perClass = 500
-    @Option(help: "Sampling steps (default: the model's).") var steps: Int?
-    @Option(name: .customLong("cfg"), help: "Guidance weight (default: the model's).") var guidance: Float?
-    @Option(help: "Time shift (default: the model's).") var shift: Float?
-    @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order). Default: the model's.")
-    var solver: FlowSolver?
-    @Option(help: "Apply guidance only at times FROM…TO (t: 0 = noise, 1 = data), e.g. 0.2,0.9; elsewhere one conditional pass. Default: the model's (everywhere if unset).")
-    var guidanceInterval: GuidanceIntervalArgument?
-    @OptionGroup var guideOptions: GuideOptions
+    @OptionGroup var sampling: SamplingOptions
     @Option(help: "Seed of the first image; image i uses seed + i.") var seed: UInt64 = 1_000_000
     @Option(help: "Images sampled together.") var batch = 50
     @Option(help: "Also write every generated image as PNG into this folder.") var saveImages: String?
@@ -43,12 +36,11 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         if let threads { Parallel.threadCount = threads }
         let pipeline = try loadPipeline(model)
-        try guideOptions.apply(to: pipeline)
+        try sampling.guide.apply(to: pipeline)
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
             throw ValidationError("\(model) has no class phrases: `latte eval` measures class-conditional models")
         }
-        let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
-                                         guidanceInterval: guidanceInterval?.range, guideWeight: guideOptions.guideWeight, seed: seed)
+        let settings = sampling.settings(for: pipeline, seed: seed)
         let classes = phrases.count
 
         // Class-major order; image i has seed + i, and phrase j of a class is used by its images j, j + P, …
@@ -102,7 +94,7 @@ struct EvalCommand: ParsableCommand {
                                          "generation_seconds": generationSeconds]
             // The mean term alone: how far the average image is off (brightness, layout), apart from variety.
             if let fid { object["fid"] = fid.fid; object["fid_mean_term"] = fid.meanTerm }
-            if let guide = guideOptions.source(model: model, pipeline: pipeline) { object["guide_model"] = guide; object["guide_weight"] = settings.guideWeight }
+            if let guide = sampling.guide.source(model: model, pipeline: pipeline) { object["guide_model"] = guide; object["guide_weight"] = settings.guideWeight }
             for (k, v) in speed { object[k] = v }
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
@@ -113,7 +105,7 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "(%d %@ steps, guidance %.1f at t %.2f…%.2f, shift %.1f; generation took %.0f s)", settings.steps,
                          settings.solver.rawValue as NSString, settings.guidance, settings.guidanceInterval.lowerBound,
                          settings.guidanceInterval.upperBound, settings.shift, generationSeconds))
-            if let guide = guideOptions.source(model: model, pipeline: pipeline), settings.guideWeight != 1 {
+            if let guide = sampling.guide.source(model: model, pipeline: pipeline), settings.guideWeight != 1 {
                 print(String(format: "(autoguidance weight %.2f against %@)", settings.guideWeight, guide as NSString))
             }
         }

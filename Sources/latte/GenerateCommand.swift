@@ -16,14 +16,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "The prompt (e.g. \"a photo of a sneaker\").") var prompt: String?
     @Flag(help: "A sample sheet instead: one row per class (the model's class phrases), --count seeds each.") var sheet = false
     @Option(help: "Images per prompt (a grid).") var count = 8
-    @Option(help: "Sampling steps (default: the model's).") var steps: Int?
-    @Option(name: .customLong("cfg"), help: "Classifier-free guidance weight (1 = off; default: the model's).") var guidance: Float?
-    @Option(help: "Time shift (>1 spends more steps at high noise; default: the model's).") var shift: Float?
-    @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order). Default: the model's.")
-    var solver: FlowSolver?
-    @Option(help: "Apply guidance only at times FROM…TO (t: 0 = noise, 1 = data), e.g. 0.2,0.9; elsewhere one conditional pass. Default: the model's (everywhere if unset).")
-    var guidanceInterval: GuidanceIntervalArgument?
-    @OptionGroup var guideOptions: GuideOptions
+    @OptionGroup var sampling: SamplingOptions
     @Option(help: "Seed of the first image's noise; image i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Upscale factor of the written picture.") var scale = 3
     @Option(help: "Images sampled together (larger is faster per image, up to memory).") var batch = 40
@@ -45,7 +38,6 @@ struct GenerateCommand: ParsableCommand {
     func validate() throws {
         if prompt == nil && !sheet { throw ValidationError("give --prompt TEXT or --sheet") }
         if count < 1 || count > 256 { throw ValidationError("--count must be between 1 and 256") }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         if scale < 1 || scale > 16 { throw ValidationError("--scale must be between 1 and 16") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
         _ = try routing()
@@ -55,7 +47,7 @@ struct GenerateCommand: ParsableCommand {
         if let threads { Parallel.threadCount = threads }
         let start = Date()
         let pipeline = try loadPipeline(model)
-        try guideOptions.apply(to: pipeline)
+        try sampling.guide.apply(to: pipeline)
         let loaded = Date().timeIntervalSince(start)
         let prompts: [String]
         if sheet {
@@ -64,21 +56,19 @@ struct GenerateCommand: ParsableCommand {
         } else {
             prompts = [prompt!]
         }
-        let settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
-                                         guidanceInterval: guidanceInterval?.range, guideWeight: guideOptions.guideWeight, seed: seed)
+        let settings = sampling.settings(for: pipeline, seed: seed)
         let routing = try routing()
         if routing == .allLayers {
             say("--vanilla: every layer runs at every step; this model was trained as \(pipeline.generator.configuration.groups) timestep experts, so compare the time per image, not the pictures")
         }
         let requests = ImageRequest.grid(prompts: prompts, count: count, seed: seed)
-        var bar: TrainingProgress?
-        let sampling = Date()
+        var bar = TrainingProgress(total: pipeline.samplingSteps(images: requests.count, settings: settings, batchSize: batch), label: "generate")
+        let started = Date()
         let images = try pipeline.generate(requests, settings: settings, batchSize: batch, routing: routing) { p in
-            if bar == nil { bar = TrainingProgress(total: p.totalSteps, label: "generate") }
-            bar!.update(step: p.completedSteps, fields: [("images", "\(p.imagesDone + p.batchImages)/\(p.imageCount)")])
+            bar.update(step: p.completedSteps, fields: [("images", "\(p.imagesDone + p.batchImages)/\(p.imageCount)")])
             return true
         }
-        let seconds = Date().timeIntervalSince(sampling)
+        let seconds = Date().timeIntervalSince(started)
         let guided = settings.guideWeight != 1 && pipeline.guide != nil ? ", autoguidance \(settings.guideWeight)" : ""
         try ImageGrid.write(ImageTensors.images(images, scale: scale), columns: count, to: output)
         print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) \(settings.solver.rawValue) steps, guidance \(settings.guidance)\(guided) — \(String(format: "%.2f", seconds / Double(requests.count))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")

@@ -30,6 +30,28 @@ struct ExpertGroupList: ExpressibleByArgument {
     static var defaultValueDescription: String { "group numbers separated by commas" }
 }
 
+/// The sampler flags of `generate` and `eval`; each one left out takes the model's default (model.json).
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling steps (default: the model's).") var steps: Int?
+    @Option(name: .customLong("cfg"), help: "Classifier-free guidance weight (1 = off; default: the model's).") var guidance: Float?
+    @Option(help: "Time shift (>1 spends more steps at high noise; default: the model's).") var shift: Float?
+    @Option(help: "ODE solver: euler (one network call per step) or heun (two per step but the last; second order). Default: the model's.")
+    var solver: FlowSolver?
+    @Option(help: "Apply guidance only at times FROM…TO (t: 0 = noise, 1 = data), e.g. 0.2,0.9; elsewhere one conditional pass. Default: the model's (everywhere if unset).")
+    var guidanceInterval: GuidanceIntervalArgument?
+    @OptionGroup var guide: GuideOptions
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+    }
+
+    /// The sampler settings for `pipeline`: these flags over the model's defaults, starting at `seed`.
+    func settings(for pipeline: TextToImagePipeline, seed: UInt64) -> SamplerSettings {
+        pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
+                          guidanceInterval: guidanceInterval?.range, guideWeight: guide.guideWeight, seed: seed)
+    }
+}
+
 /// `--guide-model DIR --guide-weight W`: autoguidance options shared by `generate` and `eval`.
 struct GuideOptions: ParsableArguments {
     @Option(help: "Autoguidance: a weaker model folder whose conditional velocity sampling extrapolates away from (replaces the model's own guide, if any).")

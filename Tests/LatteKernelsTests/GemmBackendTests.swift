@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import LatteKernels
 
@@ -15,10 +16,17 @@ final class GemmBackendTests: XCTestCase {
         XCTAssertTrue(line.contains("openblas: " + (OpenBLAS.shared == nil ? "not found" : "found")), line)
     }
 
-    /// When OpenBLAS is installed (a dev machine; CI need not have it), its wrapper must agree with
-    /// ours for every transpose combination and for sgemv.
+    /// The optional OpenBLAS backend's wrapper must agree with ours for every transpose combination and
+    /// for sgemv. OpenBLAS is a system library, not a pinned asset: `.ci/run` installs it, so under
+    /// CI=true its absence fails; elsewhere the test is skipped and says how to install it.
     func testOpenBLASWrapperAgreesWhenPresent() throws {
-        guard let blas = OpenBLAS.shared else { throw XCTSkip("OpenBLAS not installed") }
+        guard let blas = OpenBLAS.shared else {
+            let install = "install it (Debian: apt-get install libopenblas0-pthread)"
+            if ["true", "1"].contains(ProcessInfo.processInfo.environment["CI"]?.lowercased() ?? "") {
+                return XCTFail("OpenBLAS not found under CI=true: .ci/run should have installed it; \(install)")
+            }
+            throw XCTSkip("skipped, not passed: OpenBLAS not installed; \(install)")
+        }
         var random = TestRandom(seed: 7)
         let (m, n, k) = (13, 29, 37)
         let a = random.fill(k * m + m * k), b = random.fill(k * n + n * k)

@@ -42,6 +42,15 @@ public struct GenerationCancelled: Error, CustomStringConvertible {
 }
 
 extension TextToImagePipeline {
+    /// Sampling steps that `generate` runs for `images` requests in batches of `batchSize` (each batch
+    /// walks the whole time grid, which may hold more than `settings.steps` steps when group boundaries
+    /// are inserted): the total of a progress bar.
+    public func samplingSteps(images: Int, settings: SamplerSettings, batchSize: Int) -> Int {
+        let perBatch = FlowSampler.timeGrid(steps: settings.steps, shift: settings.shift, kind: settings.grid,
+                                            configuration: generator.configuration).count - 1
+        return perBatch * ((images + max(batchSize, 1) - 1) / max(batchSize, 1))
+    }
+
     /// Images for `requests`, sampled `batchSize` at a time and decoded: [N, C, H, W] in [−1, 1], in
     /// request order. Every prompt is tokenised before any sampling, so a bad prompt fails at once.
     /// `progress` is called after every step; returning false stops the run (`GenerationCancelled`).
@@ -51,8 +60,7 @@ extension TextToImagePipeline {
         guard batchSize >= 1 else { throw GeneratorError.invalidInput("batch size \(batchSize) must be at least 1") }
         try routing.validate(groups: generator.configuration.groups)
         for prompt in Set(requests.map(\.prompt)) { _ = try tokens(for: prompt) }
-        let steps = FlowSampler.timeGrid(steps: settings.steps, shift: settings.shift, kind: settings.grid,
-                                         configuration: generator.configuration).count - 1
+        let steps = samplingSteps(images: 1, settings: settings, batchSize: 1)
         let starts = Array(stride(from: 0, to: requests.count, by: batchSize))
         var parts: [Tensor] = []
         for (index, first) in starts.enumerated() {

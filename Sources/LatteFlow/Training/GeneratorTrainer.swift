@@ -56,10 +56,10 @@ public final class GeneratorTrainer: StepTrainer {
     public let settings: TrainingSettings
     public let nullPrompt: PromptCache
     public private(set) var data: any GeneratorTrainingData
-    public let arena: ParameterArena
-    public let optimizer: AdamW
-    public let ema: ExponentialMovingAverage
     public let update: ParameterUpdate
+    public var arena: ParameterArena { update.arena }
+    /// The parameter averages sampling uses (always present: `ParameterUpdate.adamW` keeps them).
+    public var ema: ExponentialMovingAverage { update.ema! }
     public private(set) var generator: RandomGenerator
     let objective: FlowMatchingLoss
 
@@ -69,11 +69,8 @@ public final class GeneratorTrainer: StepTrainer {
         self.settings = settings
         self.nullPrompt = nullPrompt
         self.data = data
-        arena = model.packParameters()
-        optimizer = AdamW(arena: arena, weightDecay: settings.weightDecay, noDecay: AdamW.normsAndBiases)
-        ema = ExponentialMovingAverage(arena: arena, decay: settings.emaDecay, warmup: true)
-        update = ParameterUpdate(model: model, arena: arena, optimizer: optimizer, ema: ema, schedule: settings.schedule,
-                                 clipNorm: settings.clipNorm)
+        update = .adamW(model: model, weightDecay: settings.weightDecay, emaDecay: settings.emaDecay,
+                        schedule: settings.schedule, clipNorm: settings.clipNorm)
         generator = RandomGenerator(seed: settings.seed)
         objective = FlowMatchingLoss(timesteps: settings.timesteps)
     }

@@ -42,6 +42,19 @@ public struct ParameterUpdate {
     }
 }
 
+extension ParameterUpdate {
+    /// The update the project's trainers use: AdamW over `model`'s packed trainable parameters (no
+    /// weight decay on norms and biases) and a warmed-up EMA of them. Freeze what should not train first.
+    public static func adamW(model: Module, weightDecay: Float, emaDecay: Float, schedule: LearningRateSchedule,
+                             clipNorm: Float) -> ParameterUpdate {
+        let arena = model.packParameters()
+        return ParameterUpdate(model: model, arena: arena,
+                               optimizer: AdamW(arena: arena, weightDecay: weightDecay, noDecay: AdamW.normsAndBiases),
+                               ema: ExponentialMovingAverage(arena: arena, decay: emaDecay, warmup: true),
+                               schedule: schedule, clipNorm: clipNorm)
+    }
+}
+
 /// One step's loss as a trainer reports it.
 public struct StepLoss {
     /// The value that was differentiated.

@@ -12,9 +12,10 @@ $LATTE assets fetch fashion-mnist smollm2
 $LATTE train-vae --steps 4800 --batch 16 --lr 1e-3 --threads 1 --run-dir runs/fashion-vae --output models/fashion-vae
 $LATTE vae eval --model models/fashion-vae --json
 
-# 2. Generator: K = 5 groups × 6 layers, width 128, SmolLM2-135M frozen, class phrases. Uniform t rather
-#    than the logit-normal default: each expert owns a fifth of [0, 1], and under logit-normal(0, 1) the
-#    outer groups get only ~8 % of the samples each (group 0 decides the global layout of the image).
+# 2. Generator: K = 5 groups × 6 layers, width 128, SmolLM2-135M frozen, class phrases. Uniform t (now
+#    `latte train`'s default, kept explicit here) rather than logit-normal: each expert owns a fifth of
+#    [0, 1], and under logit-normal(0, 1) the outer groups get only ~8 % of the samples each (group 0
+#    decides the global layout of the image).
 #    `latte train` turns on the absolute positions and the input skip (docs/generator.md).
 #    Then warm restarts: the same run resumed with --steps 20000 continues the cosine schedule of a
 #    20,000-step run from step 12,000 (the lr jumps from 2.5e-5 back to 2e-4 and decays again), and

@@ -194,7 +194,8 @@ public final class AutoencoderKL: Module {
     }
 
     /// Loads a diffusers folder: config.json and diffusion_pytorch_model.safetensors, strictly
-    /// (every key present, no extra key, every shape equal); errors name the file.
+    /// (every key present, no extra key, every shape equal) after `sanitize` has mapped older
+    /// attention names; errors name the file.
     public static func load(directory: URL) throws -> AutoencoderKL {
         let configURL = directory.appendingPathComponent("config.json")
         let weightsURL = directory.appendingPathComponent("diffusion_pytorch_model.safetensors")
@@ -214,8 +215,54 @@ public final class AutoencoderKL: Module {
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
             throw AutoencoderError("\(weightsURL.path): no such file (a diffusers AutoencoderKL folder holds config.json and diffusion_pytorch_model.safetensors)")
         }
-        try model.loadSafetensors(weightsURL, strict: true)
+        let attentionPaths = model.midBlockAttentionPaths
+        do {
+            try model.loadSafetensors(weightsURL, strict: true) { try sanitize($0, attentionPaths: attentionPaths) }
+        } catch let e as AutoencoderError {
+            throw AutoencoderError("\(weightsURL.path): \(e.description)")
+        }
         return model
+    }
+
+    /// The checkpoint paths of the mid-block attentions: the blocks diffusers marks
+    /// `_from_deprecated_attn_block`, whose parameters older checkpoints name differently.
+    var midBlockAttentionPaths: [String] {
+        [("encoder", encoder.mid_block), ("decoder", decoder.mid_block)].flatMap { coder, block in
+            block.attentions.indices.map { "\(coder).mid_block.attentions.\($0)" }
+        }
+    }
+
+    /// The older attention names and today's, as diffusers' `_convert_deprecated_attention_blocks`
+    /// maps them. Both are nn.Linear ([out, in] weight, [out] bias), so values move unchanged;
+    /// `group_norm` kept its name.
+    static let deprecatedAttentionNames = [("query", "to_q"), ("key", "to_k"), ("value", "to_v"), ("proj_attn", "to_out.0")]
+
+    /// Renames checkpoints written before diffusers' Attention rewrite (`…attentions.0.query.weight`
+    /// → `…attentions.0.to_q.weight`) inside `attentionPaths` only. diffusers lets the older key
+    /// overwrite; a file holding both spellings of one parameter is ambiguous, so it is refused with
+    /// both keys named.
+    static func sanitize(_ tensors: [String: Tensor], attentionPaths: [String]) throws -> [String: Tensor] {
+        var out = tensors
+        var conflicts: [String] = []
+        for path in attentionPaths {
+            for (old, new) in deprecatedAttentionNames {
+                for field in ["weight", "bias"] {
+                    let oldKey = "\(path).\(old).\(field)", newKey = "\(path).\(new).\(field)"
+                    guard let t = out[oldKey] else { continue }
+                    if out[newKey] != nil {
+                        conflicts.append("'\(oldKey)' and '\(newKey)'")
+                        continue
+                    }
+                    out[oldKey] = nil
+                    out[newKey] = t
+                }
+            }
+        }
+        guard conflicts.isEmpty else {
+            throw AutoencoderError("the checkpoint holds one parameter under both its older and its current diffusers name: "
+                + conflicts.joined(separator: "; ") + " (keep one of each pair)")
+        }
+        return out
     }
 
     /// Writes a diffusers-layout folder (config.json + diffusion_pytorch_model.safetensors).

@@ -24,7 +24,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Latents per step.") var batch = 32
     @Option(help: "Peak learning rate.") var lr: Float = 5e-4
     @Option(help: "Warm-up steps.") var warmup = 500
-    @Option(help: "Timestep distribution: logit-normal or uniform.") var timesteps = "logit-normal"
+    @Option(help: "Timestep distribution: uniform (the committed model's recipe: each of the K experts sees a K-th of the samples) or logit-normal (σ(N(0, 1)): the outer experts see few).")
+    var timesteps = "uniform"
     @Option(help: "Probability of dropping a row's prompt to the null prompt.") var conditionDropout: Float = 0.1
     @Option(help: "Checkpoint (and export) every N steps (0: only at the end).") var checkpointEvery = 500
     @Option(help: "Stop after this step of the --steps schedule (checkpoint and export there); running again with a larger value or without continues. For an early point of a run, e.g. an autoguidance guide.")
@@ -51,7 +52,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if ResidualAttentionMode(rawValue: residualAttention) == nil { throw ValidationError("--residual-attention must be pre_softmax, post_softmax or off") }
-        if timesteps != "logit-normal" && timesteps != "uniform" { throw ValidationError("--timesteps must be logit-normal or uniform") }
+        if timesteps != "uniform" && timesteps != "logit-normal" { throw ValidationError("--timesteps must be uniform or logit-normal") }
         do { try options.validate() } catch { throw ValidationError("\(error)") }
     }
 

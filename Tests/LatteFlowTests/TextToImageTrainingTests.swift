@@ -32,6 +32,8 @@ final class TextToImageTrainingTests: XCTestCase {
         XCTAssertEqual([c.latentChannels, c.latentHeight, c.latentWidth, c.patchSize], [3, 6, 10, 1])
         XCTAssertEqual(c.ropeTheta, 100)
         XCTAssertTrue(c.inputSkip && c.absolutePositions, "latte train's defaults")
+        // The committed model's recipe (scripts/train_default_model.sh) draws t uniformly.
+        XCTAssertEqual(TextToImageTrainingOptions().timesteps, .uniform, "latte train's default")
         XCTAssertThrowsError(try GeneratorConfiguration(backbone: "tiny", geometry: geometry, latentShape: [3, 6],
                                                         shape: GeneratorShape(groups: 2, width: 16, mlpWidth: 24))) {
             XCTAssertTrue("\($0)".contains("[channels, height, width]"), "\($0)")

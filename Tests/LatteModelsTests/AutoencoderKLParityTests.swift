@@ -129,6 +129,55 @@ final class AutoencoderKLParityTests: XCTestCase {
         XCTAssertEqual(json?["_class_name"] as? String, "AutoencoderKL")
     }
 
+    /// A folder written before diffusers' Attention rewrite names the mid-block attention
+    /// query/key/value/proj_attn; it loads as the same model (diffusers' _convert_deprecated_attention_blocks),
+    /// and a file holding both spellings of one parameter is refused with both keys named.
+    func testOlderAttentionKeyNamesLoadAsTheSameModel() throws {
+        var c = AutoencoderKLConfiguration()
+        c.blockOutChannels = [8, 16]
+        c.normNumGroups = 4
+        let model = try AutoencoderKL(c, seed: 5)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vae-oldkeys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try model.save(directory: dir)
+        let weights = dir.appendingPathComponent("diffusion_pytorch_model.safetensors")
+        let current = try Safetensors.read(contentsOf: weights).tensors
+        var older: [String: Tensor] = [:]
+        let renames = ["to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"]
+        for (key, t) in current {
+            var k = key
+            for (new, old) in renames where key.contains(".attentions.0.\(new).") {
+                k = key.replacingOccurrences(of: ".attentions.0.\(new).", with: ".attentions.0.\(old).")
+            }
+            older[k] = t
+        }
+        // Both coders' attentions, weight and bias of all four projections, are spelled the old way.
+        for coder in ["encoder", "decoder"] {
+            for old in renames.values {
+                XCTAssertNotNil(older["\(coder).mid_block.attentions.0.\(old).weight"])
+                XCTAssertNotNil(older["\(coder).mid_block.attentions.0.\(old).bias"])
+            }
+            XCTAssertNotNil(older["\(coder).mid_block.attentions.0.group_norm.weight"])
+        }
+        XCTAssertFalse(older.keys.contains { $0.contains(".to_q.") || $0.contains(".to_out.") })
+        try Safetensors.write(older, to: weights)
+
+        let loaded = try AutoencoderKL.load(directory: dir)
+        let x = Tensor.randomNormal([1, 3, 8, 8], seed: 6), z = Tensor.randomNormal([1, 4, 4, 4], seed: 7)
+        XCTAssertEqual(loaded.decode(z).toArray(), model.decode(z).toArray())
+        XCTAssertEqual(loaded.encode(x).mean.toArray(), model.encode(x).mean.toArray())
+
+        // One parameter under both names is ambiguous.
+        older["decoder.mid_block.attentions.0.to_out.0.bias"] = current["decoder.mid_block.attentions.0.to_out.0.bias"]
+        try Safetensors.write(older, to: weights)
+        XCTAssertThrowsError(try AutoencoderKL.load(directory: dir)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains(weights.path), text)
+            XCTAssertTrue(text.contains("'decoder.mid_block.attentions.0.proj_attn.bias' and 'decoder.mid_block.attentions.0.to_out.0.bias'"), text)
+            XCTAssertFalse(text.contains("to_q"), text)
+        }
+    }
+
     func testInputValidationNamesTheProblem() throws {
         let model = try AutoencoderKL.load(directory: Self.folder("kl_quant"))
         XCTAssertNoThrow(try model.validateImages(Tensor.zeros([1, 3, 16, 16])))

@@ -4,7 +4,7 @@ import LatteTensor
 /// How training draws t ∈ (0, 1).
 public enum TimestepDistribution: Sendable, Equatable, Codable {
     case uniform
-    /// σ(N(mean, std)) — logit-normal, the project's default with (0, 1).
+    /// σ(N(mean, std)) — logit-normal; (0, 1) is this type's default, `latte train` defaults to uniform.
     case logitNormal(mean: Float, std: Float)
     /// Uniform on [lower, upper): training only the experts that own those times.
     case uniformWithin(lower: Float, upper: Float)

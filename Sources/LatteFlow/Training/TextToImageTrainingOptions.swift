@@ -21,7 +21,9 @@ public struct TextToImageTrainingOptions {
     /// Peak learning rate; cosine decay to a twentieth of it after the warm-up.
     public var learningRate: Float = 5e-4
     public var warmup = 500
-    public var timesteps: TimestepDistribution = .logitNormal(mean: 0, std: 1)
+    /// How t is drawn. Uniform, as the committed default model was trained (scripts/train_default_model.sh):
+    /// each expert owns a K-th of [0, 1], and logit-normal(0, 1) would give each outer group of five ~8 %.
+    public var timesteps: TimestepDistribution = .uniform
     /// Probability of dropping a row's prompt to the null prompt.
     public var conditionDropout: Float = 0.1
     public var checkpointEvery = 500

@@ -77,10 +77,12 @@ extension Module {
     }
 
     /// Loads parameters from a safetensors file (memory-mapped; row-wise int8 matrices, see
-    /// `Int8RowwiseWeights`, are expanded to float32); errors name the file.
-    public func loadSafetensors(_ url: URL, strict: Bool = true) throws {
+    /// `Int8RowwiseWeights`, are expanded to float32), after `sanitize` renames or transposes keys as
+    /// the model family requires; errors name the file.
+    public func loadSafetensors(_ url: URL, strict: Bool = true,
+                                sanitize: ([String: Tensor]) throws -> [String: Tensor] = { $0 }) throws {
         let file = try Safetensors.read(contentsOf: url)
-        let tensors = try Int8RowwiseWeights.dequantize(file.tensors, file: url.path)
+        let tensors = try sanitize(Int8RowwiseWeights.dequantize(file.tensors, file: url.path))
         do {
             try update(parameters: tensors, strict: strict)
         } catch var error as ParameterLoadError {

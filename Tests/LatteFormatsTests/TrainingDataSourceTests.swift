@@ -62,6 +62,8 @@ final class TrainingDataSourceTests: XCTestCase {
         XCTAssertEqual(templates.templates, ["a photo of a {name}", "{name}"])
 
         let data = try ImageFolderDataset(root: root.path, classNames: map, templates: templates)
+        XCTAssertEqual((try ImageDataSource.dataset(root.path, split: .train, classNames: map, templates: templates) as? ImageFolderDataset)?.classPhrases,
+                       data.classPhrases)
         XCTAssertEqual(data.classNames, ["\(Self.cafeNFC)", "golden retriever", "n01440764", "日本語 フォルダ"])
         XCTAssertEqual(data.files, ["\(Self.cafeNFC)/transparent.png", "golden retriever/grey dog.png",
                                     "n01440764/a.png", "n01440764/b.JPG", "日本語 フォルダ/写真.jpeg"])
@@ -129,6 +131,10 @@ final class TrainingDataSourceTests: XCTestCase {
         XCTAssertEqual(try data.item(at: 1).captions, ["a photo", "a test photo"])
         XCTAssertEqual(try data.item(at: 1).image.channels, 3)
         XCTAssertEqual(try data.item(at: 0).image, Image(width: 3, height: 3, channels: 4, fill: [0, 0, 255, 255]))
+        // `--data` resolves a .jsonl file to this dataset; anything else that is not a folder is refused.
+        XCTAssertEqual((try ImageDataSource.dataset(path, split: .train) as? CaptionedImageDataset)?.count, 2)
+        assertDatasetError(try ImageDataSource.dataset(dir.appendingPathComponent("images/blue heart.png").path, split: .train),
+                           names: "blue heart.png", mentions: [".jsonl caption file"], kind: .missing)
 
         let labelled = try text("""
         {"image": "images/blue heart.png", "caption": "blue heart", "label": "symbols"}

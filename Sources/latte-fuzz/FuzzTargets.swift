@@ -73,6 +73,8 @@ enum FuzzTargets {
         if let csv = try? CSVDigitsDataset(bytes: raw, layout: .init(width: 2, height: 2, maxValue: 16), file: "fuzz") {
             for i in 0..<csv.count { _ = try? csv.item(at: i) }
         }
+        _ = try? CaptionLines.parse(raw, file: "fuzz")
+        _ = try? ClassNameMap(bytes: raw, file: "fuzz")
     }
 
     static func scratchFile(_ bytes: [UInt8], suffix: String) -> URL {

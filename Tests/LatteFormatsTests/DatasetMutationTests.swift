@@ -44,4 +44,37 @@ final class DatasetMutationTests: XCTestCase {
             }
         }
     }
+
+    /// Caption JSONL and class-name maps: every damaged line is accepted with sane fields or
+    /// rejected with a DatasetError naming the file and a line.
+    func testDamagedCaptionLinesAndNameMapsNeverCrash() throws {
+        var rng = SplitMix64(seed: 12)
+        let jsonl = Array(#"""
+        {"image": "a/b c.png", "caption": ["x", "y ü"], "label": "l"}
+        {"image": "./d.jpg", "caption": "z"}
+        """#.utf8)
+        let map = Array("n01\ttench, Tinca tinca\nfolder two\tname\n# c\nn03 x, y\n".utf8)
+        let alphabet = Array("{}[]\":,. \t\n\\/#abc0é".utf8)
+        var rejected = 0
+        for _ in 0..<2000 {
+            for source in [jsonl, map] {
+                var bytes = source
+                for _ in 0...rng.next(below: 3) { bytes[rng.next(below: bytes.count)] = alphabet[rng.next(below: alphabet.count)] }
+                do {
+                    if source == jsonl {
+                        for line in try CaptionLines.parse(bytes, file: "m.jsonl") {
+                            XCTAssertFalse(line.image.isEmpty || line.captions.isEmpty || line.captions.contains(""))
+                        }
+                    } else {
+                        let names = try ClassNameMap(bytes: bytes, file: "m.txt").names
+                        XCTAssertFalse(names.values.contains { $0.isEmpty || $0.contains("") })
+                    }
+                } catch let error as DatasetError {
+                    XCTAssertTrue(["m.jsonl", "m.txt"].contains(error.file) && error.message.hasPrefix("line ") || error.message.contains("no entries"), "\(error)")
+                    rejected += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(rejected, 500)
+    }
 }

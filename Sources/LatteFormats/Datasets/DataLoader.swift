@@ -24,11 +24,55 @@ public struct Batch: Sendable {
     public var height: Int
     public var width: Int
     public var labels: [Int]
+    /// One caption per item: its first, or one drawn per (seed, epoch, item) with `drawCaptions`;
+    /// nil when the item has none.
     public var captions: [String?]
     /// Dataset indices of the items, in batch order.
     public var indices: [Int]
     /// The loader state this batch was produced from (its epoch and starting position).
     public var state: LoaderState
+    /// Positions of the epoch order this batch covered: `count` plus the unreadable items skipped.
+    public var span: Int
+}
+
+/// What the loader does when an item's image cannot be read or decoded (an `ImageError` from
+/// `Dataset.item(at:)`; transform errors always fail).
+public enum UnreadableImagePolicy: Sendable {
+    /// Throw from `next()`, naming the file (the default).
+    case fail
+    /// Leave the item out, record it, and fill the batch from the following items.
+    case skip(SkippedFiles)
+}
+
+/// The files a loader skipped, each recorded once however many epochs meet it. Shared between the
+/// caller and the prefetch thread; `report` is called (on whichever thread found it) the first time
+/// a file is skipped, so a trainer can log it as it happens.
+public final class SkippedFiles: @unchecked Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var file: String
+        public var reason: String
+    }
+
+    private let lock = NSLock()
+    private var entries: [Entry] = []
+    private var seen: Set<String> = []
+    private let report: (@Sendable (Entry) -> Void)?
+
+    public init(report: (@Sendable (Entry) -> Void)? = nil) { self.report = report }
+
+    /// Distinct files skipped so far.
+    public var count: Int { lock.withLock { entries.count } }
+    public var files: [Entry] { lock.withLock { entries } }
+
+    func record(_ error: ImageError) {
+        let entry = Entry(file: error.file, reason: error.message)
+        let isNew = lock.withLock { () -> Bool in
+            guard seen.insert(entry.file).inserted else { return false }
+            entries.append(entry)
+            return true
+        }
+        if isNew { report?(entry) }
+    }
 }
 
 public struct DataLoaderOptions: Sendable {
@@ -44,9 +88,15 @@ public struct DataLoaderOptions: Sendable {
     public var std: [Float]
     /// Build the next batch on a background thread while the caller works on this one.
     public var prefetch: Bool
+    /// Fail on an unreadable image (default) or skip and count it.
+    public var unreadableImages: UnreadableImagePolicy
+    /// Pick each item's caption from its list with a generator seeded by (seed, epoch, item), apart
+    /// from the transforms' stream; otherwise take the first.
+    public var drawCaptions: Bool
 
     public init(batchSize: Int, shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0,
-                transforms: [ItemTransform] = [], mean: [Float] = [], std: [Float] = [], prefetch: Bool = true) {
+                transforms: [ItemTransform] = [], mean: [Float] = [], std: [Float] = [], prefetch: Bool = true,
+                unreadableImages: UnreadableImagePolicy = .fail, drawCaptions: Bool = false) {
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.dropLast = dropLast
@@ -55,6 +105,8 @@ public struct DataLoaderOptions: Sendable {
         self.mean = mean
         self.std = std
         self.prefetch = prefetch
+        self.unreadableImages = unreadableImages
+        self.drawCaptions = drawCaptions
     }
 }
 
@@ -120,28 +172,49 @@ public final class DataLoader {
     }
 
     /// The next batch; rolls into the next epoch at the end of one. On a failing item the error
-    /// (naming its file) is thrown and the state stays at this batch.
+    /// (naming its file) is thrown and the state stays at this batch. When skipping unreadable
+    /// images, a batch fills from the following items of the epoch; an epoch tail left short by
+    /// skips is dropped with `dropLast`, and running out of readable images is an error, not a hang.
     public func next() throws -> Batch {
-        let current = state
-        let batch: Batch
-        if let slot = pending, slot.state == current {
-            pending = nil
-            batch = try slot.take()
-        } else {
-            pending?.wait()
-            pending = nil
-            batch = try Self.build(dataset: dataset, options: options, state: current, indices: indices(for: current))
+        var current = state
+        var scanned = 0
+        while true {
+            let batch: Batch
+            if let slot = pending, slot.state == current {
+                pending = nil
+                batch = try slot.take()
+            } else {
+                pending?.wait()
+                pending = nil
+                batch = try Self.build(dataset: dataset, options: options, state: current, order: remaining(for: current))
+            }
+            let next = advanced(current, by: batch.span)
+            if batch.count > 0, !(options.dropLast && batch.count < options.batchSize) {
+                state = next
+                if options.prefetch { startPrefetch(state) }
+                return batch
+            }
+            // Only skips get here: every item of the span was unreadable, or the tail came up short.
+            scanned += batch.span
+            guard scanned <= 2 * dataset.count else {
+                var skipped = 0
+                if case .skip(let files) = options.unreadableImages { skipped = files.count }
+                throw DatasetError(.missing, file: "<loader>",
+                                   "after skipping \(skipped) unreadable of \(dataset.count) images, no batch of \(options.dropLast ? "\(options.batchSize) " : "")readable images is left")
+            }
+            current = next
         }
-        state = advanced(current, by: batch.count)
-        if options.prefetch { startPrefetch(state) }
-        return batch
     }
 
     // MARK: - Internals
 
-    private func indices(for state: LoaderState) -> [Int] {
+    /// The epoch order from `state.position` on: a batch takes its items from the front.
+    private func remaining(for state: LoaderState) -> ArraySlice<Int> {
         let order = epochOrder(state.epoch)
-        return Array(order[state.position..<min(state.position + options.batchSize, order.count)])
+        if case .fail = options.unreadableImages {
+            return order[state.position..<min(state.position + options.batchSize, order.count)]
+        }
+        return order[state.position...]
     }
 
     private func advanced(_ state: LoaderState, by taken: Int) -> LoaderState {
@@ -157,19 +230,33 @@ public final class DataLoader {
 
     private func startPrefetch(_ state: LoaderState) {
         let slot = PrefetchSlot(state: state)
-        let dataset = self.dataset, options = self.options, indices = indices(for: state)
-        queue.async { slot.fulfil(Result { try Self.build(dataset: dataset, options: options, state: state, indices: indices) }) }
+        let dataset = self.dataset, options = self.options, order = remaining(for: state)
+        queue.async { slot.fulfil(Result { try Self.build(dataset: dataset, options: options, state: state, order: order) }) }
         pending = slot
     }
 
-    static func build(dataset: any Dataset, options: DataLoaderOptions, state: LoaderState, indices: [Int]) throws -> Batch {
+    /// Takes up to `batchSize` readable items from the front of `order`.
+    static func build(dataset: any Dataset, options: DataLoaderOptions, state: LoaderState, order: ArraySlice<Int>) throws -> Batch {
         var pixels: [Float] = []
         var labels: [Int] = []
         var captions: [String?] = []
+        var indices: [Int] = []
+        var span = 0
         var shape: (c: Int, h: Int, w: Int)? = nil
         var scale: [Float] = [], bias: [Float] = []
-        for (slot, index) in indices.enumerated() {
-            let item = try dataset.item(at: index)
+        let capacity = min(options.batchSize, order.count)
+        for index in order {
+            if indices.count == options.batchSize { break }
+            span += 1
+            let item: DatasetItem
+            do {
+                item = try dataset.item(at: index)
+            } catch let error as ImageError {
+                guard case .skip(let skipped) = options.unreadableImages else { throw error }
+                skipped.record(error)
+                continue
+            }
+            let slot = indices.count
             var rng = SplitMix64(seed: SplitMix64.mix(state.seed ^ SplitMix64.mix(UInt64(state.epoch) ^ SplitMix64.mix(UInt64(index)))))
             var image = item.image
             for transform in options.transforms { image = try transform.apply(image, rng: &rng) }
@@ -180,16 +267,26 @@ public final class DataLoader {
                 }
             } else {
                 shape = (image.channels, image.height, image.width)
-                pixels = [Float](repeating: 0, count: indices.count * image.pixels.count)
+                pixels = [Float](repeating: 0, count: capacity * image.pixels.count)
                 (scale, bias) = try affine(channels: image.channels, mean: options.mean, std: options.std)
             }
             image.writePlanar(into: &pixels, offset: slot * image.pixels.count, scale: scale, bias: bias)
             labels.append(item.label)
-            captions.append(item.caption)
+            indices.append(index)
+            if options.drawCaptions, item.captions.count > 1 {
+                // Its own stream, so drawing captions leaves the transforms' draws unchanged.
+                var pick = SplitMix64(seed: SplitMix64.mix(state.seed ^ SplitMix64.mix(UInt64(state.epoch) ^ SplitMix64.mix(UInt64(index) ^ 0xCA97_10E5))))
+                captions.append(item.captions[pick.next(below: item.captions.count)])
+            } else {
+                captions.append(item.caption)
+            }
         }
-        let s = shape!
+        guard let s = shape else {
+            return Batch(pixels: [], count: 0, channels: 0, height: 0, width: 0, labels: [], captions: [], indices: [], state: state, span: span)
+        }
+        if indices.count < capacity { pixels.removeLast((capacity - indices.count) * s.c * s.h * s.w) }
         return Batch(pixels: pixels, count: indices.count, channels: s.c, height: s.h, width: s.w,
-                     labels: labels, captions: captions, indices: indices, state: state)
+                     labels: labels, captions: captions, indices: indices, state: state, span: span)
     }
 
     /// (v / 255 − mean) / std as v · scale + bias per channel.

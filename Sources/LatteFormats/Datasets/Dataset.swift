@@ -1,16 +1,25 @@
 import CImageShims
 import Foundation
 
-/// One training example: an 8-bit image, its class index and an optional caption.
+/// One training example: an 8-bit image, its class index and its captions.
 public struct DatasetItem: Sendable, Equatable {
     public var image: Image
     public var label: Int
-    public var caption: String?
+    /// Every text the item may be described by (a captioned set's list, or its class's template
+    /// phrases); empty when the dataset has none. A trainer draws one per sample.
+    public var captions: [String]
+
+    /// The first caption, if any.
+    public var caption: String? { captions.first }
 
     public init(image: Image, label: Int, caption: String? = nil) {
+        self.init(image: image, label: label, captions: caption.map { [$0] } ?? [])
+    }
+
+    public init(image: Image, label: Int, captions: [String]) {
         self.image = image
         self.label = label
-        self.caption = caption
+        self.captions = captions
     }
 }
 

@@ -1,19 +1,25 @@
 import Foundation
 
 /// Resolves the `--data` option of the training and evaluation commands: `fashion-mnist` (the pinned
-/// asset, fetched with `latte assets fetch fashion-mnist`) or a folder of images in class sub-folders.
+/// asset, fetched with `latte assets fetch fashion-mnist`), a `.jsonl` caption file, or a folder of
+/// images in class sub-folders (with an optional class-name map and prompt templates).
 public enum ImageDataSource {
-    public static func dataset(_ spec: String, split: IDXDataset.Split) throws -> any Dataset {
+    public static func dataset(_ spec: String, split: IDXDataset.Split, classNames: ClassNameMap? = nil,
+                               templates: PromptTemplates? = nil) throws -> any Dataset {
         switch spec {
         case "fashion-mnist":
             let dir = try AssetCache().require("fashion-mnist").deletingLastPathComponent()
             return try IDXDataset.fashionMNIST(directory: dir.path, split: split)
         default:
             var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: spec, isDirectory: &isDir), isDir.boolValue else {
-                throw DatasetError(.missing, file: spec, "expected 'fashion-mnist' or a folder of images in class sub-folders")
+            let exists = FileManager.default.fileExists(atPath: spec, isDirectory: &isDir)
+            if exists, !isDir.boolValue, spec.lowercased().hasSuffix(".jsonl") {
+                return try CaptionedImageDataset(captionFile: spec)
             }
-            return try ImageFolderDataset(root: spec)
+            guard exists, isDir.boolValue else {
+                throw DatasetError(.missing, file: spec, "expected 'fashion-mnist', a .jsonl caption file or a folder of images in class sub-folders")
+            }
+            return try ImageFolderDataset(root: spec, classNames: classNames, templates: templates)
         }
     }
 

@@ -6,6 +6,9 @@ public enum ItemTransform: Sendable, Equatable {
     case toRGB
     /// Flattens alpha onto a solid gray level (255 = white); no-op without alpha.
     case compositeOver(UInt8)
+    /// Flattens alpha onto a solid colour: RGBA gives RGB; gray+alpha gives gray on a gray colour,
+    /// RGB on any other. No-op without alpha.
+    case compositeOverColour(BackgroundColour)
     /// Exact size, Pillow-compatible resampling.
     case resize(width: Int, height: Int, filter: ResampleFilter)
     /// Scales so the shorter side equals `size`, keeping the aspect ratio (torchvision `Resize(int)`).
@@ -22,6 +25,13 @@ public enum ItemTransform: Sendable, Equatable {
         case .compositeOver(let level):
             guard image.channels == 2 || image.channels == 4 else { return image }
             return image.composited(over: [UInt8](repeating: level, count: image.channels - 1))
+        case .compositeOverColour(let colour):
+            switch image.channels {
+            case 4: return image.composited(over: colour.rgb)
+            case 2 where colour.isGray: return image.composited(over: [colour.red])
+            case 2: return image.grayAlphaToRGBA().composited(over: colour.rgb)
+            default: return image
+            }
         case .resize(let width, let height, let filter):
             return image.resized(width: width, height: height, filter: filter)
         case .resizeShorterSide(let size, let filter):
@@ -45,3 +55,66 @@ public enum ItemTransform: Sendable, Equatable {
 }
 
 extension ResampleFilter: Equatable {}
+
+extension ItemTransform {
+    /// What a training image goes through, in order: alpha flattened onto `background`, converted to
+    /// gray (1) or RGB (3), shorter side resized to `resolution` with the Pillow-exact resampler,
+    /// centre-cropped to `resolution`², then flipped left–right with probability ½ if asked.
+    /// Any size, PNG or JPEG, grey, RGB or RGBA in; `resolution`² × `channels` out.
+    public static func trainingImage(resolution: Int, channels: Int, background: BackgroundColour = .white,
+                                     horizontalFlip: Bool = false, filter: ResampleFilter = .bicubic) -> [ItemTransform] {
+        precondition(resolution > 0 && (channels == 1 || channels == 3), "resolution must be positive and channels 1 or 3")
+        var transforms: [ItemTransform] = [.compositeOverColour(background), channels == 1 ? .toGray : .toRGB,
+                                           .resizeShorterSide(resolution, filter: filter), .centerCrop(width: resolution, height: resolution)]
+        if horizontalFlip { transforms.append(.randomHorizontalFlip(probability: 0.5)) }
+        return transforms
+    }
+}
+
+/// The solid colour transparent pixels are flattened onto (white unless stated).
+public struct BackgroundColour: Sendable, Equatable {
+    public var red: UInt8, green: UInt8, blue: UInt8
+
+    public init(red: UInt8, green: UInt8, blue: UInt8) {
+        self.red = red
+        self.green = green
+        self.blue = blue
+    }
+
+    public static let white = BackgroundColour(red: 255, green: 255, blue: 255)
+    public static let black = BackgroundColour(red: 0, green: 0, blue: 0)
+
+    /// `white`, `black`, or hex `RRGGBB` / `#RRGGBB`.
+    public init(parsing text: String) throws {
+        switch text.lowercased() {
+        case "white": self = .white
+        case "black": self = .black
+        default:
+            let hex = text.hasPrefix("#") ? String(text.dropFirst()) : text
+            guard hex.count == 6, let value = UInt32(hex, radix: 16) else {
+                throw DatasetError(.inconsistent, file: "<background>", "'\(text)' is not a colour: use white, black or RRGGBB hex")
+            }
+            self.init(red: UInt8(value >> 16), green: UInt8((value >> 8) & 0xFF), blue: UInt8(value & 0xFF))
+        }
+    }
+
+    var rgb: [UInt8] { [red, green, blue] }
+    var isGray: Bool { red == green && green == blue }
+}
+
+extension Image {
+    /// Gray+alpha widened to RGBA (gray replicated).
+    func grayAlphaToRGBA() -> Image {
+        precondition(channels == 2, "grayAlphaToRGBA needs a gray+alpha image")
+        var out = [UInt8](repeating: 0, count: width * height * 4)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<(width * height) {
+                    let g = src[2 * i], a = src[2 * i + 1]
+                    dst[4 * i] = g; dst[4 * i + 1] = g; dst[4 * i + 2] = g; dst[4 * i + 3] = a
+                }
+            }
+        }
+        return Image(width: width, height: height, channels: 4, pixels: out)
+    }
+}

@@ -56,7 +56,7 @@ struct GenerateCommand: ParsableCommand {
         } else {
             prompts = [prompt!]
         }
-        let settings = sampling.settings(for: pipeline, seed: seed)
+        let settings = try sampling.settings(for: pipeline, seed: seed)
         let routing = try routing()
         if routing == .allLayers {
             say("--vanilla: every layer runs at every step; this model was trained as \(pipeline.generator.configuration.groups) timestep experts, so compare the time per image, not the pictures")

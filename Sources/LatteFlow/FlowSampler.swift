@@ -137,7 +137,8 @@ public struct FlowSampler {
         case .uniform:
             return (0...steps).map { i in Float(shifted(1 - Double(i) / Double(steps), s)) }
         case .diffusers:
-            // The scheduler's default configuration with this shift (steps ≥ 1 and shift > 0 cannot fail).
+            // The scheduler's default configuration with this shift; empty for steps < 1 or shift ≤ 0
+            // (`sigmas(settings:configuration:)` says why instead).
             return (try? FlowMatchSchedulerConfiguration(shift: s).sigmas(steps: steps)) ?? []
         }
     }
@@ -145,7 +146,11 @@ public struct FlowSampler {
     /// The sigmas of `settings`: its scheduler's table when it has one (μ from the settings or from the
     /// model's token count), else `sigmas(steps:shift:kind:)`.
     public static func sigmas(settings: SamplerSettings, configuration c: GeneratorConfiguration) throws -> [Float] {
-        guard let scheduler = settings.scheduler else { return sigmas(steps: settings.steps, shift: settings.shift, kind: settings.grid) }
+        guard settings.steps >= 1 else { throw GeneratorError.invalidInput("steps must be at least 1, got \(settings.steps)") }
+        guard let scheduler = settings.scheduler else {
+            if settings.grid == .diffusers { _ = try FlowMatchSchedulerConfiguration(shift: Double(settings.shift)).sigmas(steps: settings.steps) }
+            return sigmas(steps: settings.steps, shift: settings.shift, kind: settings.grid)
+        }
         let mu = scheduler.dynamicShifting ? settings.mu ?? scheduler.mu(imageSequenceLength: c.tokenCount) : nil
         return try scheduler.sigmas(steps: settings.steps, mu: mu)
     }

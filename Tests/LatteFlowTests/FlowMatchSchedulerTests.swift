@@ -160,6 +160,9 @@ final class FlowMatchSchedulerTests: XCTestCase {
         XCTAssertThrowsError(try dynamic.sigmas(steps: 4)) { XCTAssertTrue("\($0)".contains("mu")) }
         XCTAssertThrowsError(try FlowMatchSchedulerConfiguration().sigmas(steps: 0))
         XCTAssertThrowsError(try FlowMatchSchedulerConfiguration(shiftTerminal: 0.1).sigmas(steps: 1))
+        // Through the sampler's settings: an error, not an empty grid.
+        XCTAssertThrowsError(try FlowSampler.timeGrid(settings: SamplerSettings(steps: 4, shift: 0, grid: .diffusers), configuration: tinyConfiguration()))
+        XCTAssertThrowsError(try FlowSampler.timeGrid(settings: SamplerSettings(steps: 0), configuration: tinyConfiguration()))
         // mu is ignored without dynamic shifting, as in diffusers.
         XCTAssertEqual(try FlowMatchSchedulerConfiguration(shift: 3).sigmas(steps: 5, mu: 9),
                        try FlowMatchSchedulerConfiguration(shift: 3).sigmas(steps: 5))

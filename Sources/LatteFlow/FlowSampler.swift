@@ -13,7 +13,8 @@ public enum TimeGridKind: String, Codable, Sendable {
     case uniform
     /// diffusers' `FlowMatchEulerDiscreteScheduler` with a static shift and 1000 training steps:
     /// σ_i = shift(linspace(1, shift(1/1000), N)), then a final 0. Note its quirk: the shift is applied
-    /// twice to the smallest sigma (shift 3, 7 steps ends at 0.008929, not 0.002994). For parity only.
+    /// twice to the smallest sigma (shift 3, 7 steps ends at 0.008929, not 0.002994). For parity only;
+    /// any other scheduler_config.json: `SamplerSettings.scheduler`.
     case diffusers
 }
 
@@ -36,9 +37,18 @@ public struct SamplerSettings: Codable, Equatable, Sendable {
     /// Autoguidance weight w_g (used when the sampler has a guide model): v += (w_g − 1)·(v_cond − v_guide);
     /// 1 turns it off. With guidance 1 this is v_guide + w_g·(v_cond − v_guide).
     public var guideWeight: Float
+    /// A diffusers scheduler configuration (a model folder's scheduler_config.json): when set, its
+    /// `set_timesteps(steps, mu)` sigma table, taken as t = 1 − σ, replaces `shift` and `grid`.
+    public var scheduler: FlowMatchSchedulerConfiguration?
+    /// μ for a scheduler with dynamic shifting; nil = `scheduler.mu(imageSequenceLength:)` of the
+    /// model's image token count (the FLUX / SD3 pipelines' rule). Ignored without dynamic shifting.
+    public var mu: Double?
 
     public init(steps: Int = 40, solver: FlowSolver = .euler, guidance: Float = 3, shift: Float = 1, seed: UInt64 = 0,
-                grid: TimeGridKind = .uniform, guidanceInterval: ClosedRange<Float> = 0...1, guideWeight: Float = 1) {
+                grid: TimeGridKind = .uniform, guidanceInterval: ClosedRange<Float> = 0...1, guideWeight: Float = 1,
+                scheduler: FlowMatchSchedulerConfiguration? = nil, mu: Double? = nil) {
+        self.scheduler = scheduler
+        self.mu = mu
         self.grid = grid
         self.guideWeight = guideWeight
         self.guidanceInterval = guidanceInterval
@@ -127,19 +137,39 @@ public struct FlowSampler {
         case .uniform:
             return (0...steps).map { i in Float(shifted(1 - Double(i) / Double(steps), s)) }
         case .diffusers:
-            // Computed in float32 like the reference (torch linspace of float32 timesteps / 1000).
-            let sigmaMax = Float(shifted(1, s)), sigmaMin = Float(shifted(1.0 / 1000, s))
-            let lin: [Float] = (0..<steps).map { i in
-                steps == 1 ? sigmaMax * 1000 : sigmaMax * 1000 + (sigmaMin * 1000 - sigmaMax * 1000) * Float(i) / Float(steps - 1)
-            }
-            return lin.map { Float(shifted(Double($0 / 1000), s)) } + [0]
+            // The scheduler's default configuration with this shift; empty for steps < 1 or shift ≤ 0
+            // (`sigmas(settings:configuration:)` says why instead).
+            return (try? FlowMatchSchedulerConfiguration(shift: s).sigmas(steps: steps)) ?? []
         }
+    }
+
+    /// The sigmas of `settings`: its scheduler's table when it has one (μ from the settings or from the
+    /// model's token count), else `sigmas(steps:shift:kind:)`.
+    public static func sigmas(settings: SamplerSettings, configuration c: GeneratorConfiguration) throws -> [Float] {
+        guard settings.steps >= 1 else { throw GeneratorError.invalidInput("steps must be at least 1, got \(settings.steps)") }
+        guard let scheduler = settings.scheduler else {
+            if settings.grid == .diffusers { _ = try FlowMatchSchedulerConfiguration(shift: Double(settings.shift)).sigmas(steps: settings.steps) }
+            return sigmas(steps: settings.steps, shift: settings.shift, kind: settings.grid)
+        }
+        let mu = scheduler.dynamicShifting ? settings.mu ?? scheduler.mu(imageSequenceLength: c.tokenCount) : nil
+        return try scheduler.sigmas(steps: settings.steps, mu: mu)
+    }
+
+    /// The time grid that sampling with `settings` walks (see `timeGrid(sigmas:configuration:)`).
+    public static func timeGrid(settings: SamplerSettings, configuration c: GeneratorConfiguration) throws -> [Float] {
+        timeGrid(sigmas: try sigmas(settings: settings, configuration: c), configuration: c)
     }
 
     /// t_0 = 0 < … < t_N = 1 on the chosen grid, with group boundaries inserted where a group would
     /// otherwise get no step (every expert runs at least once).
     public static func timeGrid(steps: Int, shift: Float, kind: TimeGridKind = .uniform, configuration c: GeneratorConfiguration) -> [Float] {
-        var grid = sigmas(steps: steps, shift: shift, kind: kind).map { 1 - $0 }
+        timeGrid(sigmas: sigmas(steps: steps, shift: shift, kind: kind), configuration: c)
+    }
+
+    /// t = 1 − σ for a sigma table from 1 down to 0 (the ends pinned to exactly 0 and 1), with group
+    /// boundaries inserted where a group would otherwise get no step.
+    public static func timeGrid(sigmas: [Float], configuration c: GeneratorConfiguration) -> [Float] {
+        var grid = sigmas.map { 1 - $0 }
         grid[0] = 0; grid[grid.count - 1] = 1
         let b = c.resolvedBoundaries
         for k in 0..<c.groups where !grid.dropLast().contains(where: { c.group(owning: $0) == k }) {
@@ -176,7 +206,7 @@ public struct FlowSampler {
         // Rotary tables and masks are built here, once for the run, not at every network call.
         let prepared = Prompts(batched: model.prepare(batchPrompt), conditional: guided ? model.prepare(prompt) : nil,
                                guide: settings.guideWeight != 1 ? guide?.prepare(prompt) : nil)
-        return Steps(sampler: self, grid: Self.timeGrid(steps: settings.steps, shift: settings.shift, kind: settings.grid, configuration: c),
+        return Steps(sampler: self, grid: try Self.timeGrid(settings: settings, configuration: c),
                      prompts: prepared, guided: guided, latent: x)
     }
 

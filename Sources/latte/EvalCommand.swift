@@ -40,7 +40,7 @@ struct EvalCommand: ParsableCommand {
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
             throw ValidationError("\(model) has no class phrases: `latte eval` measures class-conditional models")
         }
-        let settings = sampling.settings(for: pipeline, seed: seed)
+        let settings = try sampling.settings(for: pipeline, seed: seed)
         let classes = phrases.count
 
         // Class-major order; image i has seed + i, and phrase j of a class is used by its images j, j + P, …
@@ -92,6 +92,8 @@ struct EvalCommand: ParsableCommand {
                                          "steps": settings.steps, "solver": settings.solver.rawValue, "guidance": settings.guidance, "shift": settings.shift,
                                          "guidance_interval": [settings.guidanceInterval.lowerBound, settings.guidanceInterval.upperBound],
                                          "generation_seconds": generationSeconds]
+            // A scheduler configuration replaces the shift: say which one sampled.
+            if let path = sampling.schedulerConfig { object["scheduler_config"] = path; object["mu"] = sampling.mu }
             // The mean term alone: how far the average image is off (brightness, layout), apart from variety.
             if let fid { object["fid"] = fid.fid; object["fid_mean_term"] = fid.meanTerm }
             if let guide = sampling.guide.source(model: model, pipeline: pipeline) { object["guide_model"] = guide; object["guide_weight"] = settings.guideWeight }

@@ -56,13 +56,13 @@ struct GenerateCommand: ParsableCommand {
         } else {
             prompts = [prompt!]
         }
-        let settings = sampling.settings(for: pipeline, seed: seed)
+        let settings = try sampling.settings(for: pipeline, seed: seed)
         let routing = try routing()
         if routing == .allLayers {
             say("--vanilla: every layer runs at every step; this model was trained as \(pipeline.generator.configuration.groups) timestep experts, so compare the time per image, not the pictures")
         }
         let requests = ImageRequest.grid(prompts: prompts, count: count, seed: seed)
-        var bar = TrainingProgress(total: pipeline.samplingSteps(images: requests.count, settings: settings, batchSize: batch), label: "generate")
+        var bar = TrainingProgress(total: try pipeline.samplingSteps(images: requests.count, settings: settings, batchSize: batch), label: "generate")
         let started = Date()
         let images = try pipeline.generate(requests, settings: settings, batchSize: batch, routing: routing) { p in
             bar.update(step: p.completedSteps, fields: [("images", "\(p.imagesDone + p.batchImages)/\(p.imageCount)")])

@@ -40,15 +40,28 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Apply guidance only at times FROM…TO (t: 0 = noise, 1 = data), e.g. 0.2,0.9; elsewhere one conditional pass. Default: the model's (everywhere if unset).")
     var guidanceInterval: GuidanceIntervalArgument?
     @OptionGroup var guide: GuideOptions
+    @Option(help: "A diffusers FlowMatchEulerDiscreteScheduler configuration (scheduler_config.json, its folder, or a diffusers model folder): sample on its sigma table (t = 1 − σ) instead of --shift's grid.")
+    var schedulerConfig: String?
+    @Option(help: "mu for a --scheduler-config with use_dynamic_shifting (default: from the model's image token count, as the FLUX pipeline computes it).")
+    var mu: Double?
 
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if schedulerConfig != nil && shift != nil { throw ValidationError("--shift and --scheduler-config exclude each other (the configuration carries its own shift)") }
+        if mu != nil && schedulerConfig == nil { throw ValidationError("--mu needs --scheduler-config") }
     }
 
     /// The sampler settings for `pipeline`: these flags over the model's defaults, starting at `seed`.
-    func settings(for pipeline: TextToImagePipeline, seed: UInt64) -> SamplerSettings {
-        pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
-                          guidanceInterval: guidanceInterval?.range, guideWeight: guide.guideWeight, seed: seed)
+    func settings(for pipeline: TextToImagePipeline, seed: UInt64) throws -> SamplerSettings {
+        var settings = pipeline.settings(steps: steps, guidance: guidance, shift: shift, solver: solver,
+                                         guidanceInterval: guidanceInterval?.range, guideWeight: guide.guideWeight, seed: seed)
+        if let schedulerConfig {
+            do { settings.scheduler = try FlowMatchSchedulerConfiguration(contentsOf: URL(fileURLWithPath: schedulerConfig)) } catch {
+                throw CommandFailure("cannot use the scheduler configuration \(schedulerConfig): \(error)")
+            }
+            settings.mu = mu
+        }
+        return settings
     }
 }
 

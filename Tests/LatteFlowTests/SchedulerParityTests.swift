@@ -22,7 +22,7 @@ final class SchedulerParityTests: XCTestCase {
             let ours = FlowSampler.sigmas(steps: table.steps, shift: table.shift, kind: .diffusers)
             XCTAssertEqual(ours.count, table.sigmas.count, "steps \(table.steps)")
             for (a, b) in zip(ours, table.sigmas) {
-                XCTAssertEqual(a, b, accuracy: 2e-6, "steps \(table.steps) shift \(table.shift)")
+                XCTAssertEqual(a, b, accuracy: 1e-6, "steps \(table.steps) shift \(table.shift)")
             }
         }
     }

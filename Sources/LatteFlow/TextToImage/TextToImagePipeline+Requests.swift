@@ -45,9 +45,8 @@ extension TextToImagePipeline {
     /// Sampling steps that `generate` runs for `images` requests in batches of `batchSize` (each batch
     /// walks the whole time grid, which may hold more than `settings.steps` steps when group boundaries
     /// are inserted): the total of a progress bar.
-    public func samplingSteps(images: Int, settings: SamplerSettings, batchSize: Int) -> Int {
-        let perBatch = FlowSampler.timeGrid(steps: settings.steps, shift: settings.shift, kind: settings.grid,
-                                            configuration: generator.configuration).count - 1
+    public func samplingSteps(images: Int, settings: SamplerSettings, batchSize: Int) throws -> Int {
+        let perBatch = try FlowSampler.timeGrid(settings: settings, configuration: generator.configuration).count - 1
         return perBatch * ((images + max(batchSize, 1) - 1) / max(batchSize, 1))
     }
 
@@ -60,7 +59,7 @@ extension TextToImagePipeline {
         guard batchSize >= 1 else { throw GeneratorError.invalidInput("batch size \(batchSize) must be at least 1") }
         try routing.validate(groups: generator.configuration.groups)
         for prompt in Set(requests.map(\.prompt)) { _ = try tokens(for: prompt) }
-        let steps = samplingSteps(images: 1, settings: settings, batchSize: 1)
+        let steps = try samplingSteps(images: 1, settings: settings, batchSize: 1)
         let starts = Array(stride(from: 0, to: requests.count, by: batchSize))
         var parts: [Tensor] = []
         for (index, first) in starts.enumerated() {

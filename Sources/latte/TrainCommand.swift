@@ -37,6 +37,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
     @Option(help: "Start from these generator weights (a model folder or a .safetensors file) instead of a random initialisation; a checkpoint in the run folder still wins.")
     var initializeFrom: String?
+    @Option(help: "For an image folder: a class-name map file (`folder<TAB>name, name…` lines, as ImageNet's synset mapping).")
+    var classNames: String?
+    @Option(help: "For an image folder: a prompt template with {name}, e.g. \"a photo of a {name}\"; repeat for several (each class's phrases are templates × names).")
+    var promptTemplate: [String] = []
     @Option(help: "Query heads of the generation layers (default: the backbone's K/V heads).") var queryHeads: Int?
     @Flag(help: "Start every generation layer as a copy of its backbone layer (needs the backbone's width, MLP width and query heads, e.g. --width 576 --mlp-width 1536 --query-heads 9 for SmolLM2).")
     var initializeFromBackbone = false
@@ -78,6 +82,8 @@ struct TrainCommand: ParsableCommand {
         o.pad = pad
         o.limit = limit
         o.initializeFromBackbone = initializeFromBackbone
+        o.classNames = classNames.map { URL(fileURLWithPath: $0) }
+        o.promptTemplates = promptTemplate
         o.seed = seed
         o.restart = restart
         o.initializeFrom = initializeFrom.map { URL(fileURLWithPath: $0) }

@@ -24,6 +24,26 @@ final class TextToImageTrainingTests: XCTestCase {
         XCTAssertEqual(folder.phrases, [["ankle boot"], ["bag"]])
     }
 
+    /// An image folder with a class-name map and templates trains on the map's names × the templates.
+    func testAFolderWithAClassNameMapAndTemplatesGivesTheirPhrases() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("latte-classes-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for folder in ["n01", "n02"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+            try PNG.write(Image(width: 2, height: 2, channels: 1, fill: [128]), to: root.appendingPathComponent("\(folder)/a.png").path)
+        }
+        let mapFile = root.appendingPathComponent("map.txt")
+        try Data("n01\tgoldfish, carp\nn02\tgreat white shark\n".utf8).write(to: mapFile)
+        let dataset = try ImageDataSource.dataset(root.path, split: .train, classNames: try ClassNameMap(path: mapFile.path),
+                                                  templates: try PromptTemplates(["a photo of a {name}"]))
+        let classes = TrainingClasses(data: root.path, dataset: dataset)
+        XCTAssertEqual(classes.names, ["goldfish", "great white shark"])
+        XCTAssertEqual(classes.phrases, [["a photo of a goldfish", "a photo of a carp"], ["a photo of a great white shark"]])
+        var o = TextToImageTrainingOptions()
+        o.promptTemplates = ["a {name}"]
+        XCTAssertThrowsError(try o.validate(), "fashion-mnist has its own phrases") { XCTAssertTrue("\($0)".contains("--prompt-template"), "\($0)") }
+    }
+
     func testConfigurationTakesTheBackbonesGeometryAndTheLatentsShape() throws {
         let geometry = BackboneGeometry(layerCount: 4, kvHeads: 2, headDim: 8, ropeTheta: 100)
         let c = try GeneratorConfiguration(backbone: "tiny", geometry: geometry, latentShape: [3, 6, 10],

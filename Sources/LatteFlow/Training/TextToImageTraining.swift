@@ -30,12 +30,17 @@ public enum TextToImageTraining {
 
         // 1. Latents of the training set, cached against the autoencoder's weights.
         let vae = try AutoencoderKL.load(directory: o.autoencoder)
-        var dataset = try ImageDataSource.dataset(o.data, split: .train)
+        let map = try o.classNames.map { try ClassNameMap(path: $0.path) }
+        let templates = o.promptTemplates.isEmpty ? nil : try PromptTemplates(o.promptTemplates)
+        var dataset = try ImageDataSource.dataset(o.data, split: .train, classNames: map, templates: templates)
+        if dataset is CaptionedImageDataset {
+            throw GeneratorError.invalidInput("--data \(o.data): training on captions is not connected to latte train yet; give a folder of class sub-folders (with --class-names and --prompt-template if you like)")
+        }
+        let classes = TrainingClasses(data: o.data, dataset: dataset)
         if let limit = o.limit { dataset = try DatasetPrefix(base: dataset, count: limit) }
         let latents = try LatentCache.latents(autoencoder: vae, folder: o.autoencoder, dataset: dataset, pad: o.pad,
                                               cache: o.runDirectory.appendingPathComponent("latents.safetensors"), report: report)
         let labels = try (0..<dataset.count).map { try dataset.item(at: $0).label }
-        let classes = TrainingClasses(data: o.data, dataset: dataset)
 
         // 2. The generator, shaped by the backbone and the latents.
         let loaded = try Backbone.load(o.backbone, assets: assets)
@@ -125,6 +130,10 @@ public struct TrainingClasses: Sendable, Equatable {
         if data == "fashion-mnist" {
             names = IDXDataset.fashionMNISTClasses
             phrases = ClassPrompts.fashionMNIST
+        } else if let folder = dataset as? ImageFolderDataset, folder.classPhrases != folder.displayNames || folder.displayNames != folder.classNames.map({ [$0] }) {
+            // A class-name map or prompt templates were given: their names and phrases.
+            names = folder.displayNames.map { $0[0] }
+            phrases = folder.classPhrases
         } else {
             names = dataset.classNames
             phrases = dataset.classNames.map { [$0.replacingOccurrences(of: "_", with: " ")] }

@@ -38,6 +38,10 @@ public struct TextToImageTrainingOptions {
     public var restart = false
     /// Generator weights to start from (a model folder or a .safetensors file); a checkpoint still wins.
     public var initializeFrom: URL?
+    /// For an image folder: a class-name map (`folder<TAB>name, name…`, ImageNet's synset files) and prompt
+    /// templates ("a photo of a {name}"); each class's phrases are templates × names.
+    public var classNames: URL?
+    public var promptTemplates: [String] = []
     /// Start every generation layer as a copy of its backbone layer (norms, attention projections, MLP;
     /// docs/method.md §2). Needs the generator to have the backbone's width, MLP width and query heads.
     public var initializeFromBackbone = false
@@ -57,6 +61,9 @@ public struct TextToImageTrainingOptions {
         if checkpointEvery < 0 { throw fail("--checkpoint-every must not be negative") }
         if pad < 0 { throw fail("--pad must not be negative") }
         if let limit, limit < 1 { throw fail("--limit must be at least 1") }
+        if data == "fashion-mnist" && (classNames != nil || !promptTemplates.isEmpty) {
+            throw fail("--class-names and --prompt-template name the classes of an image folder; fashion-mnist has its own phrases")
+        }
         if initializeFromBackbone && initializeFrom != nil {
             throw fail("--initialize-from-backbone and --initialize-from both choose the starting weights: give one")
         }

@@ -148,7 +148,10 @@ public struct FlowSampler {
     public static func sigmas(settings: SamplerSettings, configuration c: GeneratorConfiguration) throws -> [Float] {
         guard settings.steps >= 1 else { throw GeneratorError.invalidInput("steps must be at least 1, got \(settings.steps)") }
         guard let scheduler = settings.scheduler else {
-            if settings.grid == .diffusers { _ = try FlowMatchSchedulerConfiguration(shift: Double(settings.shift)).sigmas(steps: settings.steps) }
+            if settings.grid == .diffusers {
+                // The same table `sigmas(steps:shift:kind:)` gives, but with the reason when there is none.
+                return try FlowMatchSchedulerConfiguration(shift: Double(settings.shift)).sigmas(steps: settings.steps)
+            }
             return sigmas(steps: settings.steps, shift: settings.shift, kind: settings.grid)
         }
         let mu = scheduler.dynamicShifting ? settings.mu ?? scheduler.mu(imageSequenceLength: c.tokenCount) : nil

@@ -8,7 +8,7 @@ import LatteTensor
 /// hash of (seed, epoch, item), so the stream depends only on the seed and the position — which is
 /// what a checkpoint saves.
 public struct LabelledLatentData: GeneratorTrainingData {
-    public let latents: Tensor
+    public let latents: any LatentRows
     public let labels: [Int]
     public let phrases: [[PromptCache]]
     public let batchSize: Int
@@ -22,13 +22,18 @@ public struct LabelledLatentData: GeneratorTrainingData {
     /// `latents` [N, C, H, W] (already scaled for the generator), `labels` N class indices, `phrases`
     /// one non-empty list of one-row prompt caches per class.
     public init(latents: Tensor, labels: [Int], phrases: [[PromptCache]], batchSize: Int, seed: UInt64) throws {
-        guard latents.rank == 4, latents.dim(0) == labels.count, !labels.isEmpty else {
-            throw GeneratorError.invalidInput("latents \(latents.shape) and \(labels.count) labels do not match")
+        try self.init(latents: try LatentTensor(latents), labels: labels, phrases: phrases, batchSize: batchSize, seed: seed)
+    }
+
+    /// The same over latents read by rows (an on-disk cache).
+    public init(latents: any LatentRows, labels: [Int], phrases: [[PromptCache]], batchSize: Int, seed: UInt64) throws {
+        guard latents.count == labels.count, !labels.isEmpty else {
+            throw GeneratorError.invalidInput("\(latents.count) latents and \(labels.count) labels do not match")
         }
         if let bad = labels.first(where: { $0 < 0 || $0 >= phrases.count || phrases[$0].isEmpty }) {
             throw GeneratorError.invalidInput("label \(bad) has no prompt phrases")
         }
-        self.latents = latents.contiguous()
+        self.latents = latents
         self.labels = labels
         self.phrases = phrases
         self.batchSize = Swift.max(1, Swift.min(batchSize, labels.count))
@@ -56,7 +61,7 @@ public struct LabelledLatentData: GeneratorTrainingData {
             let h = SplitMix64.mix(seed ^ SplitMix64.mix(UInt64(epoch) << 32 | UInt64(item)))
             return choices[Int(h % UInt64(choices.count))]
         }
-        return (latents.indexSelect(axis: 0, indices: Tensor(indices: rows)), prompts)
+        return (try latents.rows(rows), prompts)
     }
 
     public func savedState() throws -> String {

@@ -35,6 +35,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
+    @Flag(help: "Encode the images again into the run folder's latent cache (latents/), replacing it; a cache made with another autoencoder, image preparation or dataset is refused without this.")
+    var rebuildLatents = false
     @Option(help: "Start from these generator weights (a model folder or a .safetensors file) instead of a random initialisation; a checkpoint in the run folder still wins.")
     var initializeFrom: String?
     @Option(help: "For an image folder: a class-name map file (`folder<TAB>name, name…` lines, as ImageNet's synset mapping).")
@@ -86,6 +88,7 @@ struct TrainCommand: ParsableCommand {
         o.promptTemplates = promptTemplate
         o.seed = seed
         o.restart = restart
+        o.rebuildLatents = rebuildLatents
         o.initializeFrom = initializeFrom.map { URL(fileURLWithPath: $0) }
         o.trainGroups = trainGroups?.groups
         o.pauseAfterLogging = Double(stepDelayMs) / 1000

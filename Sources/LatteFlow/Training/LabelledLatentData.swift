@@ -61,7 +61,7 @@ public struct LabelledLatentData: GeneratorTrainingData {
             let h = SplitMix64.mix(seed ^ SplitMix64.mix(UInt64(epoch) << 32 | UInt64(item)))
             return choices[Int(h % UInt64(choices.count))]
         }
-        return (try latents.rows(rows), prompts)
+        return (try latents.rows(rows, seed: seed, epoch: epoch), prompts)
     }
 
     public func savedState() throws -> String {

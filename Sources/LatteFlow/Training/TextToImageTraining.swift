@@ -8,8 +8,8 @@ import LatteTensor
 /// `latte train` as a library call: trains the generation pathway of a class-conditional
 /// text-to-image model on a labelled image set, with a frozen backbone and a trained autoencoder.
 ///
-/// 1. Data: the images (`ImageDataSource`) become autoencoder latents, cached in the run folder
-///    (`LatentCache`); the latent shape, and so the generator's, is the latents'.
+/// 1. Data: the images (`ImageDataSource`) become autoencoder latents, cached in the run folder's
+///    `latents/` (`LatentCache`, read memory-mapped); the latent shape, and so the generator's, is the latents'.
 /// 2. Backbone: its K/V geometry shapes the generator (`GeneratorShape`, `BackboneGeometry`); each class
 ///    phrase and the null prompt are prefilled once (`PromptEncoder`).
 /// 3. The one training loop (`TrainingRun`) runs the generator's step (`GeneratorTrainer`) and, at every
@@ -38,15 +38,17 @@ public enum TextToImageTraining {
         }
         let classes = TrainingClasses(data: o.data, dataset: dataset)
         if let limit = o.limit { dataset = try DatasetPrefix(base: dataset, count: limit) }
-        let latents = try LatentCache.latents(autoencoder: vae, folder: o.autoencoder, dataset: dataset, pad: o.pad,
-                                              cache: o.runDirectory.appendingPathComponent("latents.safetensors"), report: report)
-        let labels = try (0..<dataset.count).map { try dataset.item(at: $0).label }
+        let latents = try LatentCache.open(encoder: LatentEncoder(vae, folder: o.autoencoder), dataset: dataset,
+                                           preparation: ImagePreparation(pad: o.pad, channels: vae.configuration.inChannels),
+                                           directory: o.runDirectory.appendingPathComponent("latents"),
+                                           options: LatentCache.Options(rebuild: o.rebuildLatents), report: report)
+        let labels = try latents.datasetIndices.map { try dataset.item(at: $0).label }   // rows of the images that could be read
 
         // 2. The generator, shaped by the backbone and the latents.
         let loaded = try Backbone.load(o.backbone, assets: assets)
         let backbone = loaded.promptBackbone, tokenizer = loaded.tokenizer
         let geometry = BackboneGeometry(backbone)
-        let c = try GeneratorConfiguration(backbone: o.backbone, geometry: geometry, latentShape: Array(latents.shape.dropFirst()),
+        let c = try GeneratorConfiguration(backbone: o.backbone, geometry: geometry, latentShape: latents.itemShape,
                                            shape: o.shape)
         let model = try LayerwiseTimestepExperts(c, seed: o.seed)
         if let initial = o.initializeFrom { try loadInitialWeights(into: model, from: initial, report: report) }

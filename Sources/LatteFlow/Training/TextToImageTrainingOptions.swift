@@ -36,6 +36,9 @@ public struct TextToImageTrainingOptions {
     public var seed: UInt64 = 0
     /// Start over even if the run folder holds a checkpoint.
     public var restart = false
+    /// Delete the run folder's latent cache and encode the images again (a cache made with other settings
+    /// is refused, not replaced, without this).
+    public var rebuildLatents = false
     /// Generator weights to start from (a model folder or a .safetensors file); a checkpoint still wins.
     public var initializeFrom: URL?
     /// For an image folder: a class-name map (`folder<TAB>name, name…`, ImageNet's synset files) and prompt

@@ -206,6 +206,16 @@ public final class DataLoader {
         }
     }
 
+    /// The batch of exactly `indices`, in order, built as `next()` builds one (transforms seeded by
+    /// (seed, `epoch`, item), normalisation, unreadable images recorded and left out under `.skip`), for
+    /// one ordered pass over a dataset — encoding a latent cache — where `next()` would roll into the
+    /// next epoch. `options.batchSize` is ignored; `span` is `indices.count`.
+    public static func batch(of dataset: any Dataset, indices: [Int], options: DataLoaderOptions, epoch: Int = 0) throws -> Batch {
+        var o = options
+        o.batchSize = Swift.max(1, indices.count)
+        return try build(dataset: dataset, options: o, state: LoaderState(seed: options.seed, epoch: epoch), order: indices[...])
+    }
+
     // MARK: - Internals
 
     /// The epoch order from `state.position` on: a batch takes its items from the front.

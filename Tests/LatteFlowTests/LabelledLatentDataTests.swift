@@ -34,6 +34,39 @@ final class LabelledLatentDataTests: XCTestCase {
         XCTAssertThrowsError(try otherSeed.restore(saved)) { XCTAssertTrue("\($0)".contains("seed"), "\($0)") }
     }
 
+    /// Rows with two variants (a flip-augmented cache): each batch row is one of its item's variants,
+    /// drawn per (seed, epoch, item), so both appear over epochs and a resumed stream reads the same ones.
+    func testVariantsAreDrawnPerEpochAndItem() throws {
+        struct TwoVariants: LatentRows {
+            var count: Int { 6 }
+            var itemShape: [Int] { [1, 1, 1] }
+            var variantCount: Int { 2 }
+            func rows(_ indices: [Int]) throws -> Tensor { try rows(indices, variants: indices.map { _ in 0 }) }
+            func rows(_ indices: [Int], variants: [Int]) throws -> Tensor {
+                Tensor(zip(indices, variants).map { Float(10 * $0 + $1) }, shape: [indices.count, 1, 1, 1])
+            }
+        }
+        let c = tinyConfiguration()
+        func make() throws -> LabelledLatentData {
+            try LabelledLatentData(latents: TwoVariants(), labels: [Int](repeating: 0, count: 6),
+                                   phrases: [[randomPrompt(c, length: 2, seed: 1)]], batchSize: 3, seed: 9)
+        }
+        var data = try make()
+        var variants: [Int: Set<Int>] = [:]
+        var saved = "", after: [[Float]] = []
+        for step in 0..<16 {
+            if step == 7 { saved = try data.savedState() }
+            let values = try data.next().latents.toArray()
+            if step >= 7 { after.append(values) }
+            for v in values { variants[Int(v) / 10, default: []].insert(Int(v) % 10) }
+        }
+        XCTAssertEqual(variants.keys.sorted(), Array(0..<6))
+        XCTAssertTrue(variants.values.contains { $0 == [0, 1] }, "over 8 epochs an item is read both ways: \(variants)")
+        var resumed = try make()
+        try resumed.restore(saved)
+        for expected in after { XCTAssertEqual(try resumed.next().latents.toArray(), expected) }
+    }
+
     func testLabelsWithoutPhrasesAreRefused() {
         let c = tinyConfiguration()
         XCTAssertThrowsError(try LabelledLatentData(latents: Tensor.zeros([2, 2, 4, 4]), labels: [0, 3],

@@ -119,10 +119,10 @@ final class LatentCacheTests: XCTestCase {
 
         encoded = 0
         var lines: [String] = []
-        let resumed = try open("resumed", log: { lines.append($0) })
+        let resumed = try open("resumed", options: LatentCache.Options(shardItems: 4, batchSize: 3), log: { lines.append($0) })
         XCTAssertEqual(encoded, 4, "only items 6..<10 are encoded again")
         XCTAssertTrue(lines.contains { $0.contains("resuming") && $0.contains("item 6") }, "\(lines)")
-        XCTAssertEqual(resumed.manifest, whole.manifest)
+        XCTAssertEqual(resumed.manifest, whole.manifest, "the layout (shard items, batch size) it was started with")
         for k in 0..<4 {
             let name = String(format: "shard-%05d.safetensors", k)
             XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent(name)),

@@ -10,7 +10,7 @@ import LatteTensor
 /// holds dataset items [k·S, (k+1)·S) (S = `shardItems`) that could be read, as tensors `latents`
 /// F32 [rows, variants, C, h, w] and `indices` I64 [rows] (each row's dataset index). Latents are stored
 /// in f32 — exactly what an in-memory encoding gives, so training on the cache equals training on
-/// freshly encoded latents; f16 would halve the disk but not the page cache's work per row read.
+/// freshly encoded latents (f16 would halve the disk; not offered).
 ///
 /// - Made once: `open` encodes with the given `LatentEncoder` and `ImagePreparation`, showing progress
 ///   (items/s, ETA). Unreadable images are reported with their path, skipped and listed in the manifest.
@@ -27,7 +27,8 @@ public final class LatentCache: LatentRows {
         /// Dataset items per shard (a shard holds fewer rows when images were unreadable). Only used when a
         /// cache is started; a resumed one keeps its own.
         public var shardItems = 4096
-        /// Images per encoder call; nil: about 256k pixels (256 at 32², 4 at 256²).
+        /// Images per encoder call; nil: about 256k pixels (256 at 32², 4 at 256²). Only used when a cache
+        /// is started, like `shardItems`.
         public var batchSize: Int?
         /// Delete the folder's manifest and shards first and encode again.
         public var rebuild = false
@@ -93,7 +94,9 @@ public final class LatentCache: LatentRows {
             }
         } else {
             manifest = LatentCacheManifest(settings: settings, latentShape: [], variants: preparation.horizontalFlip ? 2 : 1,
-                                           shardItems: options.shardItems, shards: [], skipped: [], complete: false)
+                                           shardItems: options.shardItems,
+                                           batchSize: Swift.max(1, options.batchSize ?? defaultBatchSize(dataset, preparation)),
+                                           shards: [], skipped: [], complete: false)
             try manifest.write(manifestURL)
         }
         if !manifest.complete {
@@ -169,6 +172,13 @@ public final class LatentCache: LatentRows {
             if shardStarts[mid] <= row { lo = mid } else { hi = mid - 1 }
         }
         return lo
+    }
+
+    /// About 256k pixels a batch, from the training resolution or the first readable image's size.
+    static func defaultBatchSize(_ dataset: any Dataset, _ preparation: ImagePreparation) -> Int {
+        let side = preparation.resolution ?? (0..<Swift.min(dataset.count, 16)).lazy
+            .compactMap { try? dataset.item(at: $0).image }.first.map { Swift.max($0.width, $0.height) + 2 * preparation.pad } ?? 32
+        return Swift.max(1, Swift.min(256, (1 << 18) / (side * side)))
     }
 
     static func shardName(_ k: Int) -> String { String(format: "shard-%05d.safetensors", k) }

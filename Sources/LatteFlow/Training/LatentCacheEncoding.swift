@@ -15,11 +15,11 @@ extension LatentCache {
         plain.horizontalFlip = false
         let skippedFiles = SkippedFiles()
         let loader = plain.loaderOptions(batchSize: 1, shuffle: false, seed: 0, unreadableImages: .skip(skippedFiles))
-        let batchSize = Swift.max(1, options.batchSize ?? Swift.min(256, (1 << 18) / Swift.max(1, (preparation.resolution ?? 32) * (preparation.resolution ?? 32))))
+        let batchSize = manifest.batchSize
         let total = dataset.count, per = manifest.shardItems
         let shardCount = (total + per - 1) / per
         let manifestURL = directory.appendingPathComponent(LatentCacheManifest.fileName)
-        report("latents: encoding \(total - manifest.itemsDone) images with the \(encoder.kind) into \(directory.path) (\(shardCount - manifest.shards.count) shards of \(per) items, \(batchSize) per batch\(manifest.variants > 1 ? ", each also mirrored" : ""))")
+        report("latents: encoding \(total - manifest.itemsDone) images with the \(encoder.kind) into \(directory.path) (\(shardCount - manifest.shards.count) shard\(shardCount - manifest.shards.count == 1 ? "" : "s") of \(per) items, \(batchSize) per batch\(manifest.variants > 1 ? ", each also mirrored" : ""))")
         var progress = TrainingProgress(total: total, startingAt: manifest.itemsDone, label: "encoding latents")
         var written = 0
         for k in manifest.shards.count..<shardCount {

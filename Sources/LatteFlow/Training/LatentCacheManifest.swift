@@ -79,6 +79,8 @@ public struct LatentCacheManifest: Codable, Equatable {
     public var variants: Int
     /// Dataset items per shard (the last holds the rest).
     public var shardItems: Int
+    /// Images per encoder call, fixed when the cache is started so a resumed cache gets the same batches.
+    public var batchSize: Int
     public var shards: [Shard]
     public var skipped: [SkippedItem]
     /// True once every dataset item is in a shard or skipped.

@@ -27,8 +27,8 @@ extension EmojiOneDataset: ImageFileDataset {
 /// that it is never reused for other data.
 ///
 /// - File datasets (`ImageFileDataset`, also behind `DatasetPrefix`): per item its name relative to the
-///   root, its size in bytes and its modification time in whole seconds — a `stat` per file, about a
-///   second per 100k files when the folder is in the page cache. Renaming, adding, removing, resizing or
+///   root, its size in bytes and its modification time in whole seconds — one `stat` per file, no
+///   decoding (whole seconds: some copy tools keep no finer times). Renaming, adding, removing, resizing or
 ///   touching a file changes it; moving the folder does not. Copying without keeping times
 ///   (`cp -r` rather than `cp -a` / `rsync -a`) does: the cache is then refused, never silently reused.
 /// - Any other dataset (Fashion-MNIST's IDX arrays, generated test sets): every item's decoded pixels

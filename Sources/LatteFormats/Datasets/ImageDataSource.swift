@@ -1,8 +1,9 @@
 import Foundation
 
 /// Resolves the `--data` option of the training and evaluation commands: `fashion-mnist` (the pinned
-/// asset, fetched with `latte assets fetch fashion-mnist`), a `.jsonl` caption file, or a folder of
-/// images in class sub-folders (with an optional class-name map and prompt templates).
+/// asset, fetched with `latte assets fetch fashion-mnist`), `emoji` (the pinned EmojiOne and Twemoji
+/// sets with their 10 % held-out split, `EmojiDataset`; `split` selects), a `.jsonl` caption file, or a
+/// folder of images in class sub-folders (with an optional class-name map and prompt templates).
 public enum ImageDataSource {
     public static func dataset(_ spec: String, split: IDXDataset.Split, classNames: ClassNameMap? = nil,
                                templates: PromptTemplates? = nil) throws -> any Dataset {
@@ -10,6 +11,8 @@ public enum ImageDataSource {
         case "fashion-mnist":
             let dir = try AssetCache().require("fashion-mnist").deletingLastPathComponent()
             return try IDXDataset.fashionMNIST(directory: dir.path, split: split)
+        case "emoji":
+            return try EmojiDataset.pinned(split: split)
         default:
             var isDir: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: spec, isDirectory: &isDir)
@@ -17,7 +20,7 @@ public enum ImageDataSource {
                 return try CaptionedImageDataset(captionFile: spec)
             }
             guard exists, isDir.boolValue else {
-                throw DatasetError(.missing, file: spec, "expected 'fashion-mnist', a .jsonl caption file or a folder of images in class sub-folders")
+                throw DatasetError(.missing, file: spec, "expected 'fashion-mnist', 'emoji', a .jsonl caption file or a folder of images in class sub-folders")
             }
             return try ImageFolderDataset(root: spec, classNames: classNames, templates: templates)
         }

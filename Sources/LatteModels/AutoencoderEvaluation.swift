@@ -20,10 +20,16 @@ public enum VAEStatistics {
         public var images: Int
     }
 
-    static func loader(_ dataset: any Dataset, pad: Int, batch: Int) throws -> DataLoader {
-        try DataLoader(dataset: dataset, options: DataLoaderOptions(batchSize: batch, shuffle: false, seed: 0,
-                                                                    transforms: pad > 0 ? [.toGray, .pad(pad, fill: 0)] : [.toGray],
-                                                                    mean: [0.5], std: [0.5]))
+    /// Images as `preparation` makes them, in item order, one pass; unreadable images are skipped
+    /// into `skipped` (so a pass may hold fewer than `dataset.count` images).
+    static func loader(_ dataset: any Dataset, preparation: ImagePreparation, batch: Int, skipped: SkippedFiles) throws -> DataLoader {
+        try DataLoader(dataset: dataset, options: preparation.loaderOptions(batchSize: batch, shuffle: false, seed: 0,
+                                                                            unreadableImages: .skip(skipped)))
+    }
+
+    /// A fixed-size set with a `pad`-pixel zero border, in the model's channels (Fashion-MNIST's form).
+    static func padded(_ model: AutoencoderKL, pad: Int) -> ImagePreparation {
+        ImagePreparation(pad: pad, channels: model.configuration.inChannels)
     }
 
     /// Reconstructs the first `images` items (all by default) from the posterior mean, comparing on
@@ -31,12 +37,21 @@ public enum VAEStatistics {
     /// figure is the one of the original images.
     public static func reconstruction(_ model: AutoencoderKL, dataset: any Dataset, pad: Int, images: Int? = nil, batch: Int = 100,
                                       onBatch: ((Int) -> Void)? = nil) throws -> Reconstruction {
+        try reconstruction(model, dataset: dataset, preparation: padded(model, pad: pad), images: images, batch: batch, onBatch: onBatch)
+    }
+
+    /// `reconstruction` on images made by `preparation` (its `pad` border is left out of the error).
+    public static func reconstruction(_ model: AutoencoderKL, dataset: any Dataset, preparation: ImagePreparation, images: Int? = nil,
+                                      batch: Int = 100, onBatch: ((Int) -> Void)? = nil) throws -> Reconstruction {
+        let pad = preparation.pad
         let total = Swift.min(images ?? dataset.count, dataset.count)
-        let loader = try loader(dataset, pad: pad, batch: batch)
+        let loader = try loader(dataset, preparation: preparation, batch: batch, skipped: SkippedFiles())
         let start = Date()
         var sum = 0.0, psnrSum = 0.0, pixels = 0, done = 0
         while done < total {
             let b = try loader.next()
+            // Skipped images shorten the pass: stop at its end rather than wrap into a second.
+            if b.state.epoch > 0 { break }
             let n = Swift.min(b.count, total - done)
             let x = Tensor(Array(b.pixels[0..<(n * b.channels * b.height * b.width)]), shape: [n, b.channels, b.height, b.width])
             try model.validateImages(x)
@@ -69,11 +84,19 @@ public enum VAEStatistics {
 
     /// Mean and standard deviation over all elements of the posterior means of the first `images` items.
     public static func latentStatistics(_ model: AutoencoderKL, dataset: any Dataset, pad: Int, images: Int, batch: Int = 100) throws -> Latents {
+        try latentStatistics(model, dataset: dataset, preparation: padded(model, pad: pad), images: images, batch: batch)
+    }
+
+    /// `latentStatistics` of images made by `preparation` (the one the autoencoder was trained with);
+    /// unreadable images are left out and recorded in `skipped`.
+    public static func latentStatistics(_ model: AutoencoderKL, dataset: any Dataset, preparation: ImagePreparation, images: Int,
+                                        batch: Int = 100, skipped: SkippedFiles = SkippedFiles()) throws -> Latents {
         let total = Swift.min(images, dataset.count)
-        let loader = try loader(dataset, pad: pad, batch: batch)
+        let loader = try loader(dataset, preparation: preparation, batch: batch, skipped: skipped)
         var sum = 0.0, squares = 0.0, count = 0, done = 0
         while done < total {
             let b = try loader.next()
+            if b.state.epoch > 0 { break }
             let n = Swift.min(b.count, total - done)
             let x = Tensor(Array(b.pixels[0..<(n * b.channels * b.height * b.width)]), shape: [n, b.channels, b.height, b.width])
             let z = withoutGradient { model.encode(x).mean }.toArray()

@@ -8,13 +8,19 @@ import LatteTensor
 
 /// `latte train-vae`: trains an AutoencoderKL-shaped model on an image dataset in the one training loop
 /// (`TrainingRun`: checkpoints, resume, progress, the JSONL log) and draws a loss-curve PNG; the EMA weights are saved as a diffusers folder
-/// with the latent scaling measured on training images.
+/// with the latent scaling measured on training images. The data sources and the image preparation
+/// (`ImagePreparation`: resolution or pad, background, flip) are those of `latte train`, so a generator
+/// trained on the same `--data` with the same options sees the images this autoencoder was fitted to.
 struct TrainVAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-vae", abstract: "Train an AutoencoderKL on an image dataset (default: Fashion-MNIST padded to 32×32).")
 
-    @Option(help: "'fashion-mnist' or a folder of images in class sub-folders.") var data = "fashion-mnist"
-    @Option(help: "An AutoencoderKL config.json (default: the small Fashion-MNIST autoencoder, 32×32×1 → 8×8×4).") var config: String?
+    @Option(help: "'fashion-mnist', 'emoji' (EmojiOne + Twemoji, its training split), a .jsonl caption file, or a folder of images in class sub-folders.") var data = "fashion-mnist"
+    @Option(help: "An AutoencoderKL config.json (default: the small Fashion-MNIST autoencoder, 32×32×1 → 8×8×8); its in_channels says grey (1) or RGB (3).") var config: String?
+    @Option(help: "Channels of the built-in configuration: 1 (grey) or 3 (RGB); with --config or --init-from the configuration's in_channels decides.") var channels: Int?
+    @Option(help: "Resize (shorter side, bicubic) and centre-crop every image to N×N; without it images keep their size and get --pad.") var resolution: Int?
+    @Option(help: "Colour transparent pixels are flattened onto: white, black or RRGGBB.") var background = "white"
+    @Flag(help: "Flip images left–right with probability ½.") var flip = false
     @Option(help: "Where the trained model (EMA weights, diffusers layout) is written.") var output = "models/fashion-vae"
     @Option(help: "Folder for checkpoints, the JSONL log and the loss curve; an existing checkpoint there is resumed.") var runDir = "runs/fashion-vae"
     @Option(help: "Latent channels of the built-in configuration (ignored with --config).") var latentChannels = 8
@@ -24,7 +30,7 @@ struct TrainVAECommand: ParsableCommand {
     @Option(help: "Warm-up steps.") var warmup = 200
     @Option(help: "Weight of the L1 term (MSE has weight 1).") var l1: Float = 0.1
     @Option(help: "Weight of the KL term, per latent element.") var kl: Float = 1e-6
-    @Option(help: "Zero padding around each image (Fashion-MNIST 28 → 32 with 2).") var pad = 2
+    @Option(help: "Zero padding around each image when there is no --resolution (default 2: Fashion-MNIST 28 → 32).") var pad: Int?
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 250
     @Option(help: "Random seed (weights, data order, posterior samples).") var seed: UInt64 = 0
     @Option(help: "Storage type of the saved model: f32 or f16.") var dtype = "f16"
@@ -41,21 +47,38 @@ struct TrainVAECommand: ParsableCommand {
         if dtype != "f32" && dtype != "f16" { throw ValidationError("--dtype must be f32 or f16, got \(dtype)") }
         if decoderOnly && initFrom == nil { throw ValidationError("--decoder-only fine-tunes a trained autoencoder: give it with --init-from") }
         if decoderNoise < 0 { throw ValidationError("--decoder-noise must not be negative") }
+        if let channels, channels != 1 && channels != 3 { throw ValidationError("--channels must be 1 (grey) or 3 (RGB), got \(channels)") }
+        if channels != nil && (config != nil || initFrom != nil) {
+            throw ValidationError("--channels sets the built-in configuration; with --config or --init-from the configuration's in_channels decides")
+        }
+        if resolution != nil && pad != nil { throw ValidationError("--pad borders images of their own size; with --resolution they are resized and cropped instead: give one") }
+        _ = try preparation(channels: 1)
+    }
+
+    /// How images become pixels: `--resolution` (resize + crop) or the dataset's own size with `--pad`
+    /// (default 2, Fashion-MNIST's); channels from the autoencoder.
+    func preparation(channels: Int) throws -> ImagePreparation {
+        let colour: BackgroundColour
+        do { colour = try BackgroundColour(parsing: background) } catch { throw ValidationError("--background: \(error)") }
+        let p = ImagePreparation(resolution: resolution, pad: resolution == nil ? (pad ?? 2) : 0, channels: channels,
+                                 background: colour, horizontalFlip: flip)
+        do { try p.validate() } catch let error as DatasetError { throw ValidationError(error.message) }
+        return p
     }
 
     /// The small autoencoder of the default model: 1 channel, blocks 32/64/64 (×4 down), latent 8×8×8.
     /// Eight latent channels rather than four: with four, this model reached 24.3 dB on the test set
     /// half-way through a 45-minute run (docs/autoencoders.md), far from the 28 dB wanted; the generator
     /// only sees 64 tokens of 8 values instead of 4.
-    static func smallConfiguration(latentChannels: Int = 8) -> AutoencoderKLConfiguration {
+    static func smallConfiguration(latentChannels: Int = 8, channels: Int = 1, sampleSize: Int = 32) -> AutoencoderKLConfiguration {
         var c = AutoencoderKLConfiguration()
-        c.inChannels = 1
-        c.outChannels = 1
+        c.inChannels = channels
+        c.outChannels = channels
         c.blockOutChannels = [32, 64, 64]
         c.layersPerBlock = 1
         c.latentChannels = latentChannels
         c.normNumGroups = 8
-        c.sampleSize = 32
+        c.sampleSize = sampleSize
         c.scalingFactor = 1
         return c
     }
@@ -71,21 +94,29 @@ struct TrainVAECommand: ParsableCommand {
             if let config {
                 do { configuration = try JSONDecoder().decode(AutoencoderKLConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: config))) }
                 catch { throw ValidationError("--config \(config): \(error)") }
-            } else { configuration = Self.smallConfiguration(latentChannels: latentChannels) }
+            } else {
+                configuration = Self.smallConfiguration(latentChannels: latentChannels, channels: channels ?? 1, sampleSize: resolution ?? 32)
+            }
             model = try AutoencoderKL(configuration, seed: seed)
         }
         let settings = AutoencoderTrainingSettings(steps: steps, batchSize: batch, learningRate: lr, warmupSteps: warmup,
                                                    l1Weight: l1, klWeight: kl, decoderOnly: decoderOnly, decoderNoise: decoderNoise, seed: seed)
+        let say: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        let preparation = try preparation(channels: model.configuration.inChannels)
         let dataset = try ImageDataSource.dataset(data, split: .train)
-        let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: batch, shuffle: true, seed: seed, pad: pad,
-                                                                                             channels: model.configuration.inChannels))
+        // A corrupt or unreadable image is reported once, left out, and counted at the end.
+        let skipped = SkippedFiles { say("skipped unreadable image \($0.file): \($0.reason)") }
+        let loader = try DataLoader(dataset: dataset, options: preparation.loaderOptions(batchSize: batch, shuffle: true, seed: seed,
+                                                                                         unreadableImages: .skip(skipped)))
         let trainer = AutoencoderTrainer(model: model, settings: settings, images: LoaderImages(loader))
-        let say = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
         let runURL = URL(fileURLWithPath: runDir)
         let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(
             directory: runURL, steps: steps, checkpointEvery: checkpointEvery, restart: restart, progressLabel: "train-vae"), report: say)
-        say("training AutoencoderKL (\(model.parameterCount()) parameters) on \(data): \(steps) steps × \(batch) images, \(Parallel.threadCount) threads")
+        say("training AutoencoderKL (\(model.parameterCount()) parameters) on \(data) (\(dataset.count) images; \(preparation.fingerprint)): \(steps) steps × \(batch) images, \(Parallel.threadCount) threads")
         try run.run()
+        let countSkipped = {
+            if skipped.count > 0 { say("\(skipped.count) unreadable image\(skipped.count == 1 ? "" : "s") skipped of \(dataset.count)") }
+        }
         let logURL = run.logURL!
 
         let curve = runURL.appendingPathComponent("loss.png")
@@ -95,12 +126,14 @@ struct TrainVAECommand: ParsableCommand {
         if decoderOnly {
             // The encoder is unchanged, and so are its latent statistics and scaling.
             try trainer.saveAveragedModel(to: URL(fileURLWithPath: output), dtype: dtype == "f16" ? .float16 : .float32)
+            countSkipped()
             print("model: \(output) (decoder fine-tuned; encoder and latent scaling as in \(initFrom ?? ""))  loss curve: \(curve.path)  log: \(logURL.path)")
             return
         }
         // The generator sees (z − shift) · scale with unit variance: measure the EMA model's latents.
         trainer.ema.swapWithParameters()
-        let stats = try VAEStatistics.latentStatistics(model, dataset: dataset, pad: pad, images: 10_000)
+        let stats = try VAEStatistics.latentStatistics(model, dataset: dataset, preparation: preparation, images: 10_000, skipped: skipped)
+        countSkipped()
         trainer.ema.swapWithParameters()
         model.setLatentScaling(scalingFactor: 1 / stats.std, shiftFactor: stats.mean)
         try trainer.saveAveragedModel(to: URL(fileURLWithPath: output), dtype: dtype == "f16" ? .float16 : .float32)

@@ -14,9 +14,11 @@ struct VAECommand: ParsableCommand {
 
     struct Common: ParsableArguments {
         @Option(help: "An AutoencoderKL folder (config.json + diffusion_pytorch_model.safetensors).") var model = "models/fashion-vae"
-        @Option(help: "'fashion-mnist' or a folder of images in class sub-folders.") var data = "fashion-mnist"
-        @Option(help: "Split of fashion-mnist: train or test.") var split = "test"
-        @Option(help: "Zero padding around each image (the model was trained on 28 + 2·2 = 32 pixels).") var pad = 2
+        @Option(help: "'fashion-mnist', 'emoji', a .jsonl caption file or a folder of images in class sub-folders.") var data = "fashion-mnist"
+        @Option(help: "Split of fashion-mnist or emoji: train or test (held out).") var split = "test"
+        @Option(help: "Zero padding around each image when there is no --resolution (default 2: the model was trained on 28 + 2·2 = 32 pixels).") var pad: Int?
+        @Option(help: "Resize (shorter side) and centre-crop images to N×N, as the model was trained (train-vae --resolution).") var resolution: Int?
+        @Option(help: "Colour transparent pixels are flattened onto: white, black or RRGGBB.") var background = "white"
         @Option(help: "Threads (default: all cores).") var threads: Int?
 
         func load() throws -> (AutoencoderKL, any Dataset) {
@@ -24,6 +26,17 @@ struct VAECommand: ParsableCommand {
             guard let s = IDXDataset.Split(rawValue: split) else { throw ValidationError("--split must be train or test, got \(split)") }
             let model = try AutoencoderKL.load(directory: URL(fileURLWithPath: model))
             return (model, try ImageDataSource.dataset(data, split: s))
+        }
+
+        /// The images as the model was trained on them (channels from the model).
+        func preparation(_ model: AutoencoderKL) throws -> ImagePreparation {
+            if resolution != nil && pad != nil { throw ValidationError("--pad borders images of their own size; with --resolution they are resized and cropped instead: give one") }
+            let colour: BackgroundColour
+            do { colour = try BackgroundColour(parsing: background) } catch { throw ValidationError("--background: \(error)") }
+            let p = ImagePreparation(resolution: resolution, pad: resolution == nil ? (pad ?? 2) : 0,
+                                     channels: model.configuration.inChannels, background: colour)
+            do { try p.validate() } catch let error as DatasetError { throw ValidationError(error.message) }
+            return p
         }
     }
 
@@ -39,8 +52,9 @@ struct VAECommand: ParsableCommand {
 
         func run() throws {
             let (model, dataset) = try common.load()
-            if let imagesTo { return try writeFolder(model, dataset, to: URL(fileURLWithPath: imagesTo)) }
-            let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: min(count, dataset.count), shuffle: false, seed: 0, pad: common.pad))
+            let preparation = try common.preparation(model)
+            if let imagesTo { return try writeFolder(model, dataset, preparation: preparation, to: URL(fileURLWithPath: imagesTo)) }
+            let loader = try DataLoader(dataset: dataset, options: preparation.loaderOptions(batchSize: min(count, dataset.count), shuffle: false, seed: 0))
             let b = try loader.next()
             let x = Tensor(b.pixels, shape: [b.count, b.channels, b.height, b.width])
             try model.validateImages(x)
@@ -58,10 +72,10 @@ struct VAECommand: ParsableCommand {
 
         /// The autoencoder's share of a generator's FID: reconstructions of real images measured like
         /// generated ones (same crop, same 8-bit PNGs) show the best FID any generator in its latent space can reach.
-        func writeFolder(_ model: AutoencoderKL, _ dataset: any Dataset, to folder: URL) throws {
-            let total = min(count, dataset.count), batch = 64, pad = common.pad
+        func writeFolder(_ model: AutoencoderKL, _ dataset: any Dataset, preparation: ImagePreparation, to folder: URL) throws {
+            let total = min(count, dataset.count), batch = 64, pad = preparation.pad
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let loader = try DataLoader(dataset: dataset, options: ImageDataSource.loaderOptions(batchSize: batch, shuffle: false, seed: 0, pad: pad))
+            let loader = try DataLoader(dataset: dataset, options: preparation.loaderOptions(batchSize: batch, shuffle: false, seed: 0))
             var progress = TrainingProgress(total: total, label: "reconstructing")
             var written = 0
             while written < total {
@@ -88,9 +102,10 @@ struct VAECommand: ParsableCommand {
 
         func run() throws {
             let (model, dataset) = try common.load()
+            let preparation = try common.preparation(model)
             var progress = TrainingProgress(total: min(limit ?? dataset.count, dataset.count), label: "vae eval")
-            let r = try VAEStatistics.reconstruction(model, dataset: dataset, pad: common.pad, images: limit) { progress.update(step: $0, fields: []) }
-            let latents = try VAEStatistics.latentStatistics(model, dataset: dataset, pad: common.pad, images: min(r.images, 2000))
+            let r = try VAEStatistics.reconstruction(model, dataset: dataset, preparation: preparation, images: limit) { progress.update(step: $0, fields: []) }
+            let latents = try VAEStatistics.latentStatistics(model, dataset: dataset, preparation: preparation, images: min(r.images, 2000))
             if json {
                 let object: [String: Any] = ["psnr_db": r.psnr_db, "mean_image_psnr_db": r.mean_image_psnr_db, "mse": r.mse, "images": r.images,
                                              "seconds": r.seconds, "latent_mean": latents.mean, "latent_std": latents.std,

@@ -8,7 +8,8 @@ import Foundation
 ///   joined sequence follow one another: 1F468 200D 1F373 → "man cooking";
 /// - a gender sign joined to a person goes first as "man" / "woman": 1F3C3 200D 2640 → "woman runner";
 /// - skin-tone modifiers end the caption with CLDR's tone names, each distinct tone once:
-///   1F44D 1F3FD → "thumbs up sign, medium skin tone"; hair components likewise: "man, red hair";
+///   1F44D 1F3FD → "thumbs up sign, medium skin tone"; hair components likewise: "man, red hair"
+///   (alone, a tone or hair swatch is its name: "light skin tone", "red hair");
 /// - a regional-indicator pair is a flag with the region's English name from Foundation's `Locale`:
 ///   1F1EB 1F1F7 → "flag of france" ("flag XY" when the locale data has no name for it);
 /// - a black flag with tag characters is a subdivision flag: "flag of england", "flag of scotland",
@@ -66,11 +67,12 @@ public enum EmojiCaptioner {
                 guard let s = Unicode.Scalar(v), let name = s.properties.name else {
                     throw fail("U+\(String(v, radix: 16, uppercase: true)) has no name in this toolchain's Unicode data")
                 }
-                let lower = name.lowercased()
+                // "emoji component red hair" qualifies a person; alone it is the swatch "red hair".
+                let lower = name.lowercased().replacingOccurrences(of: "emoji component ", with: "")
                 if parts.count > 1, v == 0x2640 || v == 0x2642 {
                     gender = v == 0x2640 ? "woman" : "man"
-                } else if lower.hasPrefix("emoji component ") {
-                    extras.append(String(lower.dropFirst("emoji component ".count)))
+                } else if (0x1F9B0...0x1F9B3).contains(v), scalars.count > 1 {
+                    extras.append(lower)
                 } else {
                     words.append(lower)
                 }

@@ -7,8 +7,9 @@ import Foundation
 /// `EmojiSequence.groupKey` is 0…9 mod 100: about 10 % of the emoji. The group key leaves out skin
 /// tones, variation selectors and joiners, so both art styles and every skin tone of one emoji fall in
 /// the same split, and a held-out emoji is one the model never saw in any form. The split depends only
-/// on the code points, not on which files are present. With the pinned assets (EmojiOne 1794 images,
-/// Twemoji 4009, 1966 emoji groups): `docs/images-and-datasets.md` lists the counts.
+/// on the code points, not on which files are present. With the pinned assets: 5,802 images of 1,965
+/// emoji; held out 558 images (156 EmojiOne, 402 Twemoji) of 177 emoji, 9.6 % of the images
+/// (docs/images-and-datasets.md).
 ///
 /// **Captions** (the same for both art styles of an emoji, at most three): the Unicode-name caption
 /// (`EmojiCaptioner`, e.g. "heavy black heart", "thumbs up sign, medium skin tone"); EmojiOne's name when

@@ -95,6 +95,7 @@ final class EmojiDatasetTests: XCTestCase {
         XCTAssertEqual(Set(set.skipped.map(\.file)), ["2fffd.png", "not-an-emoji.png"])
         XCTAssertEqual(try set.item(at: 2).label, 1)
         XCTAssertEqual(categories.category(of: EmojiSequence(fileStem: "1f1eb-1f1f7")!), "flags")
+        XCTAssertEqual(categories.category(of: EmojiSequence(fileStem: "1f1eb")!), "symbols")  // a lone letter
         XCTAssertEqual(categories.category(of: EmojiSequence(fileStem: "1f600-200d-1f373")!), "people")  // first code point
         XCTAssertEqual(categories.category(of: EmojiSequence(fileStem: "1f9ff")!), EmojiCategories.unknown)
     }
@@ -122,6 +123,11 @@ final class EmojiDatasetTests: XCTestCase {
         XCTAssertEqual(train.classNames, test.classNames)
         XCTAssertEqual(Array(train.classNames.prefix(8)), ["activity", "flags", "food", "nature", "objects", "people", "symbols", "travel"])
         for e in all.entries { XCTAssertTrue((1...3).contains(e.captions.count), "\(e.sequence): \(e.captions)") }
+        for row in test.emojiCaptions.enumerated().filter({ $0.offset % 12 == 0 }).map(\.element) {
+            print("held out \(row.sequence) [\(row.category)]: \(row.captions.joined(separator: " | "))")
+        }
+        let perCategory = Dictionary(grouping: all.entries, by: \.category).mapValues(\.count).sorted { $0.key < $1.key }
+        print("emoji images per category: \(perCategory.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         print("emoji: \(all.count) images (\(train.count) train, \(test.count) held out); \(trainGroups.count + testGroups.count) emoji groups (\(testGroups.count) held out); \(all.skipped.count) Twemoji files skipped: \(all.skipped.map(\.description))")
 
         // Items come out as colour images, through the loader as 3-channel RGB.

@@ -4,7 +4,8 @@
 /// skin-tone swatches) into "symbols".
 ///
 /// A sequence EmojiOne lacks (Twemoji has newer emoji) gets, in order: the category of the same emoji
-/// without skin tones; "flags" for a regional-indicator pair or a tag flag; the category of its first
+/// without skin tones; "flags" for a regional-indicator pair or a tag flag, "symbols" for a lone
+/// regional-indicator letter; the category of its first
 /// code point (a joined sequence such as "man cooking" takes "man"'s); else `unknown`, a label that
 /// category classifiers leave out.
 public struct EmojiCategories: Sendable {
@@ -30,6 +31,8 @@ public struct EmojiCategories: Sendable {
         let named = s.scalars.filter { !EmojiSequence.isPresentationOrJoiner($0) }
         if named.count == 2, named.allSatisfy(EmojiSequence.isRegionalIndicator) { return "flags" }
         if named.count > 2, named[0] == 0x1F3F4, named.last == 0xE007F { return "flags" }
+        // Twemoji draws the 26 regional-indicator letters alone too: letter symbols.
+        if named.count == 1, EmojiSequence.isRegionalIndicator(named[0]) { return "symbols" }
         if let first = named.first, let c = byKey[EmojiSequence.key([first])] { return c }
         return Self.unknown
     }

@@ -21,6 +21,10 @@ final class BackbonePairingTests: XCTestCase {
         XCTAssertThrowsError(try BackboneLayerSelection(parsing: "0-28").resolve(layerCount: 28)) {
             XCTAssertTrue("\($0)".contains("layer 28 does not exist") && "\($0)".contains("28 layers (0-27)"), "\($0)")
         }
+        XCTAssertEqual(try BackboneLayerSelection(parsing: "0-2, 5,7-8").description, "0-2,5,7-8")
+        XCTAssertThrowsError(try BackboneLayerSelection(parsing: "0-999999999999").resolve(layerCount: 28)) {
+            XCTAssertTrue("\($0)".contains("layer 999999999999 does not exist"), "\($0)")
+        }
         XCTAssertThrowsError(try BackboneLayerSelection(parsing: "4,2").resolve(layerCount: 8)) { XCTAssertTrue("\($0)".contains("increasing"), "\($0)") }
         XCTAssertThrowsError(try BackboneLayerSelection(parsing: "1,1").resolve(layerCount: 8)) { XCTAssertTrue("\($0)".contains("once"), "\($0)") }
     }

@@ -114,7 +114,9 @@ final class Qwen2VLTrainingTests: XCTestCase {
     func testASubsetOfBackboneLayersIsRecordedAndOnlyTheirKeysAndValuesAreRead() throws {
         let backbone = try TinyQwen2VLBackbone.folder("tiny-b", in: dir)
         let shape = GeneratorShape(groups: 2, width: 16, mlpWidth: 32, backboneLayers: .every(2))
-        let result = try TextToImageTraining.run(try options(backbone: backbone, steps: 3, shape: shape, name: "b"), report: { _ in })
+        var said: [String] = []
+        let result = try TextToImageTraining.run(try options(backbone: backbone, steps: 3, shape: shape, name: "b"), report: { said.append($0) })
+        XCTAssertTrue(said.contains("generation layers read backbone layers 0, 2 of 3"), said.joined(separator: "\n"))
         let pipeline = try TextToImagePipeline.load(directory: result.output)
         let c = pipeline.generator.configuration
         XCTAssertEqual(c.backboneLayers, [0, 2])

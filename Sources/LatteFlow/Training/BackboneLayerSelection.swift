@@ -16,7 +16,11 @@ import Foundation
 public enum BackboneLayerSelection: Sendable, Equatable, CustomStringConvertible {
     case all
     case every(Int)
+    /// Indices as given (a JSON array).
     case list([Int])
+    /// Inclusive ranges as written ("0-13,20" is 0...13 and 20...20), kept as ranges until resolved so a
+    /// hostile "0-999999999" costs nothing before it is refused.
+    case ranges([ClosedRange<Int>])
 
     /// Parses the text form above; errors quote the text and say what is wrong.
     public init(parsing text: String) throws {
@@ -30,7 +34,7 @@ public enum BackboneLayerSelection: Sendable, Equatable, CustomStringConvertible
             self = .every(n)
             return
         }
-        var indices: [Int] = []
+        var ranges: [ClosedRange<Int>] = []
         for item in s.split(separator: ",", omittingEmptySubsequences: false) {
             let part = item.trimmingCharacters(in: .whitespaces)
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
@@ -38,9 +42,9 @@ public enum BackboneLayerSelection: Sendable, Equatable, CustomStringConvertible
                 throw fail("'\(part)' is neither an index nor a range A-B")
             }
             guard first >= 0, first <= last else { throw fail("'\(part)' is not an increasing range of indices from 0") }
-            indices += Array(first...last)
+            ranges.append(first...last)
         }
-        self = .list(indices)
+        self = .ranges(ranges)
     }
 
     public var description: String {
@@ -48,6 +52,7 @@ public enum BackboneLayerSelection: Sendable, Equatable, CustomStringConvertible
         case .all: return "all"
         case .every(let n): return "every:\(n)"
         case .list(let l): return l.map(String.init).joined(separator: ",")
+        case .ranges(let r): return r.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")
         }
     }
 
@@ -61,6 +66,13 @@ public enum BackboneLayerSelection: Sendable, Equatable, CustomStringConvertible
             guard n >= 1 else { throw GeneratorError.invalidConfiguration("backbone layers every:\(n): N must be at least 1") }
             indices = Array(stride(from: 0, to: layerCount, by: n))
         case .list(let l): indices = l
+        case .ranges(let r):
+            // Bounds first: only ranges inside the backbone are ever expanded.
+            if let bad = r.first(where: { $0.upperBound >= layerCount }) {
+                throw GeneratorError.invalidConfiguration(
+                    "backbone layers '\(self)': layer \(bad.upperBound) does not exist, the backbone has \(layerCount) layers (0-\(layerCount - 1))")
+            }
+            indices = r.flatMap { Array($0) }
         }
         guard !indices.isEmpty else { throw GeneratorError.invalidConfiguration("backbone layers '\(self)' select no layer") }
         if let bad = indices.first(where: { $0 < 0 || $0 >= layerCount }) {

@@ -309,10 +309,12 @@ public struct FlowSampler {
 
 extension GeneratorConfiguration {
     /// Throws unless a generator of configuration `guide` can guide this one: it must read the same
-    /// prompt caches (backbone layers and KV geometry) and make latents of the same shape. Width,
-    /// MLP width and group count may differ — the guide is usually smaller.
+    /// prompt caches (the same backbone: K/V geometry, and the same depth when neither names its paired
+    /// layers) and make latents of the same shape. Width, MLP width, group count and which backbone
+    /// layers it pairs with may differ — the guide is usually smaller.
     public func checkGuide(_ guide: GeneratorConfiguration) throws {
-        guard layerCount == guide.layerCount, kvHeads == guide.kvHeads, headDim == guide.headDim else {
+        let sameDepth = backboneLayers != nil || guide.backboneLayers != nil || layerCount == guide.layerCount
+        guard sameDepth, kvHeads == guide.kvHeads, headDim == guide.headDim else {
             throw GeneratorError.invalidInput("the guide reads \(guide.layerCount) backbone layers of \(guide.kvHeads)×\(guide.headDim) keys, the model \(layerCount) of \(kvHeads)×\(headDim)")
         }
         guard latentChannels == guide.latentChannels, latentHeight == guide.latentHeight, latentWidth == guide.latentWidth else {

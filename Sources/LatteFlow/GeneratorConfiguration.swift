@@ -18,8 +18,12 @@ public enum ResidualAttentionMode: String, Codable, Sendable {
 public struct GeneratorConfiguration: Codable, Equatable, Sendable {
     /// Names the frozen backbone (a short asset name such as "smollm2", or a path).
     public var backbone: String
-    /// Generation layers, one per backbone layer (L).
+    /// Generation layers (L): one per backbone layer, or one per selected backbone layer (`backboneLayers`).
     public var layerCount: Int
+    /// The backbone layer each generation layer reads (its prompt keys and values): generation layer ℓ
+    /// pairs with backbone layer `backboneLayers[ℓ]`, increasing. nil: layer ℓ pairs with layer ℓ and the
+    /// backbone has exactly `layerCount` layers (every generator before this field existed).
+    public var backboneLayers: [Int]?
     /// Key/value geometry of the backbone layers; every generation layer uses the same.
     public var kvHeads: Int
     public var headDim: Int
@@ -68,6 +72,7 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
         case patchSize = "patch_size", perGroupHeads = "per_group_heads", normEps = "norm_eps"
         case ropeTheta = "rope_theta", mropeSections = "mrope_sections", timestepFrequencies = "timestep_frequencies"
         case attentionBias = "attention_bias", inputSkip = "input_skip", absolutePositions = "absolute_positions"
+        case backboneLayers = "backbone_layers"
     }
 
     public init(
@@ -76,8 +81,9 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
         latentChannels: Int, latentHeight: Int, latentWidth: Int, patchSize: Int,
         perGroupHeads: Bool = true, normEps: Float = 1e-6, ropeTheta: Float = 10_000,
         mropeSections: [Int]? = nil, timestepFrequencies: Int = 256, attentionBias: Bool = false,
-        inputSkip: Bool = false, absolutePositions: Bool = false
+        inputSkip: Bool = false, absolutePositions: Bool = false, backboneLayers: [Int]? = nil
     ) {
+        self.backboneLayers = backboneLayers
         self.absolutePositions = absolutePositions
         self.attentionBias = attentionBias
         self.inputSkip = inputSkip
@@ -120,7 +126,8 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
             timestepFrequencies: try c.decodeIfPresent(Int.self, forKey: .timestepFrequencies) ?? 256,
             attentionBias: try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false,
             inputSkip: try c.decodeIfPresent(Bool.self, forKey: .inputSkip) ?? false,
-            absolutePositions: try c.decodeIfPresent(Bool.self, forKey: .absolutePositions) ?? false)
+            absolutePositions: try c.decodeIfPresent(Bool.self, forKey: .absolutePositions) ?? false,
+            backboneLayers: try c.decodeIfPresent([Int].self, forKey: .backboneLayers))
     }
 
     /// Qwen2-VL's split [16, 24, 24] of 64 frequency pairs, scaled to other head sizes.
@@ -132,6 +139,12 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
 
     /// Layers per group (M = L / K).
     public var layersPerGroup: Int { layerCount / groups }
+
+    /// The backbone layer whose prompt keys and values generation layer `layer` reads.
+    public func backboneLayer(pairedWith layer: Int) -> Int { backboneLayers?[layer] ?? layer }
+
+    /// Backbone layers a prompt cache must hold for this generator: up to the highest paired one.
+    public var promptLayersRead: Int { (backboneLayers?.last).map { $0 + 1 } ?? layerCount }
 
     /// Group boundaries b_0 = 0 < … < b_K = 1.
     public var resolvedBoundaries: [Float] {
@@ -173,6 +186,14 @@ public struct GeneratorConfiguration: Codable, Equatable, Sendable {
             throw fail("boundaries \(b) must be \(groups + 1) increasing values from 0 to 1")
         }
         guard timestepFrequencies > 0, timestepFrequencies % 2 == 0 else { throw fail("timestep_frequencies must be a positive even number") }
+        if let paired = backboneLayers {
+            guard paired.count == layerCount else {
+                throw fail("backbone_layers pairs \(paired.count) backbone layers with \(layerCount) generation layers (layer_count): each generation layer reads exactly one")
+            }
+            guard paired.allSatisfy({ $0 >= 0 }), zip(paired, paired.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw fail("backbone_layers \(paired) must be increasing, non-negative backbone layer indices")
+            }
+        }
     }
 
     public static func load(from url: URL) throws -> GeneratorConfiguration {

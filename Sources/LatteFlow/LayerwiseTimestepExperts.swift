@@ -39,7 +39,8 @@ public final class LayerwiseTimestepExperts: Module {
         }
     }
 
-    /// Backbone layers whose prompt keys/values group k reads.
+    /// Generation layers of group k (layer ℓ reads the keys and values of backbone layer
+    /// `configuration.backboneLayer(pairedWith: ℓ)`).
     public func layerRange(group k: Int) -> Range<Int> {
         let m = configuration.layersPerGroup
         return (k * m)..<((k + 1) * m)
@@ -73,7 +74,8 @@ public final class LayerwiseTimestepExperts: Module {
         precondition(x.rank == 4 && x.dim(1) == c.latentChannels && x.dim(2) == c.latentHeight && x.dim(3) == c.latentWidth,
                      "latent shape \(x.shape) differs from the configured [B, \(c.latentChannels), \(c.latentHeight), \(c.latentWidth)]")
         precondition(t.count == x.dim(0) && prompt.batch == x.dim(0), "\(x.dim(0)) latents, \(t.count) times and \(prompt.batch) prompts")
-        precondition(prompt.cache.layerCount == c.layerCount, "prompt cache has \(prompt.cache.layerCount) layers, the generator \(c.layerCount)")
+        precondition(c.backboneLayers == nil ? prompt.cache.layerCount == c.layerCount : prompt.cache.layerCount >= c.promptLayersRead,
+                     "prompt cache has \(prompt.cache.layerCount) layers, the generator reads \(c.promptLayersRead)")
         precondition(prompt.rotary.cos.dim(2) == (c.latentHeight / c.patchSize) * (c.latentWidth / c.patchSize) && prompt.rotary.cos.dim(3) == c.headDim,
                      "the prompt was prepared for another generator geometry")
 
@@ -84,7 +86,7 @@ public final class LayerwiseTimestepExperts: Module {
         var scores: Tensor? = nil
         for l in range {
             layerCalls += 1
-            (h, scores) = layers[l](h, conditioning: conditioning, prompt: prompt, layer: l, previousScores: scores)
+            (h, scores) = layers[l](h, conditioning: conditioning, prompt: prompt, layer: c.backboneLayer(pairedWith: l), previousScores: scores)
         }
         let head = heads[c.perGroupHeads ? k : 0]
         let tokens = head(h, conditioning: conditioning, input: tokensIn)
@@ -103,7 +105,8 @@ extension LayerwiseTimestepExperts {
         "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight",
     ]
 
-    /// Initialises every generation layer ℓ as a copy of backbone layer ℓ, given the backbone's weights
+    /// Initialises every generation layer ℓ as a copy of the backbone layer it pairs with (ℓ unless
+    /// `backboneLayers` says otherwise), given the backbone's weights
     /// under Hugging Face names (`model.layers.ℓ.self_attn.q_proj.weight`, …). Needs the generation width
     /// to equal the backbone's; the timestep modulation, residual gates, patch embedding and heads keep
     /// their own (zero or fresh) initialisation. Returns the number of tensors copied.
@@ -112,17 +115,18 @@ extension LayerwiseTimestepExperts {
         let own = parameterDictionary()
         var copied = 0
         for l in 0..<configuration.layerCount {
+            let b = configuration.backboneLayer(pairedWith: l)
             for key in Self.copiedLayerKeys {
-                guard let source = weights["\(prefix).\(l).\(key)"] else {
+                guard let source = weights["\(prefix).\(b).\(key)"] else {
                     if key.hasSuffix(".bias") { continue }   // LLaMA has no q/k/v biases
-                    throw GeneratorError.invalidInput("backbone weights lack \(prefix).\(l).\(key)")
+                    throw GeneratorError.invalidInput("backbone weights lack \(prefix).\(b).\(key)")
                 }
                 let ownKey = "layers.\(l).\(key.replacingOccurrences(of: "self_attn.", with: ""))"
                 guard let target = own[ownKey] else {
-                    throw GeneratorError.invalidInput("backbone has \(prefix).\(l).\(key) but the generator has no \(ownKey) (set attention_bias?)")
+                    throw GeneratorError.invalidInput("backbone has \(prefix).\(b).\(key) but the generator has no \(ownKey) (set attention_bias: latte train --attention-bias)")
                 }
                 guard source.shape == target.shape else {
-                    throw GeneratorError.invalidInput("cannot copy \(prefix).\(l).\(key) \(source.shape) into \(ownKey) \(target.shape): copy-initialisation needs the backbone's width")
+                    throw GeneratorError.invalidInput("cannot copy \(prefix).\(b).\(key) \(source.shape) into \(ownKey) \(target.shape): copy-initialisation needs the backbone's width")
                 }
                 target.assign(source.toFloat32().contiguous())
                 copied += 1

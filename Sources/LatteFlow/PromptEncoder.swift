@@ -15,11 +15,17 @@ public final class PromptEncoder {
         self.backbone = backbone
     }
 
-    /// Checks that a generator's K/V geometry matches this backbone.
+    /// Checks that a generator's K/V geometry matches this backbone, and that every backbone layer it
+    /// pairs with exists (all L of them, in order, when it names none).
     public func check(_ c: GeneratorConfiguration) throws {
-        guard c.layerCount == backbone.promptLayerCount, c.kvHeads == backbone.promptKVHeads, c.headDim == backbone.promptHeadDim else {
+        let l = backbone.promptLayerCount
+        guard c.kvHeads == backbone.promptKVHeads, c.headDim == backbone.promptHeadDim, c.backboneLayers != nil || c.layerCount == l else {
             throw GeneratorError.invalidConfiguration(
-                "generator expects \(c.layerCount) layers of \(c.kvHeads) K/V heads × \(c.headDim), the backbone has \(backbone.promptLayerCount) × \(backbone.promptKVHeads) × \(backbone.promptHeadDim)")
+                "generator expects \(c.layerCount) layers of \(c.kvHeads) K/V heads × \(c.headDim), the backbone has \(l) × \(backbone.promptKVHeads) × \(backbone.promptHeadDim)")
+        }
+        if let paired = c.backboneLayers, let missing = paired.first(where: { $0 >= l }) {
+            throw GeneratorError.invalidConfiguration(
+                "generator layer \(paired.firstIndex(of: missing)!) pairs with backbone layer \(missing) (backbone_layers), but the backbone has \(l) layers (0-\(l - 1))")
         }
     }
 

@@ -11,9 +11,17 @@ public protocol PromptBackbone: AnyObject {
     var promptHeadDim: Int { get }
     /// The RoPE base θ of the prompt keys (a generator rotating its own queries alike reads it here).
     var promptRopeTheta: Float { get }
+    /// M-RoPE frequency sections (temporal, height, width) of a multimodal-RoPE backbone (Qwen2-VL's
+    /// `mrope_section`), so a generator gives its image tokens the positions the backbone would; nil for
+    /// a 1-D RoPE backbone (LLaMA), where any split is consistent with its prompt keys.
+    var promptRopeSections: [Int]? { get }
     /// Per layer [B, kvHeads, T, headDim] for right-padded prompts, and each prompt's real length.
     /// Computed without the tape (the backbone is frozen).
     func prefill(prompts: [[Int]]) -> (keys: [Tensor], values: [Tensor], lengths: [Int])
+}
+
+extension PromptBackbone {
+    public var promptRopeSections: [Int]? { nil }
 }
 
 /// A causal language model's geometry is the prompt's; `prefill(prompts:)` comes from its extension.

@@ -20,7 +20,7 @@ enum FuzzTargets {
     ]
 
     /// The config.json readers: LLaMA and Qwen2-VL (HF), AutoencoderKL and AutoencoderDC (diffusers), the
-    /// generator and the text-to-image model.json.
+    /// generator, the text-to-image model.json, and a generator config file with its backbone-layer pairing.
     static func configJSON(_ bytes: [UInt8]) {
         let url = scratchFile(bytes, suffix: "json")
         if let c = try? LLaMAConfiguration(configJSON: url) { _ = c.inverseFrequencies }
@@ -29,6 +29,11 @@ enum FuzzTargets {
         _ = try? GeneratorConfiguration.load(from: url)
         _ = try? TextToImageManifest.load(from: url)
         _ = try? Qwen2VLConfiguration(configJSON: url)
+        // A generator config file (`latte train --generator-config`) and its pairing resolved.
+        if let shape = try? GeneratorShape(file: url, flags: .init()) { _ = try? shape.backboneLayers.resolve(layerCount: 28) }
+        if let text = String(bytes: bytes, encoding: .utf8), let selection = try? BackboneLayerSelection(parsing: text) {
+            _ = try? selection.resolve(layerCount: 28)
+        }
     }
 
     static func safetensors(_ bytes: [UInt8]) {

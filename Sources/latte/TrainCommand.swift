@@ -13,13 +13,20 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "'fashion-mnist' (labels become class phrases) or a folder of images in class sub-folders (folder names become the phrases).") var data = "fashion-mnist"
     @Option(help: "Trained autoencoder folder (see `latte train-vae`).") var autoencoder = "models/fashion-vae"
-    @Option(help: "Frozen backbone: asset name, GGUF file or Hugging Face folder.") var backbone = "smollm2"
+    @Option(help: "Frozen backbone: asset name, GGUF file or Hugging Face folder (LLaMA family or Qwen2-VL).") var backbone = "smollm2"
     @Option(help: "Where the model folder is exported (at every checkpoint and at the end).") var output = "models/latteflow-fashion"
     @Option(help: "Folder for checkpoints, latents cache, log and loss curve; a checkpoint there is resumed.") var runDir = "runs/latteflow-fashion"
-    @Option(help: "Timestep-expert groups K (1 = vanilla).") var groups = 5
-    @Option(help: "Generation width (3 query heads of the backbone's head size attend regardless).") var width = 128
-    @Option(help: "SwiGLU hidden width.") var mlpWidth = 384
-    @Option(help: "Residual attention: pre_softmax, post_softmax or off.") var residualAttention = "pre_softmax"
+    // The generator's shape: defaults (the committed model's recipe), then --generator-config, then these flags.
+    @Option(help: "A JSON file of generator choices (keys as generator.json's: groups, layers_per_group, width, mlp_width, query_heads, patch_size, residual_attention, input_skip, absolute_positions, attention_bias, backbone_layers; docs/generator.md, configs/); the flags below override it.")
+    var generatorConfig: String?
+    @Option(help: "Timestep-expert groups K (1 = vanilla; default \(GeneratorShape().groups)).") var groups: Int?
+    @Option(help: "Generation layers per group (default: the paired backbone layers / K; K × this must equal them).") var layersPerGroup: Int?
+    @Option(help: "Which backbone layers the generation layers read, one each, in order: all, every:N (0, N, 2N, …), or indices and ranges such as 0-13 or 0-6,14-20 (default all).")
+    var backboneLayers: String?
+    @Option(help: "Generation width (default \(GeneratorShape().width)).") var width: Int?
+    @Option(help: "SwiGLU hidden width (default \(GeneratorShape().mlpWidth)).") var mlpWidth: Int?
+    @Option(help: "Residual attention: pre_softmax, post_softmax or off (default \(GeneratorShape().residualAttention.rawValue)).") var residualAttention: String?
+    @Option(help: "Latent patch size p: each p×p patch is one image token (default \(GeneratorShape().patchSize)).") var patchSize: Int?
     @Option(help: "Optimisation steps.") var steps = 20_000
     @Option(help: "Latents per step.") var batch = 32
     @Option(help: "Peak learning rate.") var lr: Float = 5e-4
@@ -43,36 +50,38 @@ struct TrainCommand: ParsableCommand {
     var classNames: String?
     @Option(help: "For an image folder: a prompt template with {name}, e.g. \"a photo of a {name}\"; repeat for several (each class's phrases are templates × names).")
     var promptTemplate: [String] = []
-    @Option(help: "Query heads of the generation layers (default: the backbone's K/V heads).") var queryHeads: Int?
-    @Flag(help: "Start every generation layer as a copy of its backbone layer (needs the backbone's width, MLP width and query heads, e.g. --width 576 --mlp-width 1536 --query-heads 9 for SmolLM2).")
+    @Option(help: "Query heads of the generation layers, each of the backbone's head size (default: the backbone's K/V heads).") var queryHeads: Int?
+    @Flag(help: "Start every generation layer as a copy of the backbone layer it pairs with (needs the backbone's width, MLP width and query heads, e.g. --width 576 --mlp-width 1536 --query-heads 9 for SmolLM2; and --attention-bias for Qwen2-VL).")
     var initializeFromBackbone = false
     @Option(help: "Train only these expert groups, comma-separated and contiguous (e.g. 3,4): t is drawn from their times only, every other parameter (shared embeddings too) stays frozen. Use with --initialize-from.")
     var trainGroups: ExpertGroupList?
-    @Flag(inversion: .prefixedNo, help: "Output heads add a learned, timestep-dependent multiple of the input latent (GeneratorConfiguration.inputSkip).")
-    var inputSkip = true
-    @Flag(inversion: .prefixedNo, help: "Add a fixed 2-D sine-cosine position table to the image tokens (GeneratorConfiguration.absolutePositions).")
-    var absolutePositions = true
+    @Flag(inversion: .prefixedNo, help: "Output heads add a learned, timestep-dependent multiple of the input latent (GeneratorConfiguration.inputSkip; default on).")
+    var inputSkip: Bool?
+    @Flag(inversion: .prefixedNo, help: "Image positions: M-RoPE always; this adds a fixed 2-D sine-cosine table to the image tokens (GeneratorConfiguration.absolutePositions; default on).")
+    var absolutePositions: Bool?
+    @Flag(inversion: .prefixedNo, help: "Biases on the generation layers' q/k/v projections, as Qwen2(-VL) has (needed to copy its layers with --initialize-from-backbone; default off).")
+    var attentionBias: Bool?
 
     /// Pause after each logged step: gives the SIGKILL-resume test time to kill a real run.
     @Option(help: .hidden) var stepDelayMs = 0
 
     func validate() throws {
-        if ResidualAttentionMode(rawValue: residualAttention) == nil { throw ValidationError("--residual-attention must be pre_softmax, post_softmax or off") }
+        if let residualAttention, ResidualAttentionMode(rawValue: residualAttention) == nil {
+            throw ValidationError("--residual-attention must be pre_softmax, post_softmax or off")
+        }
         if timesteps != "uniform" && timesteps != "logit-normal" { throw ValidationError("--timesteps must be uniform or logit-normal") }
-        do { try options.validate() } catch { throw ValidationError("\(error)") }
+        do { try options().validate() } catch { throw ValidationError("\(error)") }
     }
 
-    /// The flags as the library's options.
-    var options: TextToImageTrainingOptions {
+    /// The flags as the library's options (the generator config file read and merged with the flags).
+    func options() throws -> TextToImageTrainingOptions {
         var o = TextToImageTrainingOptions()
         o.data = data
         o.autoencoder = URL(fileURLWithPath: autoencoder)
         o.backbone = backbone
         o.output = URL(fileURLWithPath: output)
         o.runDirectory = URL(fileURLWithPath: runDir)
-        o.shape = GeneratorShape(groups: groups, width: width, mlpWidth: mlpWidth,
-                                 residualAttention: ResidualAttentionMode(rawValue: residualAttention) ?? .preSoftmax,
-                                 inputSkip: inputSkip, absolutePositions: absolutePositions, queryHeads: queryHeads)
+        o.shape = try GeneratorShape(file: generatorConfig.map { URL(fileURLWithPath: $0) }, flags: shapeFlags)
         o.steps = steps
         o.batch = batch
         o.learningRate = lr
@@ -95,9 +104,19 @@ struct TrainCommand: ParsableCommand {
         return o
     }
 
+    /// The generator-shape flags given on the command line (nil: not given).
+    var shapeFlags: GeneratorShape.Overrides {
+        get throws {
+            GeneratorShape.Overrides(groups: groups, layersPerGroup: layersPerGroup, width: width, mlpWidth: mlpWidth, queryHeads: queryHeads,
+                                     patchSize: patchSize, residualAttention: residualAttention.flatMap(ResidualAttentionMode.init(rawValue:)),
+                                     inputSkip: inputSkip, absolutePositions: absolutePositions, attentionBias: attentionBias,
+                                     backboneLayers: try backboneLayers.map { try BackboneLayerSelection(parsing: $0) })
+        }
+    }
+
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        let result = try TextToImageTraining.run(options, assets: .fetchIfMissing(log: say), report: say)
+        let result = try TextToImageTraining.run(try options(), assets: .fetchIfMissing(log: say), report: say)
         print("model: \(result.output.relativePath)  loss curve: \(result.lossCurve.path)  log: \(result.log.path)")
     }
 }

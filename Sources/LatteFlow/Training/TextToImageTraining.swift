@@ -87,6 +87,7 @@ public enum TextToImageTraining {
         let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(
             directory: o.runDirectory, steps: o.steps, stopAfter: o.stopAfter, checkpointEvery: o.checkpointEvery,
             restart: o.restart, progressLabel: "train", pauseAfterLogging: o.pauseAfterLogging), report: report)
+        if let paired = c.backboneLayers { report("generation layers read backbone layers \(paired.map(String.init).joined(separator: ", ")) of \(geometry.layerCount)") }
         report("training \(c.groups) groups × \(c.layersPerGroup) layers, width \(c.width) (\(model.parameterCount()) parameters): \(o.steps) steps × \(o.batch) latents, \(Parallel.threadCount) threads")
         let lossCurve = o.runDirectory.appendingPathComponent("loss.png"), log = run.logURL!
         try run.run(export: { step in

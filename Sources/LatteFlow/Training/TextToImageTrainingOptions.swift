@@ -13,6 +13,7 @@ public struct TextToImageTrainingOptions {
     public var output = URL(fileURLWithPath: "models/latteflow-fashion")
     /// Checkpoint, latents cache, log and loss curve; a checkpoint there is resumed.
     public var runDirectory = URL(fileURLWithPath: "runs/latteflow-fashion")
+    /// The generator's own choices (`GeneratorShape`: defaults, or a config file and flags merged).
     public var shape = GeneratorShape()
     /// Length of the schedule (optimisation steps).
     public var steps = 20_000
@@ -59,6 +60,7 @@ public struct TextToImageTrainingOptions {
     public func validate() throws {
         func fail(_ message: String) -> Error { TrainingError(message: message) }
         if steps < 1 || batch < 1 || shape.groups < 1 { throw fail("--steps, --batch and --groups must be at least 1") }
+        try shape.validate()
         if let stopAfter, stopAfter < 1 || stopAfter > steps { throw fail("--stop-after must be between 1 and --steps (\(steps))") }
         if !(0...1).contains(conditionDropout) { throw fail("--condition-dropout must lie in [0, 1]") }
         if checkpointEvery < 0 { throw fail("--checkpoint-every must not be negative") }

@@ -86,6 +86,7 @@ public final class Qwen2VLModel: Module {
 
 extension Qwen2VLModel: PromptBackbone {
     public var promptRopeTheta: Float { configuration.text.ropeTheta }
+    public var promptRopeSections: [Int]? { configuration.text.mropeSection }
 
     /// One prompt with images: per-layer keys (after M-RoPE) and values [1, kvHeads, T, headDim], and
     /// the position the next token would take (last position + 1, less than T after images).

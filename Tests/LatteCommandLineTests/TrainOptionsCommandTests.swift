@@ -1,0 +1,47 @@
+import Foundation
+import XCTest
+
+/// `latte train`'s generator options as the real command parses them: `--help` documents each default,
+/// and a bad generator config file or pairing is refused before any work, naming the key.
+final class TrainOptionsCommandTests: XCTestCase {
+    var latte: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte")
+    }
+
+    func train(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let p = Process(), pipe = Pipe()
+        p.executableURL = latte
+        p.arguments = ["train"] + arguments
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func testHelpDocumentsTheGeneratorOptionsAndTheirDefaults() throws {
+        let help = try train(["--help"])
+        XCTAssertEqual(help.status, 0, help.output)
+        // Help lines wrap: compare with the whitespace folded.
+        let text = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for expected in ["--generator-config", "--backbone-layers", "every:N", "--layers-per-group", "--patch-size", "--attention-bias/--no-attention-bias",
+                         "(1 = vanilla; default 5)", "Generation width (default 128)", "SwiGLU hidden width (default 384)",
+                         "(default pre_softmax)", "(default 1)", "(default: uniform)", "(default: 0.0005)", "(default: 32)"] {
+            XCTAssertTrue(text.contains(expected), "latte train --help lacks \(expected):\n\(help.output)")
+        }
+    }
+
+    func testABadGeneratorConfigOrPairingIsRefusedNamingTheKey() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("train-config-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"groups": 4, "mlp_widht": 96}"#.utf8).write(to: file)
+        let unknown = try train(["--generator-config", file.path])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.output.contains(#"unknown key "mlp_widht""#), unknown.output)
+
+        let pairing = try train(["--backbone-layers", "0-3-5"])
+        XCTAssertNotEqual(pairing.status, 0)
+        XCTAssertTrue(pairing.output.contains("backbone layers '0-3-5'"), pairing.output)
+    }
+}

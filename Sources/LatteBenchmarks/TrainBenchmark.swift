@@ -103,6 +103,23 @@ public struct TrainBenchmark {
         try options.validate()
         if let threads = options.threads { Parallel.threadCount = threads }
         let c = Self.configuration(options.geometry)
+        // The generator and its optimiser state are released before the encoder is built, so the
+        // encoding's peak is its own.
+        let steps = try measureSteps(c, report: report)
+        var encoding: TrainResult.Encoding? = nil
+        if options.encode {
+            report("encoding \(options.encodeBatch) 256² image(s) with a random DC-AE f32c32…")
+            encoding = try measureEncoding()
+        }
+        return TrainResult(options: options, configuration: c, threads: Parallel.threadCount,
+                           flops: ExpertStepFLOPs(c, promptLength: options.promptLength), parameters: steps.parameters,
+                           trainableParameters: steps.trainable, modelResidentBytes: steps.modelBytes,
+                           peakIsPerBatch: steps.resetWorks, rows: steps.rows, encoding: encoding)
+    }
+
+    /// Builds the generator (group `options.group` trainable) and times its steps at each batch size.
+    func measureSteps(_ c: GeneratorConfiguration, report: (String) -> Void) throws
+        -> (rows: [TrainResult.BatchRow], parameters: Int, trainable: Int, modelBytes: Int, resetWorks: Bool) {
         let resetWorks = ResidentMemory.resetPeak()
         let before = ResidentMemory.currentBytes() ?? 0
         report("building a random \(options.geometry.rawValue) generator (\(c.layerCount) layers, width \(c.width), \(c.groups) groups)…")
@@ -124,23 +141,22 @@ public struct TrainBenchmark {
             ResidentMemory.resetPeak()
             trainer.gradientSeconds = []
             var stepSeconds: [Double] = []
+            // Process CPU time at each step's end: on a loaded machine the wall time grows with the other
+            // processes' share of the cores, the CPU time much less.
+            var cpuMarks = [seconds(on: CLOCK_PROCESS_CPUTIME_ID)]
             let run = try TrainingRun(trainer: trainer, options: .init(directory: nil, steps: options.repeats + 1, checkpointEvery: 0))
-            try run.run(onStep: { stepSeconds.append($0.seconds) })
+            try run.run(onStep: {
+                stepSeconds.append($0.seconds)
+                cpuMarks.append(seconds(on: CLOCK_PROCESS_CPUTIME_ID))
+            })
+            let cpuSeconds = zip(cpuMarks.dropFirst(), cpuMarks).map { $0 - $1 }
             // Best of the timed steps (the first step is the warm-up: it also touches the optimiser's pages).
-            let timed = Array(zip(stepSeconds, trainer.gradientSeconds).dropFirst())
-            let best = timed.min { $0.0 < $1.0 }!
-            rows.append(TrainResult.BatchRow(batch: b, stepSeconds: best.0, gradientSeconds: best.1,
-                                             peakResidentBytes: ResidentMemory.peakBytes() ?? 0))
+            let timed = (1..<stepSeconds.count).map { (wall: stepSeconds[$0], gradient: trainer.gradientSeconds[$0], cpu: cpuSeconds[$0]) }
+            let best = timed.min { $0.wall < $1.wall }!
+            rows.append(TrainResult.BatchRow(batch: b, stepSeconds: best.wall, gradientSeconds: best.gradient,
+                                             stepCPUSeconds: timed.map(\.cpu).min()!, peakResidentBytes: ResidentMemory.peakBytes() ?? 0))
         }
-        var encoding: TrainResult.Encoding? = nil
-        if options.encode {
-            report("encoding \(options.encodeBatch) 256² image(s) with a random DC-AE f32c32…")
-            encoding = try measureEncoding()
-        }
-        return TrainResult(options: options, configuration: c, threads: Parallel.threadCount,
-                           flops: ExpertStepFLOPs(c, promptLength: options.promptLength),
-                           parameters: model.parameterCount(), trainableParameters: model.parameterCount(trainableOnly: true),
-                           modelResidentBytes: modelBytes, peakIsPerBatch: resetWorks, rows: rows, encoding: encoding)
+        return (rows, model.parameterCount(), model.parameterCount(trainableOnly: true), modelBytes, resetWorks)
     }
 
     /// Seconds per 256² image of `encodeScaled` with the f32c32 DC-AE (random weights), best of the
@@ -152,8 +168,17 @@ public struct TrainBenchmark {
         try autoencoder.validateImages(images)
         ResidentMemory.resetPeak()
         var shape: [Int] = []
-        let seconds = bestTime(repeats: options.repeats) { shape = withoutGradient { autoencoder.encodeScaled(images) }.shape }
-        return TrainResult.Encoding(batch: options.encodeBatch, secondsPerImage: seconds / Double(options.encodeBatch),
+        var wall = Double.infinity, cpu = Double.infinity
+        for i in 0...options.repeats {   // run 0 is the warm-up
+            let (w0, c0) = (seconds(on: CLOCK_MONOTONIC), seconds(on: CLOCK_PROCESS_CPUTIME_ID))
+            shape = withoutGradient { autoencoder.encodeScaled(images) }.shape
+            if i > 0 {
+                wall = min(wall, seconds(on: CLOCK_MONOTONIC) - w0)
+                cpu = min(cpu, seconds(on: CLOCK_PROCESS_CPUTIME_ID) - c0)
+            }
+        }
+        let n = Double(options.encodeBatch)
+        return TrainResult.Encoding(batch: options.encodeBatch, secondsPerImage: wall / n, cpuSecondsPerImage: cpu / n,
                                     latentShape: Array(shape.dropFirst()), parameters: dc.encoder.parameterCount(),
                                     peakResidentBytes: ResidentMemory.peakBytes() ?? 0)
     }

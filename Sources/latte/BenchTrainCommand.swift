@@ -20,7 +20,7 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "The expert group that steps.") var group = 0
     @Option(help: "Timed steps per batch size after one warm-up (best is reported).") var repeats = 2
     @Option(help: "Threads.") var threads: Int?
-    @Flag(help: "Skip timing the DC-AE f32c32 encoding of a 256² image (the latent cache's cost).") var noEncode = false
+    @Flag(help: "With paper: skip timing the DC-AE f32c32 encoding of a 256² image (the latent cache's cost).") var noEncode = false
     @Option(help: "Images per DC-AE encode call.") var encodeBatch = 1
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -34,7 +34,7 @@ struct BenchTrainCommand: ParsableCommand {
                 throw BenchmarkOptionError("--batch must be comma-separated integers, got \(batch)")
             }
             return TrainBenchmark.Options(geometry: geometry, batchSizes: sizes.map { $0! }, promptLength: promptLength, group: group,
-                                          repeats: repeats, threads: threads, encode: !noEncode, encodeBatch: encodeBatch)
+                                          repeats: repeats, threads: threads, encode: geometry == .paper && !noEncode, encodeBatch: encodeBatch)
         }
     }
 

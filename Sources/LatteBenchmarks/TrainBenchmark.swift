@@ -19,6 +19,21 @@ import LatteTensor
 public struct TrainBenchmark {
     public enum Geometry: String, CaseIterable, Sendable {
         case paper, small
+
+        /// `--config`'s value, with the command line's message for anything else.
+        public init(parsing text: String) throws {
+            guard let g = Geometry(rawValue: text) else { throw BenchmarkOptionError("--config must be paper or small, got '\(text)'") }
+            self = g
+        }
+    }
+
+    /// `--batch`'s comma-separated batch sizes ("1,4,8").
+    public static func batchSizes(parsing text: String) throws -> [Int] {
+        let sizes = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw BenchmarkOptionError("--batch wants comma-separated positive integers, e.g. 1,4,8, got '\(text)'")
+        }
+        return sizes.map { $0! }
     }
 
     public struct Options: Sendable {

@@ -12,7 +12,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train", abstract: "Train a LaTtE-Flow generator (default: Fashion-MNIST class phrases, SmolLM2 backbone).")
 
     @Option(help: "'fashion-mnist' (labels become class phrases) or a folder of images in class sub-folders (folder names become the phrases).") var data = "fashion-mnist"
-    @Option(help: "Trained autoencoder folder (see `latte train-vae`).") var autoencoder = "models/fashion-vae"
+    @Option(help: "Trained autoencoder folder: AutoencoderKL (see `latte train-vae`) or AutoencoderDC, in the diffusers layout.") var autoencoder = "models/fashion-vae"
     @Option(help: "Frozen backbone: asset name, GGUF file or Hugging Face folder (LLaMA family or Qwen2-VL).") var backbone = "smollm2"
     @Option(help: "Where the model folder is exported (at every checkpoint and at the end).") var output = "models/latteflow-fashion"
     @Option(help: "Folder for checkpoints, latents cache, log and loss curve; a checkpoint there is resumed.") var runDir = "runs/latteflow-fashion"

@@ -8,7 +8,8 @@ import Foundation
 ///     model.json                 this manifest
 ///     generator.json             GeneratorConfiguration
 ///     generator.safetensors      generation pathway weights (EMA), f16 or f32
-///     <autoencoder>/             an AutoencoderKL folder in diffusers' layout (path relative to the folder)
+///     <autoencoder>/             an AutoencoderKL or AutoencoderDC folder in diffusers' layout (path relative
+///                                to the folder; its config.json's `_class_name` says which)
 ///     guide.json, guide.safetensors   optional: a smaller, weaker generator used for autoguidance by default
 public struct TextToImageManifest: Codable, Equatable, Sendable {
     public static let currentFormat = "latteflow-text-to-image-1"

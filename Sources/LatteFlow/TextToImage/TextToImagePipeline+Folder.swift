@@ -13,7 +13,7 @@ extension TextToImagePipeline {
         let manifest = try TextToImageManifest.load(directory: directory)
         let generator = try loadGenerator(configuration: directory.appendingPathComponent(manifest.generator),
                                           weights: directory.appendingPathComponent(manifest.weights))
-        let autoencoder = try AutoencoderKL.load(directory: directory.appendingPathComponent(manifest.autoencoder))
+        let autoencoder = try loadAutoencoder(directory: directory.appendingPathComponent(manifest.autoencoder))
         let backbone = try Backbone.load(manifest.backbone, assets: assets)
         let pipeline = try TextToImagePipeline(manifest: manifest, generator: generator, autoencoder: autoencoder,
                                                tokenizer: backbone.tokenizer, backbone: backbone.promptBackbone)
@@ -35,7 +35,7 @@ extension TextToImagePipeline {
 
     /// The folder writer behind `save(to:)`, for callers without a loaded backbone (a training run
     /// exports its EMA weights this way). File names are the standard ones whatever `manifest` said.
-    public static func writeFolder(manifest: TextToImageManifest, generator: LayerwiseTimestepExperts, autoencoder: AutoencoderKL,
+    public static func writeFolder(manifest: TextToImageManifest, generator: LayerwiseTimestepExperts, autoencoder: any LatentAutoencoder,
                                    guide: LayerwiseTimestepExperts?, weights dtype: DType = .float16, metadata: [String: String] = [:],
                                    to directory: URL) throws {
         var m = manifest

@@ -14,7 +14,8 @@ import LatteTokenizers
 public final class TextToImagePipeline {
     public let manifest: TextToImageManifest
     public let generator: LayerwiseTimestepExperts
-    public let autoencoder: AutoencoderKL
+    /// An AutoencoderKL or AutoencoderDC (`loadAutoencoder(directory:)` reads either from the folder).
+    public let autoencoder: any LatentAutoencoder
     public let tokenizer: Tokenizer
     public let prompts: PromptEncoder
     /// How prompt text becomes backbone tokens (the same rule training used).
@@ -23,7 +24,7 @@ public final class TextToImagePipeline {
     /// `guide_generator`), or another folder's via `loadGuide(directory:)`.
     public private(set) var guide: LayerwiseTimestepExperts?
 
-    public init(manifest: TextToImageManifest, generator: LayerwiseTimestepExperts, autoencoder: AutoencoderKL,
+    public init(manifest: TextToImageManifest, generator: LayerwiseTimestepExperts, autoencoder: any LatentAutoencoder,
                 tokenizer: Tokenizer, backbone: PromptBackbone) throws {
         self.manifest = manifest
         self.generator = generator
@@ -32,9 +33,9 @@ public final class TextToImagePipeline {
         prompts = PromptEncoder(backbone: backbone)
         try prompts.check(generator.configuration)
         promptTokens = try PromptTokens(tokenizer: tokenizer, startToken: manifest.promptStartToken)
-        let c = generator.configuration, a = autoencoder.configuration
-        guard a.latentChannels == c.latentChannels else {
-            throw GeneratorError.invalidConfiguration("the autoencoder has \(a.latentChannels) latent channels, the generator \(c.latentChannels)")
+        let c = generator.configuration
+        guard autoencoder.latentChannels == c.latentChannels else {
+            throw GeneratorError.invalidConfiguration("the autoencoder (\(autoencoder.className)) has \(autoencoder.latentChannels) latent channels, the generator \(c.latentChannels)")
         }
     }
 
@@ -92,7 +93,7 @@ public final class TextToImagePipeline {
 
     /// Decodes generator latents to images [N, C, H, W] in [−1, 1], cropped by the manifest's `crop`.
     public func decode(_ latents: Tensor) -> Tensor {
-        let images = withoutGradient { autoencoder.decode(autoencoder.unscaledLatent(latents)) }
+        let images = withoutGradient { autoencoder.decodeScaled(latents) }
         let m = manifest.crop
         guard m > 0 else { return images }
         return images.sliced(axis: 2, m..<(images.dim(2) - m)).sliced(axis: 3, m..<(images.dim(3) - m)).contiguous()

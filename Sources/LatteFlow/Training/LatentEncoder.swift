@@ -28,14 +28,14 @@ public struct LatentEncoder {
         self.encode = encode
     }
 
-    /// An AutoencoderKL: the posterior mean, scaled (`scaledLatent`). `folder` is the diffusers folder the
-    /// model was loaded from (its `diffusion_pytorch_model.safetensors` is hashed).
-    public init(_ vae: AutoencoderKL, folder: URL) {
-        let c = vae.configuration
-        self.init(kind: "AutoencoderKL", weightsFile: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"),
-                  inputChannels: c.inChannels, scalingFactor: c.scalingFactor, shiftFactor: c.shiftFactor ?? 0) { x in
+    /// Any autoencoder of the text-to-image path (AutoencoderKL: the posterior mean; AutoencoderDC), scaled for
+    /// the generator. `folder` is the diffusers folder it was loaded from (its weights file is hashed); `kind`
+    /// is the class name, so AutoencoderKL caches made before the protocol stay valid.
+    public init(_ vae: any LatentAutoencoder, folder: URL) {
+        self.init(kind: vae.className, weightsFile: AutoencoderFolder.weightsFile(in: folder), inputChannels: vae.imageChannels,
+                  scalingFactor: vae.scalingFactor, shiftFactor: vae.shiftFactor) { x in
             try vae.validateImages(x)
-            return withoutGradient { vae.scaledLatent(vae.encode(x).mean) }
+            return withoutGradient { vae.encodeScaled(x) }
         }
     }
 }

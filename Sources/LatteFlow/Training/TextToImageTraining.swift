@@ -29,7 +29,7 @@ public enum TextToImageTraining {
         try FileManager.default.createDirectory(at: o.runDirectory, withIntermediateDirectories: true)
 
         // 1. Latents of the training set, cached against the autoencoder's weights.
-        let vae = try AutoencoderKL.load(directory: o.autoencoder)
+        let vae = try loadAutoencoder(directory: o.autoencoder)
         let map = try o.classNames.map { try ClassNameMap(path: $0.path) }
         let templates = o.promptTemplates.isEmpty ? nil : try PromptTemplates(o.promptTemplates)
         var dataset = try ImageDataSource.dataset(o.data, split: .train, classNames: map, templates: templates)
@@ -39,7 +39,7 @@ public enum TextToImageTraining {
         let classes = TrainingClasses(data: o.data, dataset: dataset)
         if let limit = o.limit { dataset = try DatasetPrefix(base: dataset, count: limit) }
         let latents = try LatentCache.open(encoder: LatentEncoder(vae, folder: o.autoencoder), dataset: dataset,
-                                           preparation: ImagePreparation(pad: o.pad, channels: vae.configuration.inChannels),
+                                           preparation: ImagePreparation(pad: o.pad, channels: vae.imageChannels),
                                            directory: o.runDirectory.appendingPathComponent("latents"),
                                            options: LatentCache.Options(rebuild: o.rebuildLatents), report: report)
         let labels = try latents.datasetIndices.map { try dataset.item(at: $0).label }   // rows of the images that could be read

@@ -5,7 +5,7 @@ import LatteNN
 public struct TextToImageTrainingOptions {
     /// "fashion-mnist" or a folder of images in class sub-folders.
     public var data = "fashion-mnist"
-    /// A trained AutoencoderKL folder.
+    /// A trained autoencoder folder (AutoencoderKL or AutoencoderDC, diffusers layout).
     public var autoencoder = URL(fileURLWithPath: "models/fashion-vae")
     /// The frozen backbone: asset name, GGUF file or Hugging Face folder.
     public var backbone = "smollm2"

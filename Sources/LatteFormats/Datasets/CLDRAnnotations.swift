@@ -9,7 +9,8 @@ import Foundation
 ///
 /// A purpose-built reader of exactly these one-line elements, not an XML parser: every line that
 /// opens `<annotation` must have this shape (else a `DatasetError` naming the file and line), the five
-/// predefined XML entities are decoded, and other lines (header, identity, comments) are ignored.
+/// predefined XML entities are decoded, and other lines (header, identity, comments, and annotations
+/// commented out in a multi-line `<!-- … -->`) are ignored.
 /// Files read later override earlier ones for the same emoji.
 public struct CLDRAnnotations: Sendable {
     /// Keywords in file order (CLDR sorts them), e.g. ["burn", "heart", "heart on fire", …].
@@ -31,23 +32,34 @@ public struct CLDRAnnotations: Sendable {
     public init(text: String, file: String) throws { try add(text: text, file: file) }
 
     mutating func add(text: String, file: String) throws {
-        var count = 0
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            guard line.hasPrefix("<annotation ") || line.hasPrefix("<annotation>") else { continue }
-            func fail(_ reason: String) -> DatasetError { DatasetError(.corrupt, file: file, "line \(n + 1): \(reason): '\(line)'") }
+        var count = 0, inComment = false
+        // Matched on UTF-8 bytes, not Characters: a skin-tone modifier after `"` would join the quote
+        // into one grapheme cluster and hide it from a Character search.
+        for (n, raw) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            var line = ArraySlice(raw)
+            while let f = line.first, f == UInt8(ascii: " ") || f == UInt8(ascii: "\t") { line.removeFirst() }
+            // Multi-line comments hold commented-out annotations (en.xml's "causes tool breakage" block).
+            if inComment {
+                if Self.find("-->", in: line) != nil { inComment = false }
+                continue
+            }
+            if line.starts(with: "<!--".utf8), Self.find("-->", in: line) == nil { inComment = true; continue }
+            guard line.starts(with: Self.open.utf8) else { continue }
+            func fail(_ reason: String) -> DatasetError {
+                DatasetError(.corrupt, file: file, "line \(n + 1): \(reason): '\(String(decoding: line, as: UTF8.self))'")
+            }
             // <annotation cp="X"[ type="tts"]>TEXT</annotation>[ <!-- comment -->]
-            guard line.hasPrefix("<annotation cp=\"") else { throw fail("expected '<annotation cp=\"…\"'") }
-            let afterCP = line.dropFirst("<annotation cp=\"".count)
-            guard let quote = afterCP.firstIndex(of: "\"") else { throw fail("unterminated cp attribute") }
-            let cp = Self.decodeEntities(afterCP[..<quote])
-            var rest = afterCP[afterCP.index(after: quote)...]
+            guard line.starts(with: Self.openCP.utf8) else { throw fail("expected '<annotation cp=\"…\"'") }
+            var rest = line.dropFirst(Self.openCP.utf8.count)
+            guard let quote = rest.firstIndex(of: UInt8(ascii: "\"")) else { throw fail("unterminated cp attribute") }
+            let cp = Self.decodeEntities(String(decoding: rest[..<quote], as: UTF8.self))
+            rest = rest[(quote + 1)...]
             var isName = false
-            if rest.hasPrefix(" type=\"tts\"") { isName = true; rest = rest.dropFirst(" type=\"tts\"".count) }
-            guard rest.hasPrefix(">"), let close = rest.range(of: "</annotation>") else {
+            if rest.starts(with: Self.tts.utf8) { isName = true; rest = rest.dropFirst(Self.tts.utf8.count) }
+            guard rest.first == UInt8(ascii: ">"), let close = Self.find(Self.close, in: rest) else {
                 throw fail("expected '>' then the text and '</annotation>'")
             }
-            let body = Self.decodeEntities(rest[rest.index(after: rest.startIndex)..<close.lowerBound])
+            let body = Self.decodeEntities(String(decoding: rest[(rest.startIndex + 1)..<close], as: UTF8.self))
             guard !cp.isEmpty else { throw fail("empty cp attribute") }
             let key = EmojiSequence(scalars: cp.unicodeScalars.map(\.value)).matchKey
             if isName {
@@ -60,9 +72,19 @@ public struct CLDRAnnotations: Sendable {
         guard count > 0 else { throw DatasetError(.corrupt, file: file, "no <annotation> lines (not a CLDR annotations file?)") }
     }
 
+    static let open = "<annotation ", openCP = "<annotation cp=\"", tts = " type=\"tts\"", close = "</annotation>"
+
+    /// Where `needle` starts in `bytes`.
+    static func find(_ needle: String, in bytes: ArraySlice<UInt8>) -> Int? {
+        let n = Array(needle.utf8)
+        guard bytes.count >= n.count else { return nil }
+        for i in bytes.startIndex...(bytes.endIndex - n.count) where bytes[i..<(i + n.count)].elementsEqual(n) { return i }
+        return nil
+    }
+
     /// `&amp;` last, so "&amp;lt;" decodes to "&lt;" as XML does.
-    static func decodeEntities(_ s: Substring) -> String {
-        guard s.contains("&") else { return String(s) }
+    static func decodeEntities(_ s: String) -> String {
+        guard s.contains("&") else { return s }
         return s.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
             .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
             .replacingOccurrences(of: "&amp;", with: "&")

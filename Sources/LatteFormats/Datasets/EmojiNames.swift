@@ -77,7 +77,7 @@ public struct EmojiNames: Sendable {
     }
 
     /// CLDR keywords of the emoji, or of the same emoji without skin tones; empty when CLDR 41 has none
-    /// (the 31 emoji new in Emoji 15.0).
+    /// (the 31 sequences new in Emoji 15.0, with their skin tones).
     public func keywords(of sequence: EmojiSequence) -> [String] {
         annotations.keywords[sequence.matchKey] ?? annotations.keywords[sequence.withoutSkinTones.matchKey] ?? []
     }

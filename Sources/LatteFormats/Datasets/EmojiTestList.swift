@@ -59,27 +59,30 @@ public struct EmojiTestList: Sendable {
             }
             if line.isEmpty || line.hasPrefix("#") { continue }
 
-            // "<code points> ; <status> # <emoji> E<version> <name>"
-            guard let semicolon = line.firstIndex(of: ";"), let hash = line[semicolon...].firstIndex(of: "#") else {
+            // "<code points> ; <status> # <emoji> E<version> <name>", split on scalars: a skin-tone
+            // modifier joins the space before it into one Character.
+            let scalars0 = Array(line.unicodeScalars)
+            guard let semicolon = scalars0.firstIndex(of: ";"), let hash = scalars0[semicolon...].firstIndex(of: "#") else {
                 throw fail("expected '<code points> ; <status> # <emoji> E<version> <name>'")
             }
-            let points = line[..<semicolon].split(separator: " ")
+            func text(_ part: ArraySlice<Unicode.Scalar>) -> String { String(String.UnicodeScalarView(part)) }
+            let points = text(scalars0[..<semicolon]).split(separator: " ")
             var scalars: [UInt32] = []
             for p in points {
                 guard p.count <= 6, let v = UInt32(p, radix: 16), Unicode.Scalar(v) != nil else { throw fail("'\(p)' is not a code point in hex") }
                 scalars.append(v)
             }
             guard !scalars.isEmpty else { throw fail("no code points") }
-            let statusText = line[line.index(after: semicolon)..<hash].trimmingCharacters(in: .whitespaces)
+            let statusText = text(scalars0[(semicolon + 1)..<hash]).trimmingCharacters(in: .whitespaces)
             guard let status = Status(rawValue: statusText) else { throw fail("unknown status '\(statusText)'") }
             // The comment is the emoji itself, its version ("E0.6") and the name, which may hold spaces.
-            let comment = line[line.index(after: hash)...].split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            let comment = scalars0[(hash + 1)...].split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true).map(text)
             guard comment.count == 3, comment[1].hasPrefix("E"), Double(comment[1].dropFirst()) != nil else {
                 throw fail("the comment is not '<emoji> E<version> <name>'")
             }
             guard let group, let subgroup else { throw fail("an entry before any '# group:' and '# subgroup:' line") }
             let sequence = EmojiSequence(scalars: scalars)
-            let entry = Entry(sequence: sequence, status: status, name: String(comment[2]), group: group, subgroup: subgroup)
+            let entry = Entry(sequence: sequence, status: status, name: comment[2], group: group, subgroup: subgroup)
             if let i = index[sequence.matchKey] {
                 // Another qualification of an emoji already listed: it must carry the same name.
                 guard entries[i].name == entry.name else {

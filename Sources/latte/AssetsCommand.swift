@@ -62,7 +62,7 @@ struct AssetsCommand: ParsableCommand {
             print("cache: \(cache.root.path)")
             for a in AssetCatalog.all {
                 let state = cache.isPresent(a) ? "present" : "absent "
-                print("\(state)  \(a.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(AssetFetcher.sizeText(a.totalSize).padding(toLength: 9, withPad: " ", startingAt: 0)) \(a.source)  [\(a.licence)]")
+                print("\(state)  \(a.name.padding(toLength: max(14, AssetCatalog.all.map(\.name.count).max() ?? 0), withPad: " ", startingAt: 0)) \(AssetFetcher.sizeText(a.totalSize).padding(toLength: 9, withPad: " ", startingAt: 0)) \(a.source)  [\(a.licence)]")
                 print("         \(a.summary)")
             }
         }

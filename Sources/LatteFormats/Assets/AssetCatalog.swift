@@ -143,7 +143,7 @@ public enum AssetCatalog {
         ])
 
     /// Twemoji's 72×72 PNGs, one per emoji, named by code points joined with '-' (no names or
-    /// categories: captions come from the Unicode names, `TwemojiDataset`).
+    /// categories: `EmojiDataset` names and groups them from `unicodeEmoji` and `cldrAnnotations`).
     public static let twemoji = Asset(
         name: "twemoji",
         summary: "Twemoji: 4009 72×72 RGBA PNGs named by code point sequence (captions from the Unicode names)",
@@ -154,7 +154,36 @@ public enum AssetCatalog {
                       sha256: "854d92c4fe5944d6b533484494575b3ec0db3f44f152c5c92f95432c90cc82da", size: 4_248_486, directory: true),
         ])
 
-    public static let all: [Asset] = [smollm2, minilm, fashionMNIST, fidInception, digits, mnist5k, emojione, twemoji]
+    /// Unicode's emoji-test.txt (Emoji 15.0): every emoji sequence with its CLDR short name, group and
+    /// subgroup (`EmojiTestList`, `EmojiNames`): the emoji set's first captions and its categories.
+    public static let unicodeEmoji = Asset(
+        name: "unicode-emoji",
+        summary: "Unicode Emoji 15.0 emoji-test.txt: 3,664 emoji with CLDR short names, groups and subgroups",
+        licence: "Unicode License (data files)",
+        source: .debian(package: "unicode-data", version: "15.0.0-1",
+                        debSHA256: "5efef23bbb1c6a133ecbdd63a2cfa07159ccacf5466a49e2426101c5ecd691fc"),
+        files: [
+            AssetFile("emoji-test.txt", inner: "usr/share/unicode/emoji/emoji-test.txt",
+                      sha256: "8445f23ac8388e096be19d0262e14fceff856ff52093f2356dc89485f1a853db", size: 593_240),
+        ])
+
+    /// CLDR 41's English emoji annotations: keywords and text-to-speech names (`CLDRAnnotations`); the
+    /// derived file covers skin-tone, gendered and flag sequences.
+    public static let cldrAnnotations = Asset(
+        name: "cldr-annotations",
+        summary: "CLDR 41 English emoji annotations (keywords, tts names): annotations/en.xml, annotationsDerived/en.xml",
+        licence: "Unicode-DFS-2016",
+        source: .debian(package: "unicode-cldr-core", version: "41-0.1",
+                        debSHA256: "35d30d5d3bee4d8244e95236259c4c2a0db06e21bad696515751fcfeee4d0260"),
+        files: [
+            AssetFile("annotations/en.xml", inner: "usr/share/unicode/cldr/common/annotations/en.xml",
+                      sha256: "170a989b9aff71fd06b9f7bbd70aa3b4a3d228e15fa734692d4fc80206e536e1", size: 260_457),
+            AssetFile("annotationsDerived/en.xml", inner: "usr/share/unicode/cldr/common/annotationsDerived/en.xml",
+                      sha256: "0fab943b22dd1197b6d6fe6ce6aec7968e925d547283484bddcf96b14daf657f", size: 410_192),
+        ])
+
+    public static let all: [Asset] = [smollm2, minilm, fashionMNIST, fidInception, digits, mnist5k, emojione, twemoji,
+                                      unicodeEmoji, cldrAnnotations]
 
     public static func asset(named name: String) -> Asset? { all.first { $0.name == name } }
 }

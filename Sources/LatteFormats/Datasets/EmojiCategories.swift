@@ -1,39 +1,45 @@
-/// Emoji categories by code point sequence, from EmojiOne's index (the only pinned set that has them),
-/// folded to eight: activity, flags, food, nature, objects, people, symbols, travel. EmojiOne's two tiny
-/// extra categories are folded in: "extras" (only the rainbow flag) into "flags", "modifier" (the five
-/// skin-tone swatches) into "symbols".
+/// Emoji categories by code point sequence: the Unicode standard's emoji-test group (`EmojiNames`:
+/// "Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places",
+/// "Activities", "Objects", "Symbols", "Flags"; the "Component" swatches fold into "People & Body").
 ///
-/// A sequence EmojiOne lacks (Twemoji has newer emoji) gets, in order: the category of the same emoji
-/// without skin tones; "flags" for a regional-indicator pair or a tag flag, "symbols" for a lone
-/// regional-indicator letter; the category of its first
-/// code point (a joined sequence such as "man cooking" takes "man"'s); else `unknown`, a label that
-/// category classifiers leave out.
+/// A sequence the standard does not list, even by `EmojiNames`' derivation rules (Twemoji draws emoji
+/// newer than Emoji 15.0), gets, in order: "Flags" for a regional-indicator pair or a tag flag;
+/// "Symbols" for a lone regional-indicator letter (Twemoji draws all 26); the group of its first code
+/// point (a joined sequence such as "phoenix" = bird + fire takes the bird's); else `unknown`, a label
+/// that category classifiers leave out.
 public struct EmojiCategories: Sendable {
     public static let unknown = "unknown"
-    static let folded = ["extras": "flags", "modifier": "symbols"]
+    public static let flags = "Flags"
+    public static let symbols = "Symbols"
 
-    /// Category per `EmojiSequence.matchKey`.
-    public let byKey: [String: String]
+    private let names: EmojiNames?
+    /// Group per `EmojiSequence.matchKey`, for tests without the pinned files.
+    private let byKey: [String: String]
 
-    public init(_ emojiOne: EmojiOneDataset) {
-        var map: [String: String] = [:]
-        for e in emojiOne.entries {
-            guard let s = EmojiSequence(fileStem: e.unicode) else { continue }
-            map[s.matchKey] = Self.folded[e.category] ?? e.category
-        }
-        byKey = map
+    public init(_ names: EmojiNames) {
+        self.names = names
+        self.byKey = [:]
     }
 
-    public init(byKey: [String: String]) { self.byKey = byKey }
+    /// A group per `matchKey`; a skin-tone variant not in the map takes its base's group.
+    public init(byKey: [String: String]) {
+        self.names = nil
+        self.byKey = byKey
+    }
+
+    /// The standard's group, without the fallbacks; nil when it has none.
+    public func listedGroup(of s: EmojiSequence) -> String? {
+        if let names { return names.name(of: s)?.group }
+        return byKey[s.matchKey] ?? byKey[s.withoutSkinTones.matchKey]
+    }
 
     public func category(of s: EmojiSequence) -> String {
-        if let c = byKey[s.matchKey] ?? byKey[s.withoutSkinTones.matchKey] { return c }
+        if let g = listedGroup(of: s) { return g }
         let named = s.scalars.filter { !EmojiSequence.isPresentationOrJoiner($0) }
-        if named.count == 2, named.allSatisfy(EmojiSequence.isRegionalIndicator) { return "flags" }
-        if named.count > 2, named[0] == 0x1F3F4, named.last == 0xE007F { return "flags" }
-        // Twemoji draws the 26 regional-indicator letters alone too: letter symbols.
-        if named.count == 1, EmojiSequence.isRegionalIndicator(named[0]) { return "symbols" }
-        if let first = named.first, let c = byKey[EmojiSequence.key([first])] { return c }
+        if named.count == 2, named.allSatisfy(EmojiSequence.isRegionalIndicator) { return Self.flags }
+        if named.count > 2, named[0] == 0x1F3F4, named.last == 0xE007F { return Self.flags }
+        if named.count == 1, EmojiSequence.isRegionalIndicator(named[0]) { return Self.symbols }
+        if named.count > 1, let g = listedGroup(of: EmojiSequence(scalars: [named[0]])) { return g }
         return Self.unknown
     }
 }

@@ -11,19 +11,24 @@ import Foundation
 /// emoji; held out 558 images (156 EmojiOne, 402 Twemoji) of 177 emoji, 9.6 % of the images
 /// (docs/images-and-datasets.md).
 ///
-/// **Captions** (the same for both art styles of an emoji, at most three): the Unicode-name caption
-/// (`EmojiCaptioner`, e.g. "heavy black heart", "thumbs up sign, medium skin tone"); EmojiOne's name when
-/// it differs (e.g. "united states" for "flag of united states"; not for its skin-tone variants, whose
-/// names only say "… tone 3"); and the first caption followed by two of EmojiOne's keywords for the emoji
-/// (or for the same emoji without skin tones) that the caption does not already contain
-/// ("heavy black heart, like, love"). An emoji EmojiOne lacks has the first caption only.
+/// **Captions** (the same for both art styles of an emoji, at most three, distinct), from the Unicode
+/// standard (`EmojiNames`: emoji-test.txt's CLDR short names and CLDR's English keywords):
+/// 1. the short name as a phrase (`EmojiNames.phrase`): "red heart", "thumbs up, medium skin tone",
+///    "flag of france", "keycap 1";
+/// 2. the Unicode-character-name caption (`EmojiCaptioner`) when it differs: "heavy black heart";
+/// 3. the first caption and up to two CLDR keywords that add a word to it, in CLDR's (alphabetical)
+///    order: "heart on fire, burn, love"; none when every keyword is already in the caption.
+/// An emoji the standard does not name (Twemoji's emoji newer than Emoji 15.0 that no derivation rule
+/// reaches, listed in `unnamed`) keeps the earlier captions: the Unicode-name caption, EmojiOne's name
+/// when it differs, and two EmojiOne keywords.
 ///
-/// **Labels** index `classNames`: the eight `EmojiCategories` (activity, flags, food, nature, objects,
-/// people, symbols, travel), plus `unknown` if some emoji has none.
+/// **Labels** index `classNames`: the standard's emoji groups (`EmojiNames.groups`, sorted; the
+/// "Component" swatches folded into "People & Body"), plus `unknown` when some emoji of either split
+/// has no group (`EmojiCategories`); both splits get the same names.
 ///
 /// Images are decoded on access; a file that fails to decode throws an `ImageError` naming it, which a
 /// loader with `UnreadableImagePolicy.skip` leaves out and reports. Twemoji files that cannot be
-/// captioned are left out at construction and listed in `skipped`.
+/// captioned by `EmojiCaptioner` are left out at construction and listed in `skipped`.
 public struct EmojiDataset: Dataset {
     public enum Style: String, Sendable { case emojione, twemoji }
 
@@ -53,25 +58,34 @@ public struct EmojiDataset: Dataset {
     public let classNames: [String]
     /// Twemoji files left out (name not a code point sequence, or not captionable).
     public let skipped: [TwemojiDataset.Skipped]
+    /// `matchKey`s (both splits) of the emoji the standard does not name, captioned the earlier way.
+    public let unnamed: [String]
     private let labels: [Int]
 
-    /// The pinned `emojione` and `twemoji` assets (fetched with `latte assets fetch emojione twemoji`).
+    /// The pinned `emojione`, `twemoji`, `unicode-emoji` and `cldr-annotations` assets (fetched with
+    /// `latte assets fetch emojione twemoji unicode-emoji cldr-annotations`).
     public static func pinned(split: IDXDataset.Split?, cache: AssetCache = AssetCache()) throws -> EmojiDataset {
         let index = try cache.require("emojione", file: "config/index.json")
         let twemoji = try cache.require("twemoji", file: "72x72")
         return try EmojiDataset(emojiOneRoot: index.deletingLastPathComponent().deletingLastPathComponent().path,
-                                twemojiFolder: twemoji.path, split: split)
+                                twemojiFolder: twemoji.path, names: try EmojiNames.pinned(cache: cache), split: split)
     }
 
-    public init(emojiOneRoot: String, twemojiFolder: String, split: IDXDataset.Split?) throws {
+    public init(emojiOneRoot: String, twemojiFolder: String, names: EmojiNames, split: IDXDataset.Split?) throws {
         let emojiOne = try EmojiOneDataset(root: emojiOneRoot)
-        let categories = EmojiCategories(emojiOne)
+        let categories = EmojiCategories(names)
         let twemoji = try TwemojiDataset(folder: twemojiFolder, categories: categories)
 
         // One caption list per emoji, shared by its images in both styles.
         var emojiOneByKey: [String: EmojiOneDataset.Entry] = [:]
         for e in emojiOne.entries { if let s = EmojiSequence(fileStem: e.unicode) { emojiOneByKey[s.matchKey] = e } }
+        var unnamed: [String] = []
         func captions(_ s: EmojiSequence, fallback: String?) -> [String] {
+            if let name = names.name(of: s) {
+                return Self.standardCaptions(shortName: name.shortName, unicodeName: try? EmojiCaptioner.caption(s),
+                                             keywords: names.keywords(of: s))
+            }
+            if !unnamed.contains(s.matchKey) { unnamed.append(s.matchKey) }
             let own = emojiOneByKey[s.matchKey]
             let base = own ?? emojiOneByKey[s.withoutSkinTones.matchKey]
             guard let first = (try? EmojiCaptioner.caption(s)) ?? fallback?.lowercased() else { return [] }
@@ -85,29 +99,54 @@ public struct EmojiDataset: Dataset {
             return list
         }
 
-        var entries: [Entry] = []
+        // Both splits are built, so `classNames` (which may hold `unknown`) is the same for each.
+        var all: [Entry] = []
         for e in emojiOne.entries {
-            guard let s = EmojiSequence(fileStem: e.unicode), split == nil || Self.split(of: s) == split else { continue }
-            entries.append(Entry(sequence: s, style: .emojione, imagePath: "\(emojiOneRoot)/assets/png/\(e.unicode).png",
-                                 captions: captions(s, fallback: e.name), category: categories.category(of: s)))
+            guard let s = EmojiSequence(fileStem: e.unicode) else { continue }
+            all.append(Entry(sequence: s, style: .emojione, imagePath: "\(emojiOneRoot)/assets/png/\(e.unicode).png",
+                             captions: captions(s, fallback: e.name), category: categories.category(of: s)))
         }
-        for (i, e) in twemoji.entries.enumerated() where split == nil || Self.split(of: e.sequence) == split {
-            entries.append(Entry(sequence: e.sequence, style: .twemoji, imagePath: twemoji.imagePath(at: i),
-                                 captions: captions(e.sequence, fallback: nil), category: e.category))
+        for (i, e) in twemoji.entries.enumerated() {
+            all.append(Entry(sequence: e.sequence, style: .twemoji, imagePath: twemoji.imagePath(at: i),
+                             captions: captions(e.sequence, fallback: nil), category: e.category))
         }
+        let entries = all.filter { split == nil || Self.split(of: $0.sequence) == split }
         guard !entries.isEmpty else {
             throw DatasetError(.missing, file: twemojiFolder, "no emoji in the \(split.map(\.rawValue) ?? "whole") split")
         }
-        let known = ["activity", "flags", "food", "nature", "objects", "people", "symbols", "travel"]
-        let present = Set(entries.map(\.category))
-        // The eight categories always, so a split's labels index the same names as the other's.
-        let classes = known + present.subtracting(known).sorted()
+        let classes = names.groups + (all.contains { $0.category == EmojiCategories.unknown } ? [EmojiCategories.unknown] : [])
         let labelOf = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        for e in all where labelOf[e.category] == nil {
+            throw DatasetError(.inconsistent, file: twemojiFolder, "\(e.sequence): category '\(e.category)' is not one of the standard's groups \(classes)")
+        }
         self.split = split
         self.entries = entries
         self.classNames = classes
         self.skipped = twemoji.skipped
+        self.unnamed = unnamed
         self.labels = entries.map { labelOf[$0.category]! }
+    }
+
+    /// The captions of an emoji the standard names (rules 1–3 above). `keywords` in CLDR's order; one
+    /// adds a word when some word of it (letters and digits) is not in the first caption.
+    static func standardCaptions(shortName: String, unicodeName: String?, keywords: [String]) -> [String] {
+        func words(_ s: String) -> [String] { s.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init) }
+        let first = EmojiNames.phrase(shortName)
+        var list = [first]
+        if let unicodeName, unicodeName != first { list.append(unicodeName) }
+        let have = Set(words(first))
+        var extra: [String] = []
+        for k in keywords.map({ $0.lowercased() }) where !extra.contains(k) && words(k).contains(where: { !have.contains($0) }) {
+            // A keyword without letters ("+1") says nothing a text encoder can use.
+            guard k.contains(where: \.isLetter) else { continue }
+            extra.append(k)
+            if extra.count == 2 { break }
+        }
+        if !extra.isEmpty {
+            let third = ([first] + extra).joined(separator: ", ")
+            if !list.contains(third) { list.append(third) }
+        }
+        return list
     }
 
     /// EmojiOne names its skin-tone variants "… tone N", which says less than the first caption.

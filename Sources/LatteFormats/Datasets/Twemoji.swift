@@ -2,8 +2,9 @@ import Foundation
 
 /// Twemoji's PNGs (the `twemoji` asset's `72x72/` folder: 72×72 RGBA, palette or truecolour), one per
 /// emoji, named by code point sequence ("1f44d-1f3fd.png"). The set ships no names: each caption is
-/// built from the Unicode names (`EmojiCaptioner`). Labels are categories from EmojiOne's index when
-/// given (`EmojiCategories`, with its documented fallbacks), else every item is `unknown`.
+/// built from the Unicode character names (`EmojiCaptioner`; `EmojiDataset` puts the standard's CLDR
+/// short names first). Labels are the standard's emoji groups when given (`EmojiCategories`, with its
+/// documented fallbacks), else every item is `unknown`.
 ///
 /// A file whose name is not a code point sequence, or whose sequence cannot be captioned (a code
 /// point newer than the toolchain's Unicode data), is left out and listed in `skipped`.

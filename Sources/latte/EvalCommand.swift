@@ -38,7 +38,12 @@ struct EvalCommand: ParsableCommand {
         let pipeline = try loadPipeline(model)
         try sampling.guide.apply(to: pipeline)
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
-            throw ValidationError("\(model) has no class phrases: `latte eval` measures class-conditional models")
+            let kind = pipeline.manifest.samplePrompts != nil ? "was trained on captions" : "records no classes"
+            throw CommandFailure("""
+                \(model) \(kind): `latte eval` measures class-conditional models — images per class, the class accuracy of \
+                the Fashion-MNIST classifier and FID against the Fashion-MNIST test images — and none of these is defined \
+                for a model without classes. Its sample sheet: `latte generate --model \(model) --sheet`.
+                """)
         }
         let settings = try sampling.settings(for: pipeline, seed: seed)
         let classes = phrases.count

@@ -7,14 +7,15 @@ import LatteModels
 import LatteNN
 import LatteTensor
 
-/// `latte generate`: images for a prompt, or with `--sheet` one row per class of the model's classes.
+/// `latte generate`: images for a prompt, or with `--sheet` one row per class of the model's classes (or,
+/// for a model trained on captions, per sample prompt).
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate", abstract: "Generate images from a text prompt with a LatteFlow model.")
 
     @Option(help: "A LatteFlow model folder (model.json).") var model = "models/latteflow-fashion"
     @Option(help: "The prompt (e.g. \"a photo of a sneaker\").") var prompt: String?
-    @Flag(help: "A sample sheet instead: one row per class (the model's class phrases), --count seeds each.") var sheet = false
+    @Flag(help: "A sample sheet instead: one row per class (the model's class phrases) or, for a model trained on captions, per sample prompt (model.json); --count seeds each.") var sheet = false
     @Option(help: "Images per prompt (a grid).") var count = 8
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Seed of the first image's noise; image i of a prompt uses seed + i.") var seed: UInt64 = 0
@@ -51,8 +52,10 @@ struct GenerateCommand: ParsableCommand {
         let loaded = Date().timeIntervalSince(start)
         let prompts: [String]
         if sheet {
-            guard let phrases = pipeline.manifest.classPhrases else { throw ValidationError("\(model) has no class phrases; use --prompt") }
-            prompts = phrases.map { $0[0] }
+            guard let sheet = pipeline.manifest.sheetPrompts else {
+                throw CommandFailure("\(model) records neither class phrases nor sample prompts for a sheet; use --prompt")
+            }
+            prompts = sheet
         } else {
             prompts = [prompt!]
         }

@@ -1,17 +1,32 @@
 import ArgumentParser
 import Foundation
 import LatteFlow
+import LatteFormats
 import LatteKernels
 
-/// `latte train`: trains the generation pathway of a class-conditional text-to-image model on a
-/// labelled image set, with a frozen backbone and a trained autoencoder (`TextToImageTraining`).
+/// `latte train`: trains the generation pathway of a text-to-image model — on class phrases for a
+/// labelled image set, on captions for a captioned one — with a frozen backbone and a trained
+/// autoencoder (`TextToImageTraining`).
 /// Resumable; writes a JSONL log, a loss-curve PNG per group, and exports a ready-to-use model folder
 /// at every checkpoint. This file only turns the flags into `TextToImageTrainingOptions`.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Train a LaTtE-Flow generator (default: Fashion-MNIST class phrases, SmolLM2 backbone).")
+        commandName: "train", abstract: "Train a LaTtE-Flow generator (default: Fashion-MNIST class phrases, SmolLM2 backbone).",
+        discussion: """
+        What the model learns to draw from depends on --data:
+          fashion-mnist      class phrases ("a sneaker", "a running shoe", …); model.json records the classes
+          DIR                a folder of class sub-folders: class phrases (folder names, or --class-names × --prompt-template);
+                             a DIR/captions.jsonl with per-image captions makes it a captioned set
+          FILE.jsonl         captions: one {"image": "relative/path.png", "caption": "…" or ["…", …]} per line; each
+                             image draws one of its captions per epoch; model.json records sample prompts
+                             (--sample-prompt, or the first captions of 8 images spread over the set)
+        Every distinct prompt is prefilled through the backbone once per run; a table too large for memory
+        (--prompt-cache-memory) is kept as f16 in the run folder and reused when the run resumes.
+        Images: the default is Fashion-MNIST's (28×28 grey, --pad 2); any other size needs --resolution N
+        (resize + centre crop, Pillow-exact); channels follow the autoencoder (1 grey, 3 RGB).
+        """)
 
-    @Option(help: "'fashion-mnist' (labels become class phrases) or a folder of images in class sub-folders (folder names become the phrases).") var data = "fashion-mnist"
+    @Option(help: "'fashion-mnist', a folder of images in class sub-folders (class phrases), or a .jsonl caption file (captions).") var data = "fashion-mnist"
     @Option(help: "Trained autoencoder folder: AutoencoderKL (see `latte train-vae`) or AutoencoderDC, in the diffusers layout.") var autoencoder = "models/fashion-vae"
     @Option(help: "Frozen backbone: asset name, GGUF file or Hugging Face folder (LLaMA family or Qwen2-VL).") var backbone = "smollm2"
     @Option(help: "Where the model folder is exported (at every checkpoint and at the end).") var output = "models/latteflow-fashion"
@@ -37,7 +52,18 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Checkpoint (and export) every N steps (0: only at the end).") var checkpointEvery = 500
     @Option(help: "Stop after this step of the --steps schedule (checkpoint and export there); running again with a larger value or without continues. For an early point of a run, e.g. an autoguidance guide.")
     var stopAfter: Int?
-    @Option(help: "Zero padding around each image (28 → 32).") var pad = 2
+    @Option(help: "Zero border around each image of a fixed-size set (28 → 32); decoded images are cropped by it. Default 2, or 0 with --resolution.")
+    var pad: Int?
+    @Option(help: "Resize (shorter side) and centre-crop every image to N×N pixels; needed for images of other or mixed sizes.")
+    var resolution: Int?
+    @Option(help: "What transparent pixels are flattened onto: white, black or a hex colour RRGGBB.")
+    var background = "white"
+    @Flag(help: "Flip images left–right with probability ½ when they are encoded (the latent cache encodes each image once, so the draw is fixed per image, not per epoch).")
+    var flip = false
+    @Option(help: "A prompt the model's sample sheet draws (`latte generate --sheet`); repeat for several. Default for a captioned set: the first captions of 8 images spread over it.")
+    var samplePrompt: [String] = []
+    @Option(help: "Megabytes of f32 prompt caches kept in memory; a larger table is written as f16 to the run folder and read per batch.")
+    var promptCacheMemory = PromptTable.defaultMemoryBudget >> 20
     @Option(help: "Use only the first N training images (quick experiments).") var limit: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -70,7 +96,16 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--residual-attention must be pre_softmax, post_softmax or off")
         }
         if timesteps != "uniform" && timesteps != "logit-normal" { throw ValidationError("--timesteps must be uniform or logit-normal") }
+        do { _ = try BackgroundColour(parsing: background) } catch let error as DatasetError { throw ValidationError("--background: \(error.message)") }
+        if let pad, let resolution { throw ValidationError("--pad \(pad) borders a fixed-size set; --resolution \(resolution) resizes and crops instead: give one") }
         do { try options().validate() } catch { throw ValidationError("\(error)") }
+    }
+
+    /// The image flags as an `ImagePreparation` (channels come from the autoencoder at run time).
+    var imagePreparation: ImagePreparation {
+        ImagePreparation(resolution: resolution, pad: pad ?? (resolution == nil ? ImagePreparation.fashionMNIST.pad : 0),
+                         channels: ImagePreparation.fashionMNIST.channels, background: (try? BackgroundColour(parsing: background)) ?? .white,
+                         horizontalFlip: flip)
     }
 
     /// The flags as the library's options (the generator config file read and merged with the flags).
@@ -90,7 +125,9 @@ struct TrainCommand: ParsableCommand {
         o.conditionDropout = conditionDropout
         o.checkpointEvery = checkpointEvery
         o.stopAfter = stopAfter
-        o.pad = pad
+        o.image = imagePreparation
+        o.samplePrompts = samplePrompt
+        o.promptCacheMemory = promptCacheMemory << 20
         o.limit = limit
         o.initializeFromBackbone = initializeFromBackbone
         o.classNames = classNames.map { URL(fileURLWithPath: $0) }

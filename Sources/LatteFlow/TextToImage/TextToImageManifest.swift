@@ -39,18 +39,22 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
     /// Class names and their phrases when the model was trained on a labelled set (sample sheets, eval).
     public var classNames: [String]?
     public var classPhrases: [[String]]?
+    /// Prompts a sample sheet draws, one row each, for a model without classes (trained on captions);
+    /// absent in older folders.
+    public var samplePrompts: [String]?
 
     enum CodingKeys: String, CodingKey {
         case format, backbone, generator, weights, autoencoder, crop
         case promptStartToken = "prompt_start_token", defaultSteps = "default_steps", defaultGuidance = "default_guidance"
         case defaultShift = "default_shift", defaultSolver = "default_solver", defaultGuidanceInterval = "default_guidance_interval"
-        case classNames = "class_names", classPhrases = "class_phrases"
+        case classNames = "class_names", classPhrases = "class_phrases", samplePrompts = "sample_prompts"
         case guideGenerator = "guide_generator", guideWeights = "guide_weights", defaultGuideWeight = "default_guide_weight"
     }
 
     public init(backbone: String, autoencoder: String, promptStartToken: String, crop: Int, defaultSteps: Int = 30,
                 defaultGuidance: Float = 3, defaultShift: Float = 1, defaultSolver: FlowSolver? = nil,
-                defaultGuidanceInterval: [Float]? = nil, classNames: [String]? = nil, classPhrases: [[String]]? = nil) {
+                defaultGuidanceInterval: [Float]? = nil, classNames: [String]? = nil, classPhrases: [[String]]? = nil,
+                samplePrompts: [String]? = nil) {
         format = Self.currentFormat
         self.backbone = backbone
         generator = "generator.json"
@@ -65,6 +69,14 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         self.defaultGuidanceInterval = defaultGuidanceInterval
         self.classNames = classNames
         self.classPhrases = classPhrases
+        self.samplePrompts = samplePrompts
+    }
+
+    /// The prompts of a sample sheet, one row each: each class's first phrase, else the sample prompts.
+    public var sheetPrompts: [String]? {
+        if let phrases = classPhrases, !phrases.isEmpty { return phrases.map { $0[0] } }
+        if let samplePrompts, !samplePrompts.isEmpty { return samplePrompts }
+        return nil
     }
 
     /// The model.json of a model folder, with an error that says what the folder lacks.
@@ -87,6 +99,12 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         }
         guard m.format == currentFormat else {
             throw GeneratorError.invalidConfiguration("\(url.path): format '\(m.format)' is not \(currentFormat)")
+        }
+        if let phrases = m.classPhrases, phrases.contains(where: \.isEmpty) {
+            throw GeneratorError.invalidConfiguration("\(url.path): every class in class_phrases needs at least one phrase")
+        }
+        if let prompts = m.samplePrompts, prompts.contains(where: \.isEmpty) {
+            throw GeneratorError.invalidConfiguration("\(url.path): sample_prompts holds an empty prompt")
         }
         guard m.crop >= 0, m.defaultSteps > 0 else { throw GeneratorError.invalidConfiguration("\(url.path): crop and default_steps must be non-negative / positive") }
         if let interval = m.defaultGuidanceInterval {

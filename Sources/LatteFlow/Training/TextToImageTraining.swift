@@ -5,13 +5,16 @@ import LatteModels
 import LatteNN
 import LatteTensor
 
-/// `latte train` as a library call: trains the generation pathway of a class-conditional
-/// text-to-image model on a labelled image set, with a frozen backbone and a trained autoencoder.
+/// `latte train` as a library call: trains the generation pathway of a text-to-image model — on class
+/// phrases for a labelled image set, on captions for a captioned one — with a frozen backbone and a
+/// trained autoencoder.
 ///
-/// 1. Data: the images (`ImageDataSource`) become autoencoder latents, cached in the run folder's
-///    `latents/` (`LatentCache`, read memory-mapped); the latent shape, and so the generator's, is the latents'.
-/// 2. Backbone: its K/V geometry shapes the generator (`GeneratorShape`, `BackboneGeometry`); each class
-///    phrase and the null prompt are prefilled once (`PromptEncoder`).
+/// 1. Data: the images (`ImageDataSource`, prepared by `ImagePreparation`) become autoencoder latents,
+///    cached in the run folder's `latents/` (`LatentCache`, read memory-mapped); the latent shape, and so
+///    the generator's, is the latents'. Each latent row's texts come from its dataset item's annotation
+///    (`TrainingPrompts`).
+/// 2. Backbone: its K/V geometry shapes the generator (`GeneratorShape`, `BackboneGeometry`); every
+///    distinct prompt is prefilled once into a `PromptTable`, and the null prompt apart.
 /// 3. The one training loop (`TrainingRun`) runs the generator's step (`GeneratorTrainer`) and, at every
 ///    checkpoint, exports the model folder (`TextToImagePipeline.writeFolder`, the writer behind the pipeline's `save`) and draws the loss curve.
 public enum TextToImageTraining {
@@ -28,21 +31,24 @@ public enum TextToImageTraining {
         try o.validate()
         try FileManager.default.createDirectory(at: o.runDirectory, withIntermediateDirectories: true)
 
-        // 1. Latents of the training set, cached against the autoencoder's weights.
+        // 1. Latents of the training set, cached against the autoencoder's weights and the image preparation.
         let vae = try loadAutoencoder(directory: o.autoencoder)
+        var image = o.image
+        image.channels = vae.imageChannels
+        do { try image.validate() } catch let error as DatasetError { throw TrainingError(message: "--autoencoder \(o.autoencoder.path): \(error.message)") }
         let map = try o.classNames.map { try ClassNameMap(path: $0.path) }
         let templates = o.promptTemplates.isEmpty ? nil : try PromptTemplates(o.promptTemplates)
         var dataset = try ImageDataSource.dataset(o.data, split: .train, classNames: map, templates: templates)
-        if dataset is CaptionedImageDataset {
-            throw GeneratorError.invalidInput("--data \(o.data): training on captions is not connected to latte train yet; give a folder of class sub-folders (with --class-names and --prompt-template if you like)")
-        }
         let classes = TrainingClasses(data: o.data, dataset: dataset)
         if let limit = o.limit { dataset = try DatasetPrefix(base: dataset, count: limit) }
-        let latents = try LatentCache.open(encoder: LatentEncoder(vae, folder: o.autoencoder), dataset: dataset,
-                                           preparation: ImagePreparation(pad: o.pad, channels: vae.imageChannels),
+        guard dataset.count > 0 else { throw TrainingError(message: "--data \(o.data): the dataset has no images") }
+        let latents = try LatentCache.open(encoder: LatentEncoder(vae, folder: o.autoencoder), dataset: dataset, preparation: image,
                                            directory: o.runDirectory.appendingPathComponent("latents"),
                                            options: LatentCache.Options(rebuild: o.rebuildLatents), report: report)
-        let labels = try latents.datasetIndices.map { try dataset.item(at: $0).label }   // rows of the images that could be read
+        // Each latent row's texts, looked up by the dataset item behind it (images that could not be read
+        // have no row), from the items' annotations: no image is decoded a second time.
+        let prompts = try TrainingPrompts(dataset: dataset, items: latents.datasetIndices, classes: classes)
+        report(prompts.summary)
 
         // 2. The generator, shaped by the backbone and the latents.
         let loaded = try Backbone.load(o.backbone, assets: assets)
@@ -60,17 +66,29 @@ public enum TextToImageTraining {
             report("initialised the \(c.layerCount) generation layers as copies of the backbone's (\(copied) tensors)")
         }
         if let groups = o.trainGroups { try model.trainOnly(groups: groups) }
-        let manifest = TrainedModelDefaults.manifest(backbone: o.backbone, crop: o.pad, classNames: classes.names,
-                                                     classPhrases: classes.phrases)
+        let samplePrompts = o.samplePrompts.isEmpty ? nil : o.samplePrompts
+        let manifest = prompts.isCaptioned
+            ? TrainedModelDefaults.manifest(backbone: o.backbone, crop: image.pad, classNames: nil, classPhrases: nil,
+                                            samplePrompts: samplePrompts ?? prompts.samplePrompts(count: TextToImageTrainingOptions.samplePromptCount))
+            : TrainedModelDefaults.manifest(backbone: o.backbone, crop: image.pad, classNames: classes.names, classPhrases: classes.phrases,
+                                            samplePrompts: samplePrompts)
 
-        // Prompt caches: each class phrase and the null prompt prefilled once.
+        // Prompt caches: every distinct prompt prefilled once (a table in memory or an f16 file), the null prompt apart.
         let encoder = PromptEncoder(backbone: backbone)
         try encoder.check(c)
         let tokens = try PromptTokens(tokenizer: tokenizer, startToken: manifest.promptStartToken)
-        let phrases = try classes.phrases.map { try $0.map { try encoder.encode(try tokens.tokens(for: $0)) } }
+        let table = try PromptTable.prefill(texts: prompts.texts, tokens: tokens, backbone: backbone, backboneName: o.backbone,
+                                            file: o.runDirectory.appendingPathComponent("prompt-caches.f16"),
+                                            memoryBudget: o.promptCacheMemory, report: report)
         let null = try encoder.encode(tokens.nullTokens)
-        report("prompt caches: \(encoder.prefills) prefills (\(classes.phrases.joined().count) phrases + null)")
-        let data = try LabelledLatentData(latents: latents, labels: labels, phrases: phrases, batchSize: o.batch, seed: o.seed)
+        let data: any GeneratorTrainingData
+        if prompts.isCaptioned {
+            data = try CaptionedLatentData(latents: latents, captions: prompts.rows, prompts: table, batchSize: o.batch, seed: o.seed)
+        } else {
+            let phrases = classes.phrases.map { $0.map { table.entry(for: $0)! } }
+            data = try LabelledLatentData(latents: latents, labels: prompts.labels, phrases: phrases, prompts: table,
+                                          batchSize: o.batch, seed: o.seed)
+        }
 
         var timesteps = o.timesteps
         if let groups = o.trainGroups {
@@ -119,27 +137,5 @@ public enum TextToImageTraining {
         }
         try model.loadSafetensors(weights, strict: true)
         report("initialised from \(weights.path)")
-    }
-}
-
-/// The classes of a labelled training set and the phrases a class's images are captioned with:
-/// Fashion-MNIST's written phrasings (`ClassPrompts`), or for an image folder each class sub-folder's
-/// name.
-public struct TrainingClasses: Sendable, Equatable {
-    public let names: [String]
-    public let phrases: [[String]]
-
-    public init(data: String, dataset: any Dataset) {
-        if data == "fashion-mnist" {
-            names = IDXDataset.fashionMNISTClasses
-            phrases = ClassPrompts.fashionMNIST
-        } else if let folder = dataset as? ImageFolderDataset, folder.classPhrases != folder.displayNames || folder.displayNames != folder.classNames.map({ [$0] }) {
-            // A class-name map or prompt templates were given: their names and phrases.
-            names = folder.displayNames.map { $0[0] }
-            phrases = folder.classPhrases
-        } else {
-            names = dataset.classNames
-            phrases = dataset.classNames.map { [$0.replacingOccurrences(of: "_", with: " ")] }
-        }
     }
 }

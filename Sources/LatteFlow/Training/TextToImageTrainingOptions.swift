@@ -1,9 +1,11 @@
 import Foundation
+import LatteFormats
 import LatteNN
 
 /// Everything a `TextToImageTraining` run is asked for (the flags of `latte train`, same defaults).
 public struct TextToImageTrainingOptions {
-    /// "fashion-mnist" or a folder of images in class sub-folders.
+    /// "fashion-mnist", a folder of images in class sub-folders (trains on class phrases) or a .jsonl
+    /// caption file (trains on captions: any dataset whose items carry their own captions does).
     public var data = "fashion-mnist"
     /// A trained autoencoder folder (AutoencoderKL or AutoencoderDC, diffusers layout).
     public var autoencoder = URL(fileURLWithPath: "models/fashion-vae")
@@ -30,8 +32,15 @@ public struct TextToImageTrainingOptions {
     public var checkpointEvery = 500
     /// Stop (checkpoint, export) at this step of the `steps` schedule; a later run continues.
     public var stopAfter: Int?
-    /// Zero border around each image (28 → 32); decoded images are cropped by it.
-    public var pad = 2
+    /// How images become training pixels: a zero border (Fashion-MNIST's 28 → 32; decoded images are
+    /// cropped by it, the model folder's `crop`) or a resize and centre crop to a resolution, the background
+    /// transparent pixels are flattened onto, and the flip. Its `channels` are replaced by the autoencoder's.
+    public var image = ImagePreparation.fashionMNIST
+    /// The zero border of `image` (for callers that set only that).
+    public var pad: Int {
+        get { image.pad }
+        set { image.pad = newValue }
+    }
     /// Only the first N training images.
     public var limit: Int?
     public var seed: UInt64 = 0
@@ -51,6 +60,13 @@ public struct TextToImageTrainingOptions {
     public var initializeFromBackbone = false
     /// Train only these contiguous expert groups (t drawn from their times; everything else frozen).
     public var trainGroups: [Int]?
+    /// The prompts a captioned model's sample sheet draws (model.json `sample_prompts`); empty: the first
+    /// captions of `samplePromptCount` training images spread over the set.
+    public var samplePrompts: [String] = []
+    public static let samplePromptCount = 8
+    /// Bytes of f32 prompt caches kept in memory; a larger table goes to an f16 file in the run folder
+    /// (`PromptTable`).
+    public var promptCacheMemory = PromptTable.defaultMemoryBudget
     /// Seconds to pause after logging each step (tests that kill a run need the time).
     public var pauseAfterLogging: Double = 0
 
@@ -64,7 +80,11 @@ public struct TextToImageTrainingOptions {
         if let stopAfter, stopAfter < 1 || stopAfter > steps { throw fail("--stop-after must be between 1 and --steps (\(steps))") }
         if !(0...1).contains(conditionDropout) { throw fail("--condition-dropout must lie in [0, 1]") }
         if checkpointEvery < 0 { throw fail("--checkpoint-every must not be negative") }
-        if pad < 0 { throw fail("--pad must not be negative") }
+        do { try image.validate() } catch let error as DatasetError { throw fail(error.message) }
+        if let empty = samplePrompts.firstIndex(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw fail("--sample-prompt \(empty + 1) is empty")
+        }
+        if promptCacheMemory < 0 { throw fail("--prompt-cache-memory must not be negative") }
         if let limit, limit < 1 { throw fail("--limit must be at least 1") }
         if data == "fashion-mnist" && (classNames != nil || !promptTemplates.isEmpty) {
             throw fail("--class-names and --prompt-template name the classes of an image folder; fashion-mnist has its own phrases")

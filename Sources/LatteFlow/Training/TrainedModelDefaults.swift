@@ -12,10 +12,12 @@ public enum TrainedModelDefaults {
     /// The autoencoder's folder name inside the model folder.
     public static let autoencoderFolder = "autoencoder"
 
-    /// The manifest of a model trained on `backbone` with images bordered by `crop` pixels.
-    public static func manifest(backbone: String, crop: Int, classNames: [String], classPhrases: [[String]]) -> TextToImageManifest {
+    /// The manifest of a model trained on `backbone` with images bordered by `crop` pixels: with its
+    /// classes when it was trained on class phrases, with sample prompts when on captions.
+    public static func manifest(backbone: String, crop: Int, classNames: [String]?, classPhrases: [[String]]?,
+                                samplePrompts: [String]? = nil) -> TextToImageManifest {
         TextToImageManifest(backbone: backbone, autoencoder: autoencoderFolder, promptStartToken: promptStartToken, crop: crop,
                             defaultSteps: steps, defaultGuidance: guidance, defaultSolver: solver,
-                            classNames: classNames, classPhrases: classPhrases)
+                            classNames: classNames, classPhrases: classPhrases, samplePrompts: samplePrompts)
     }
 }

@@ -111,4 +111,9 @@ public struct CSVDigitsDataset: Dataset {
                           pixels: Array(pixels[(index * size)..<((index + 1) * size)]))
         return DatasetItem(image: image, label: Int(labels[index]))
     }
+
+    public func annotation(at index: Int) throws -> DatasetAnnotation {
+        precondition(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
+        return DatasetAnnotation(label: Int(labels[index]), captions: [])
+    }
 }

@@ -110,4 +110,9 @@ public struct CaptionedImageDataset: Dataset {
         let image = try ImageFile.read(imagePath(at: index), limits: limits)
         return DatasetItem(image: image, label: labels[index], captions: lines[index].captions)
     }
+
+    public func annotation(at index: Int) throws -> DatasetAnnotation {
+        precondition(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
+        return DatasetAnnotation(label: labels[index], captions: lines[index].captions)
+    }
 }

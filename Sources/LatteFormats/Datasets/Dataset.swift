@@ -31,6 +31,28 @@ public protocol Dataset: Sendable {
     var classNames: [String] { get }
     /// Decodes example `index` (0..<count); throws when its file is unreadable or corrupt.
     func item(at index: Int) throws -> DatasetItem
+    /// Example `index`'s label and captions without its pixels. The default decodes the item; sets
+    /// that know them without decoding (every set here) answer directly, so a trainer whose images were
+    /// already encoded (a latent cache) reads the texts without decoding a single image again.
+    func annotation(at index: Int) throws -> DatasetAnnotation
+}
+
+/// What an item says besides its pixels: the label and captions of its `DatasetItem`.
+public struct DatasetAnnotation: Sendable, Equatable {
+    public var label: Int
+    public var captions: [String]
+
+    public init(label: Int, captions: [String]) {
+        self.label = label
+        self.captions = captions
+    }
+}
+
+extension Dataset {
+    public func annotation(at index: Int) throws -> DatasetAnnotation {
+        let item = try item(at: index)
+        return DatasetAnnotation(label: item.label, captions: item.captions)
+    }
 }
 
 public struct DatasetError: Error, CustomStringConvertible, Equatable {

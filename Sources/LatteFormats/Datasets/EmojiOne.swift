@@ -66,4 +66,9 @@ public struct EmojiOneDataset: Dataset {
         let image = try PNG.read("\(root)/assets/png/\(entries[index].unicode).png")
         return DatasetItem(image: image, label: labels[index], caption: caption(at: index))
     }
+
+    public func annotation(at index: Int) throws -> DatasetAnnotation {
+        precondition(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
+        return DatasetAnnotation(label: labels[index], captions: [caption(at: index)])
+    }
 }

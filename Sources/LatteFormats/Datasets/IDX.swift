@@ -99,6 +99,11 @@ public struct IDXDataset: Dataset {
         return DatasetItem(image: image, label: Int(labels[index]))
     }
 
+    public func annotation(at index: Int) throws -> DatasetAnnotation {
+        precondition(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
+        return DatasetAnnotation(label: Int(labels[index]), captions: [])
+    }
+
     public enum Split: String, Sendable { case train, test }
 
     public static let fashionMNISTClasses = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

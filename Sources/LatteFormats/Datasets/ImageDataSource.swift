@@ -50,4 +50,5 @@ public struct DatasetPrefix: Dataset {
 
     public var classNames: [String] { base.classNames }
     public func item(at index: Int) throws -> DatasetItem { try base.item(at: index) }
+    public func annotation(at index: Int) throws -> DatasetAnnotation { try base.annotation(at: index) }
 }

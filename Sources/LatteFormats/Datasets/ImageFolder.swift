@@ -93,8 +93,14 @@ public struct ImageFolderDataset: Dataset {
     public func item(at index: Int) throws -> DatasetItem {
         precondition(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
         let image = try ImageFile.read("\(root)/\(files[index])", limits: limits)
+        let text = try annotation(at: index)
+        return DatasetItem(image: image, label: text.label, captions: text.captions)
+    }
+
+    public func annotation(at index: Int) throws -> DatasetAnnotation {
+        precondition(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
         let label = labels[index]
-        return DatasetItem(image: image, label: label, captions: captions[files[index]] ?? (templated ? classPhrases[label] : []))
+        return DatasetAnnotation(label: label, captions: captions[files[index]] ?? (templated ? classPhrases[label] : []))
     }
 
     /// Parses captions.jsonl strictly: a malformed line or a caption for a file that is not in the

@@ -150,9 +150,7 @@ extension Tensor {
             // First to float32 …
             switch src.dtype {
             case .float32: asFloat.update(from: s.assumingMemoryBound(to: Float.self), count: n)
-            case .float16:
-                let p = s.assumingMemoryBound(to: UInt16.self)
-                for i in 0..<n { asFloat[i] = HalfConversion.float(fromFloat16: p[i]) }
+            case .float16: HalfConversion.widenFloat16(s.assumingMemoryBound(to: UInt16.self), count: n, into: asFloat)
             case .bfloat16:
                 // bf16 is the top half of a float32: a shift, written on the bits so it vectorises.
                 let p = s.assumingMemoryBound(to: UInt16.self)

@@ -13,17 +13,25 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train a LaTtE-Flow generator (default: Fashion-MNIST class phrases, SmolLM2 backbone).",
         discussion: """
-        What the model learns to draw from depends on --data:
-          fashion-mnist      class phrases ("a sneaker", "a running shoe", …); model.json records the classes
-          DIR                a folder of class sub-folders: class phrases (folder names, or --class-names × --prompt-template);
-                             a DIR/captions.jsonl with per-image captions makes it a captioned set
-          FILE.jsonl         captions: one {"image": "relative/path.png", "caption": "…" or ["…", …]} per line; each
-                             image draws one of its captions per epoch; model.json records sample prompts
-                             (--sample-prompt, or the first captions of 8 images spread over the set)
-        Every distinct prompt is prefilled through the backbone once per run; a table too large for memory
-        (--prompt-cache-memory) is kept as f16 in the run folder and reused when the run resumes.
-        Images: the default is Fashion-MNIST's (28×28 grey, --pad 2); any other size needs --resolution N
-        (resize + centre crop, Pillow-exact); channels follow the autoencoder (1 grey, 3 RGB).
+        What the model learns from depends on --data:
+          fashion-mnist  class phrases ("a sneaker", "a running shoe", …)
+          DIR            class sub-folders: class phrases (folder names, or
+                         --class-names × --prompt-template); a DIR/captions.jsonl
+                         with captions of its images makes it a captioned set
+          FILE.jsonl     captions: one {"image": "relative/path.png",
+                         "caption": "…" or ["…", …]} per line
+        A class-conditional model records its classes in model.json; a captioned
+        one records sample prompts (--sample-prompt, or the first captions of 8
+        images spread over the set) for `latte generate --sheet`. Each image
+        draws one of its captions (or class phrases) per epoch.
+
+        Every distinct prompt is prefilled through the backbone once per run; a
+        table larger than --prompt-cache-memory is kept as f16 in the run folder
+        and reused when the run resumes.
+
+        Images: Fashion-MNIST's by default (28×28 grey, --pad 2); images of
+        other or mixed sizes need --resolution N (resize, centre crop); the
+        channels follow the autoencoder (1 grey, 3 RGB).
         """)
 
     @Option(help: "'fashion-mnist', a folder of images in class sub-folders (class phrases), or a .jsonl caption file (captions).") var data = "fashion-mnist"
@@ -63,7 +71,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "A prompt the model's sample sheet draws (`latte generate --sheet`); repeat for several. Default for a captioned set: the first captions of 8 images spread over it.")
     var samplePrompt: [String] = []
     @Option(help: "Megabytes of f32 prompt caches kept in memory; a larger table is written as f16 to the run folder and read per batch.")
-    var promptCacheMemory = PromptTable.defaultMemoryBudget >> 20
+    var promptCacheMemory = PromptTable.defaultMemoryBudget / 1_000_000
     @Option(help: "Use only the first N training images (quick experiments).") var limit: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -127,7 +135,7 @@ struct TrainCommand: ParsableCommand {
         o.stopAfter = stopAfter
         o.image = imagePreparation
         o.samplePrompts = samplePrompt
-        o.promptCacheMemory = promptCacheMemory << 20
+        o.promptCacheMemory = promptCacheMemory * 1_000_000
         o.limit = limit
         o.initializeFromBackbone = initializeFromBackbone
         o.classNames = classNames.map { URL(fileURLWithPath: $0) }

@@ -42,6 +42,25 @@ final class TextToImageManifestTests: XCTestCase {
         }
     }
 
+    /// A captioned model records sample prompts instead of classes; a folder without either still loads.
+    func testSamplePromptsAreOptionalAndMakeTheSheet() throws {
+        let older = try manifest("")
+        XCTAssertNil(older.samplePrompts)
+        XCTAssertNil(older.sheetPrompts, "neither classes nor sample prompts: no sheet")
+        let classes = try manifest(#", "class_names": ["Bag"], "class_phrases": [["a bag", "a handbag"]]"#)
+        XCTAssertEqual(classes.sheetPrompts, ["a bag"], "a class model's sheet: each class's first phrase")
+        let captioned = try manifest(#", "sample_prompts": ["red heart", "a smiling cat"]"#)
+        XCTAssertEqual(captioned.sheetPrompts, ["red heart", "a smiling cat"])
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("latte-manifest-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try captioned.save(to: url)
+        XCTAssertTrue(try String(contentsOf: url, encoding: .utf8).contains("\"sample_prompts\""))
+        XCTAssertEqual(try TextToImageManifest.load(from: url), captioned)
+        for (extra, expected) in [(#", "sample_prompts": ["ok", ""]"#, "sample_prompts"), (#", "class_phrases": [["a"], []]"#, "class_phrases")] {
+            XCTAssertThrowsError(try manifest(extra)) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
+        }
+    }
+
     func testGuideKeysAreOptionalAndChecked() throws {
         let none = try manifest("")
         XCTAssertNil(none.guideGenerator)

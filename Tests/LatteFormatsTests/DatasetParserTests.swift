@@ -223,6 +223,10 @@ final class DatasetParserTests: XCTestCase {
         XCTAssertEqual(first.label, 1)
         XCTAssertEqual(first.image.pixels[0], 10)
         XCTAssertEqual(try data.item(at: 1).caption, "grinning face")
+        for i in 0..<2 {
+            let item = try data.item(at: i)
+            XCTAssertEqual(try data.annotation(at: i), DatasetAnnotation(label: item.label, captions: item.captions))
+        }
 
         _ = try DatasetFixtures.write(Array("{\"x\": {\"unicode\": \"../../etc/passwd\", \"name\": \"n\"}}".utf8), dir, "config/index.json")
         assertDatasetError(try EmojiOneDataset(root: dir.path), names: "index.json", mentions: ["malformed unicode"], kind: .corrupt)

@@ -145,6 +145,34 @@ final class TrainingDataSourceTests: XCTestCase {
         XCTAssertEqual(withLabels.labels, [1, 0])
     }
 
+    /// A trainer reads labels and captions with `annotation(at:)`: what `item(at:)` says, without the image
+    /// (every source here answers without decoding; a set that does not falls back to decoding).
+    func testAnnotationsAreTheItemsLabelsAndCaptionsWithoutDecoding() throws {
+        let root = try makeImageNetFolder()
+        _ = try text(#"{"file": "golden retriever/grey dog.png", "caption": ["a grey dog", "a dog"]}"#, root, "captions.jsonl")
+        let folder = try ImageFolderDataset(root: root.path, templates: try PromptTemplates(["a photo of a {name}"]))
+        let captioned = try CaptionedImageDataset(captionFile: try text("""
+        {"image": "n01440764/a.png", "caption": "red", "label": "b"}
+        {"image": "golden retriever/grey dog.png", "caption": ["grey", "dog"], "label": "a"}
+        """, root, "labelled.jsonl"))
+        let sets: [any Dataset] = [folder, captioned, try DatasetPrefix(base: folder, count: 3),
+                                   try IDXDataset(images: IDXArray(bytes: [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 5, 6]),
+                                                  labels: IDXArray(bytes: [0, 0, 8, 1, 0, 0, 0, 2, 1, 0]), classNames: ["x", "y"])]
+        for set in sets {
+            for i in 0..<set.count {
+                let item = try set.item(at: i)
+                XCTAssertEqual(try set.annotation(at: i), DatasetAnnotation(label: item.label, captions: item.captions), "\(type(of: set)) item \(i)")
+            }
+        }
+        XCTAssertEqual(try folder.annotation(at: 1).captions, ["a grey dog", "a dog"])
+        XCTAssertEqual(try folder.annotation(at: 2).captions, ["a photo of a n01440764"])
+        // No image is read: the annotations survive the images' removal.
+        try fm.removeItem(at: root.appendingPathComponent("n01440764"))
+        XCTAssertEqual(try captioned.annotation(at: 0), DatasetAnnotation(label: 1, captions: ["red"]))
+        XCTAssertEqual(try folder.annotation(at: 2).label, 2)
+        XCTAssertThrowsError(try folder.item(at: 2))
+    }
+
     func testCaptionedJSONLBadLinesNameFileAndLine() throws {
         let dir = try makeScratchDirectory(self)
         let good = #"{"image": "a.png", "caption": "ok"}"#

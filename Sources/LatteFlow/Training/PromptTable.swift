@@ -8,7 +8,7 @@ import LatteTensor
 /// through the frozen backbone before the first step, then looked up by entry for the whole run.
 ///
 /// How much memory that takes, measured: a SmolLM2-135M cache holds 30 layers × (keys + values) × 3 K/V
-/// heads × 64 = 11,520 values per token, 45 KB in f32. Fashion-MNIST's 40 class phrases take 11 MB;
+/// heads × 64 = 11,520 values per token, 46 KB in f32. Fashion-MNIST's 40 class phrases take 9 MB;
 /// EmojiOne's captions average 18.3 tokens (start token included), 843 KB per cache, so the emoji model's
 /// ~6,000 images × up to 3 captions ≈ 18,000 caches would take 15 GB in f32 — and still 7.6 GB in f16,
 /// so halving the precision in memory is not enough. Hence two stores:
@@ -17,8 +17,10 @@ import LatteTensor
 ///   are bit for bit those the class-conditional default model was trained with (a batched prefill can
 ///   differ in the last bits: the GEMM blocks a few-row prompt differently);
 /// - **file, f16** otherwise (`PromptCacheFile`, in the run folder): each batch's rows are read back and
-///   widened to f32, so the process holds only the batch (32 × ~420 KB) and the page cache what fits of
-///   the rest; a resumed run reuses the file instead of prefilling again (~0.1 s per caption here).
+///   widened to f32, so the process holds only the batch and the page cache what fits of the rest; a
+///   resumed run reuses the file instead of prefilling again. Measured on EmojiOne's 1,794 captions (2
+///   busy cores): 757 MB of f16 written in 209 s of prefill while the process grew by 28 MB; a batch of
+///   32 rows read back in 20 ms; reopening the file 0.2 s; worst relative error against f32 4.9e-4.
 ///   f16 keeps a relative error ≤ 2⁻¹¹; SmolLM2's keys and values stay below ~20, far inside its range
 ///   (a value beyond it is refused).
 public final class PromptTable {
@@ -36,8 +38,8 @@ public final class PromptTable {
     private let entryOfText: [String: Int]
     private let storage: Storage
 
-    /// Caches of a default budget: f32 tables up to 512 MiB stay in memory.
-    public static let defaultMemoryBudget = 512 << 20
+    /// Caches of a default budget: f32 tables up to 500 MB stay in memory.
+    public static let defaultMemoryBudget = 500_000_000
     /// Prompts prefilled together for the file store (sorted by length, so little padding): about twice
     /// a single prompt's throughput on SmolLM2 (measured: 0.11 against 0.21 s per caption on 2 busy cores).
     static let prefillBatch = 8

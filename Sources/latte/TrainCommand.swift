@@ -66,7 +66,7 @@ struct TrainCommand: ParsableCommand {
     var resolution: Int?
     @Option(help: "What transparent pixels are flattened onto: white, black or a hex colour RRGGBB.")
     var background = "white"
-    @Flag(help: "Flip images left–right with probability ½ when they are encoded (the latent cache encodes each image once, so the draw is fixed per image, not per epoch).")
+    @Flag(help: "Flip images left–right: the latent cache holds each image as it is and mirrored, and training draws one per image and epoch.")
     var flip = false
     @Option(help: "A prompt the model's sample sheet draws (`latte generate --sheet`); repeat for several. Default for a captioned set: the first captions of 8 images spread over it.")
     var samplePrompt: [String] = []

@@ -40,13 +40,14 @@ final class CaptionedTrainingTests: XCTestCase {
         return url
     }
 
-    func options(data: URL) throws -> TextToImageTrainingOptions {
+    /// Options for a run on `data` in its own run and output folders (`name`).
+    func options(data: URL, name: String = "run") throws -> TextToImageTrainingOptions {
         var o = TextToImageTrainingOptions()
         o.data = data.path
         o.autoencoder = try autoencoder()
         o.backbone = try TinyTextBackbone.folder(in: directory).path
-        o.output = directory.appendingPathComponent("model")
-        o.runDirectory = directory.appendingPathComponent("run")
+        o.output = directory.appendingPathComponent("\(name)-model")
+        o.runDirectory = directory.appendingPathComponent(name)
         o.shape = GeneratorShape(groups: 2, width: 16, mlpWidth: 24)
         o.image = ImagePreparation(resolution: 8)
         o.steps = 4
@@ -96,14 +97,25 @@ final class CaptionedTrainingTests: XCTestCase {
         XCTAssertEqual(try TextToImageManifest.load(directory: result.output).samplePrompts, ["a red square", "a tiny blue square"])
     }
 
-    func testAMissingImageIsNamedAndAnEmptyCaptionFileIsRefused() throws {
+    /// A missing image is reported with its path and left out (its captions with it); a caption file
+    /// without entries, or whose images are all unreadable, is an error naming the problem.
+    func testAMissingImageIsNamedAndSkippedAndAnEmptySetIsRefused() throws {
         let missing = try captionFile(lines + [#"{"image": "images/absent.png", "caption": "nothing"}"#], images: images)
-        XCTAssertThrowsError(try TextToImageTraining.run(try options(data: missing)) { _ in }) { error in
-            XCTAssertTrue("\(error)".contains("images/absent.png"), "\(error)")
-        }
+        var o = try options(data: missing)
+        o.steps = 1
+        var said: [String] = []
+        _ = try TextToImageTraining.run(o) { said.append($0) }
+        XCTAssertTrue(said.contains { $0.contains("images/absent.png") && $0.contains("skipped") }, said.joined(separator: "\n"))
+        XCTAssertTrue(said.contains("training on captions: 4 images, 6 captions (5 distinct)"),
+                      "the rows follow the images that were read: \(said.joined(separator: "\n"))")
+
         let empty = try captionFile(["", "  "], images: [:])
-        XCTAssertThrowsError(try TextToImageTraining.run(try options(data: empty)) { _ in }) { error in
+        XCTAssertThrowsError(try TextToImageTraining.run(try options(data: empty, name: "empty")) { _ in }) { error in
             XCTAssertTrue("\(error)".contains("captions.jsonl") && "\(error)".contains("no entries"), "\(error)")
+        }
+        let unreadable = try captionFile([#"{"image": "images/none.png", "caption": "nothing"}"#], images: [:])
+        XCTAssertThrowsError(try TextToImageTraining.run(try options(data: unreadable, name: "unreadable")) { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("every image was unreadable"), "\(error)")
         }
     }
 

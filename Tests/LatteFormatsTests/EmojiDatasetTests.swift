@@ -94,6 +94,10 @@ final class EmojiDatasetTests: XCTestCase {
         XCTAssertEqual(set.entries.map(\.category), ["People & Body", "Smileys & Emotion", "Smileys & Emotion"])  // the tone falls back to its base
         XCTAssertEqual(Set(set.skipped.map(\.file)), ["2fffd.png", "not-an-emoji.png"])
         XCTAssertEqual(try set.item(at: 2).label, 1)
+        for i in 0..<set.count {
+            let item = try set.item(at: i)
+            XCTAssertEqual(try set.annotation(at: i), DatasetAnnotation(label: item.label, captions: item.captions))
+        }
         XCTAssertEqual(categories.category(of: EmojiSequence(fileStem: "1f1eb-1f1f7")!), "Flags")
         XCTAssertEqual(categories.category(of: EmojiSequence(fileStem: "1f1eb")!), "Symbols")  // a lone letter
         XCTAssertEqual(categories.category(of: EmojiSequence(fileStem: "1f600-200d-1f373")!), "Smileys & Emotion")  // first code point
@@ -138,6 +142,7 @@ final class EmojiDatasetTests: XCTestCase {
         let heart = try XCTUnwrap(train.entries.firstIndex { $0.sequence.matchKey == "2764" && $0.style == .twemoji })
         let item = try train.item(at: heart)
         XCTAssertEqual(item.captions, ["red heart", "heavy black heart"])
+        XCTAssertEqual(try train.annotation(at: heart), DatasetAnnotation(label: item.label, captions: item.captions), "read without decoding")
         XCTAssertEqual([item.image.width, item.image.height], [72, 72])
         XCTAssertGreaterThanOrEqual(item.image.channels, 3)
         let preparation = ImagePreparation(resolution: 32, channels: 3, background: .white)

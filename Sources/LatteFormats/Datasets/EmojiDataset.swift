@@ -171,4 +171,9 @@ public struct EmojiDataset: Dataset {
         let e = entries[index]
         return DatasetItem(image: try PNG.read(e.imagePath), label: labels[index], captions: e.captions)
     }
+
+    public func annotation(at index: Int) throws -> DatasetAnnotation {
+        precondition(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
+        return DatasetAnnotation(label: labels[index], captions: entries[index].captions)
+    }
 }

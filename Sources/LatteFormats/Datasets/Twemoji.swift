@@ -70,4 +70,9 @@ public struct TwemojiDataset: Dataset {
         precondition(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
         return DatasetItem(image: try PNG.read(imagePath(at: index)), label: labels[index], caption: entries[index].caption)
     }
+
+    public func annotation(at index: Int) throws -> DatasetAnnotation {
+        precondition(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
+        return DatasetAnnotation(label: labels[index], captions: [entries[index].caption])
+    }
 }

@@ -32,6 +32,24 @@ final class TrainOptionsCommandTests: XCTestCase {
         }
     }
 
+    /// The image and caption options: documented, and contradictions refused before any work.
+    func testImageAndCaptionOptionsAreDocumentedAndCheckedFirst() throws {
+        let help = try train(["--help"])
+        let text = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for expected in ["--resolution", "--background", "--flip", "--sample-prompt", "--prompt-cache-memory", "(default: 500)",
+                         "FILE.jsonl", "sample prompts"] {
+            XCTAssertTrue(text.contains(expected), "latte train --help lacks \(expected):\n\(help.output)")
+        }
+        for (arguments, expected) in [(["--pad", "2", "--resolution", "32"], "give one"),
+                                      (["--background", "purple"], "'purple' is not a colour"),
+                                      (["--sample-prompt", " "], "--sample-prompt 1 is empty"),
+                                      (["--resolution", "0"], "--resolution must be at least 1")] {
+            let r = try train(arguments)
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertTrue(r.output.contains(expected), "\(arguments): \(r.output)")
+        }
+    }
+
     func testABadGeneratorConfigOrPairingIsRefusedNamingTheKey() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("train-config-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }

@@ -77,6 +77,31 @@ final class CaptionedLatentDataTests: XCTestCase {
         }
     }
 
+    /// A flip-augmented cache (two variants per item): rows read the variant drawn per (seed, epoch, item),
+    /// both over the epochs, exactly as the labelled stream reads them.
+    func testFlipVariantsAreDrawnAsInTheLabelledStream() throws {
+        struct TwoVariants: LatentRows {
+            var count: Int { 6 }
+            var itemShape: [Int] { [1, 1, 1] }
+            var variantCount: Int { 2 }
+            func rows(_ indices: [Int]) throws -> Tensor { try rows(indices, variants: indices.map { _ in 0 }) }
+            func rows(_ indices: [Int], variants: [Int]) throws -> Tensor {
+                Tensor(zip(indices, variants).map { Float(10 * $0 + $1) }, shape: [indices.count, 1, 1, 1])
+            }
+        }
+        var captioned = try CaptionedLatentData(latents: TwoVariants(), captions: (0..<6).map { [$0, $0 + 6] }, prompts: table,
+                                                batchSize: 3, seed: 9)
+        var labelled = try LabelledLatentData(latents: TwoVariants(), labels: [Int](repeating: 0, count: 6), phrases: [[0]], prompts: table,
+                                              batchSize: 3, seed: 9)
+        var variants: [Int: Set<Int>] = [:]
+        for _ in 0..<16 {
+            let values = try captioned.next().latents.toArray()
+            XCTAssertEqual(values, try labelled.next().latents.toArray())
+            for v in values { variants[Int(v) / 10, default: []].insert(Int(v) % 10) }
+        }
+        XCTAssertTrue(variants.values.contains { $0 == [0, 1] }, "over 8 epochs an item is read both ways: \(variants)")
+    }
+
     func testRowsWithoutCaptionsAndUnknownEntriesAreRefused() throws {
         let rows = try LatentTensor(latents.sliced(axis: 0, 0..<2))
         XCTAssertThrowsError(try CaptionedLatentData(latents: rows, captions: [[0], []], prompts: table, batchSize: 2, seed: 0)) {

@@ -9,8 +9,8 @@ import LatteTensor
 ///
 /// How much memory that takes, measured: a SmolLM2-135M cache holds 30 layers × (keys + values) × 3 K/V
 /// heads × 64 = 11,520 values per token, 46 KB in f32. Fashion-MNIST's 40 class phrases take 9 MB. The
-/// emoji model's training split (`--data emoji`: 5,244 images, 8,809 captions, 5,449 distinct, 8.4 tokens
-/// on average with the start token) takes 2.1 GB in f32 and 1.05 GB in f16; EmojiOne's longer keyword
+/// emoji model's training split (`--data emoji`: 5,244 images, 11,516 captions, 8,093 distinct, 8.9 tokens
+/// on average with the start token) takes 3.3 GB in f32 and 1.7 GB in f16; EmojiOne's longer keyword
 /// captions (18.3 tokens) would take 843 KB each, and a larger captioned set — 6,000 images × 3 captions
 /// of ~20 tokens — 16 GB in f32 and still 8 GB in f16, so halving the precision in memory is not enough
 /// on its own. Hence two stores:

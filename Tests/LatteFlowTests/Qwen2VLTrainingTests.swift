@@ -64,8 +64,8 @@ final class Qwen2VLTrainingTests: XCTestCase {
         var said: [String] = []
         let result = try TextToImageTraining.run(o, report: { said.append($0) })
 
-        // Each phrase and the null prompt were prefilled once, through the Qwen2-VL backbone.
-        XCTAssertTrue(said.contains { $0.contains("prompt caches: 3 prefills") }, said.joined(separator: "\n"))
+        // Each class phrase was prefilled once, through the Qwen2-VL backbone, into the run's prompt table.
+        XCTAssertTrue(said.contains { $0.contains("prompt caches: 2 distinct prompts (of 2 texts") }, said.joined(separator: "\n"))
         let losses = TrainingLog.series(in: result.log, x: "step", y: "loss").map(\.1)
         XCTAssertEqual(losses.count, 120)
         XCTAssertTrue(losses.allSatisfy(\.isFinite))

@@ -39,6 +39,9 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
     /// Class names and their phrases when the model was trained on a labelled set (sample sheets, eval).
     public var classNames: [String]?
     public var classPhrases: [[String]]?
+    /// What `latte eval` measures a captioned model against (data source and category classifier);
+    /// absent for class-conditional models, which are measured per class.
+    public var evaluation: TextToImageEvaluation?
 
     enum CodingKeys: String, CodingKey {
         case format, backbone, generator, weights, autoencoder, crop
@@ -46,6 +49,7 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         case defaultShift = "default_shift", defaultSolver = "default_solver", defaultGuidanceInterval = "default_guidance_interval"
         case classNames = "class_names", classPhrases = "class_phrases"
         case guideGenerator = "guide_generator", guideWeights = "guide_weights", defaultGuideWeight = "default_guide_weight"
+        case evaluation
     }
 
     public init(backbone: String, autoencoder: String, promptStartToken: String, crop: Int, defaultSteps: Int = 30,
@@ -104,6 +108,9 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
             guard w.isFinite, w >= 1 else {
                 throw GeneratorError.invalidConfiguration("\(url.path): default_guide_weight \(w) must be at least 1 (1 = off)")
             }
+        }
+        if let e = m.evaluation, e.data.isEmpty || e.classifier.isEmpty {
+            throw GeneratorError.invalidConfiguration("\(url.path): evaluation needs a non-empty \"data\" source and \"classifier\" folder")
         }
         return m
     }

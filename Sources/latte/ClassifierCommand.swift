@@ -88,7 +88,7 @@ extension ClassifierTrainCommand {
         print(String(format: "trained in %.0f s on %d threads on %d labelled images; held-out accuracy %.2f %% (%d/%d); wrote %@",
                      result.seconds, Parallel.threadCount, result.trainingImages, accuracy.fraction * 100, accuracy.correct, accuracy.total, output))
         for name in result.model.configuration.classNames {
-            if let c = accuracy.perCategory[name] { print(String(format: "  %-10@ %6.2f %%  (%d/%d)", name as NSString, c.fraction * 100, c.correct, c.total)) }
+            if let c = accuracy.perCategory[name] { print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0))" + String(format: " %6.2f %%  (%d/%d)", c.fraction * 100, c.correct, c.total)) }
         }
     }
 }

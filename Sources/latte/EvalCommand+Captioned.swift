@@ -108,10 +108,10 @@ extension EvalCommand {
                      r.adherence.fraction * 100, r.adherence.correct, r.adherence.total, r.classifierAccuracy.fraction * 100, r.adherenceGapPoints))
         for name in classNames {
             guard let a = r.adherence.perCategory[name], let c = r.classifierAccuracy.perCategory[name] else { continue }
-            print(String(format: "  %-10@ generated %5.1f %%  real %5.1f %%  (%d)", name as NSString, a.fraction * 100, c.fraction * 100, a.total))
+            print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0))" + String(format: "generated %5.1f %%  real %5.1f %%  (%d)", a.fraction * 100, c.fraction * 100, a.total))
         }
         let m = r.memorisation
-        print(String(format: "memorisation %.1f %% (%d/%d generated images nearer a training image than %.2f, the %g-th percentile of held-out images' nearest-training distances; %.1f %% of held-out images by construction)",
+        print(String(format: "memorisation %.1f %% (%d/%d generated images nearer a training image than %.2f, percentile %g of the held-out images' nearest-training distances; %.1f %% of held-out images are, by construction)",
                      m.fraction * 100, m.flagged, m.generated, m.threshold, m.percentile, m.heldOutFraction * 100))
         print(String(format: "  median nearest-training distance: generated %.2f, held-out %.2f (%d training images)",
                      m.generatedMedianDistance, m.heldOutMedianDistance, m.training))

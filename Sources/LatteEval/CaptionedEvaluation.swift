@@ -114,7 +114,8 @@ public enum CaptionedEvaluation {
     }
 
     /// n positions spread evenly over 0..<count (⌊i·count/n⌋): a deterministic sample that covers the
-    /// whole split, not just its first items (which are sorted by code point, so by category).
+    /// whole split, not just its first items (a split is ordered by source and code point, so its first
+    /// items are one art style and a few categories).
     public static func evenlySpaced(_ n: Int, of count: Int) -> [Int] {
         (0..<n).map { $0 * count / n }
     }

@@ -69,6 +69,8 @@ public enum CategoryClassifierTraining {
             "`latte eval` uses it for **prompt adherence** of captioned models trained on `\(data)`: it labels the",
             "images generated from held-out captions, and the share labelled with the caption's true category is",
             "compared with the classifier's own accuracy on the real held-out images below (docs/evaluation.md).",
+            "Categories can be hard to see (a heart is a \"symbol\", a face \"people\"): the gap between the two",
+            "numbers is the measure, not either one alone.",
             "",
             "## Accuracy on the held-out split",
             "",
@@ -91,6 +93,7 @@ public enum CategoryClassifierTraining {
             "- \(result.trainingImages) labelled training images; \(result.unlabelledTraining) training items without a category left out"
                 + (result.skipped.isEmpty ? "." : "; \(result.skipped.count) unreadable images skipped."),
             "- Preparation (the same for generated images' real counterparts in `latte eval`): \(preparation).",
+            "- The data's own terms apply to these weights' training images (docs/assets.md lists each pinned asset's licence).",
             "",
             "## Network and recipe",
             "",

@@ -17,7 +17,7 @@ extension EvalCommand {
             ?? evaluation.classifierDirectory(modelDirectory: URL(fileURLWithPath: model))
         let net: ImageClassifier
         do { net = try ImageClassifier.load(directory: classifierURL) } catch {
-            throw CommandFailure("cannot load the category classifier named by \(model)/model.json: \(error)")
+            throw CommandFailure("cannot load the category classifier \(classifierURL.path) (\(classifier == nil ? "named by \(model)/model.json" : "--classifier")): \(error)")
         }
         let settings = try sampling.settings(for: pipeline, seed: seed)
 

@@ -22,6 +22,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "The classifier folder (default: models/fashion-classifier; for a captioned model, the one its model.json names).")
     var classifier: String?
     @Option(help: "Generated images per class of a class-conditional model (the issue's protocol: 500 → 5,000 images).") var perClass = 500
+    @Option(help: "Measure as a captioned model against this data source's held-out split (with --classifier), whatever model.json says.")
+    var data: String?
+    @Option(help: "With --data: the held-out set, when the data source has no split of its own.") var heldOut: String?
     @Option(help: "Captioned models: only the first N held-out captions (quick runs; the FID is then more biased).") var limit: Int?
     @Option(help: "Captioned models: the percentile of held-out images' nearest-training distances below which a generated image counts as a near-copy.")
     var memorisationPercentile = 5.0
@@ -39,13 +42,17 @@ struct EvalCommand: ParsableCommand {
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2 (FID needs two images)") }
         if !(0...100).contains(memorisationPercentile) { throw ValidationError("--memorisation-percentile must be in 0…100") }
+        if data != nil && classifier == nil { throw ValidationError("--data needs --classifier DIR (the category classifier that labels generated images)") }
+        if heldOut != nil && data == nil { throw ValidationError("--held-out needs --data") }
     }
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
         let pipeline = try loadPipeline(model)
         try sampling.guide.apply(to: pipeline)
-        if let evaluation = pipeline.manifest.evaluation { return try runCaptioned(pipeline: pipeline, evaluation: evaluation) }
+        if let evaluation = data.map({ TextToImageEvaluation(data: $0, heldOut: heldOut, classifier: classifier ?? "") }) ?? pipeline.manifest.evaluation {
+            return try runCaptioned(pipeline: pipeline, evaluation: evaluation)
+        }
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
             throw ValidationError("\(model) has no class phrases: `latte eval` measures class-conditional models")
         }

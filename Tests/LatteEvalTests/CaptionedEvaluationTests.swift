@@ -144,4 +144,28 @@ final class CaptionedEvaluationTests: XCTestCase {
         XCTAssertEqual(set.images.f32[2 * 48 + 16], 1, accuracy: 1e-6) // the transparent image is white
         XCTAssertThrowsError(try EvaluationSplits(data: file.path)) { XCTAssertTrue("\($0)".contains("held-out"), "\($0)") }
     }
+
+    /// Generated images reach a classifier of another size as real images do: rounded to 8 bits, then resized.
+    func testResizedRoundsToEightBitsAndKeepsFlatColours() {
+        let flat = Tensor.empty([2, 3, 8, 8])
+        for i in 0..<flat.count { flat.f32[i] = [0.2, 0.6, 1.0][(i / 64) % 3] }
+        let small = EvaluationImages.resized(flat, side: 4)
+        XCTAssertEqual(small.shape, [2, 3, 4, 4])
+        for i in 0..<small.count { XCTAssertEqual(small.f32[i], ([51, 153, 255] as [Float])[(i / 16) % 3] / 255, accuracy: 1e-6) }
+        XCTAssertEqual(EvaluationImages.resized(flat, side: 8).toArray(), flat.toArray(), "the same size is passed through")
+    }
+
+    /// The feature cache's key changes with any pixel that the FID network would see differently, and
+    /// with the shape, but not with sub-8-bit noise (the network rounds pixels to 8 bits first).
+    func testFeatureCacheKeyFollowsWhatTheNetworkSees() {
+        let a = Tensor.empty([1, 3, 4, 4])
+        for i in 0..<a.count { a.f32[i] = Float(i) / 64 }
+        let b = Tensor.empty([1, 3, 4, 4]); for i in 0..<b.count { b.f32[i] = a.f32[i] + 1e-6 }
+        let c = Tensor.empty([1, 3, 4, 4]); for i in 0..<c.count { c.f32[i] = a.f32[i] }; c.f32[5] += 0.1
+        let key = InceptionFeatureCache.key(a, networkTag: "n")
+        XCTAssertEqual(InceptionFeatureCache.key(b, networkTag: "n"), key)
+        XCTAssertNotEqual(InceptionFeatureCache.key(c, networkTag: "n"), key)
+        XCTAssertNotEqual(InceptionFeatureCache.key(a.reshaped([3, 1, 4, 4]), networkTag: "n"), key)
+        XCTAssertNotEqual(InceptionFeatureCache.key(a, networkTag: "other"), key)
+    }
 }

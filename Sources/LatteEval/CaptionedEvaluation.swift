@@ -38,6 +38,8 @@ public enum CaptionedEvaluation {
         public var classifierAccuracy: CategoryAccuracy
         /// (classifier accuracy − adherence) in percentage points.
         public var adherenceGapPoints: Double
+        /// The same with every category weighted equally (`CategoryAccuracy.balancedFraction`).
+        public var balancedAdherenceGapPoints: Double
         public var fid: Double?
         public var fidMeanTerm: Double?
         /// FID of `fidImages` real training images (evenly spaced through the split) against the held-out images.
@@ -56,6 +58,7 @@ public enum CaptionedEvaluation {
         enum CodingKeys: String, CodingKey {
             case adherence, fid, memorisation
             case classifierAccuracy = "classifier_accuracy", adherenceGapPoints = "adherence_gap_points", fidMeanTerm = "fid_mean_term"
+            case balancedAdherenceGapPoints = "balanced_adherence_gap_points"
             case fidFloor = "fid_floor", fidFloorMeanTerm = "fid_floor_mean_term", fidImages = "fid_images"
             case generatedImages = "generated_images", heldOutImages = "held_out_images", labelledHeldOutImages = "labelled_held_out_images"
             case trainingImages = "training_images", firstSeed = "first_seed"
@@ -107,6 +110,7 @@ public enum CaptionedEvaluation {
                                                    percentile: options.memorisationPercentile)
         let report = Report(adherence: adherence, classifierAccuracy: classifierAccuracy,
                             adherenceGapPoints: (classifierAccuracy.fraction - adherence.fraction) * 100,
+                            balancedAdherenceGapPoints: (classifierAccuracy.balancedFraction - adherence.balancedFraction) * 100,
                             fid: fid?.fid, fidMeanTerm: fid?.meanTerm, fidFloor: floor?.fid, fidFloorMeanTerm: floor?.meanTerm,
                             fidImages: real.count, memorisation: memorisation, generatedImages: prompts.count, heldOutImages: real.count,
                             labelledHeldOutImages: classifierAccuracy.total, trainingImages: training.count, firstSeed: options.seed)

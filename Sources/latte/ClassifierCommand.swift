@@ -72,21 +72,24 @@ extension ClassifierTrainCommand {
         settings.seed = seed
         settings.maxShift = category.maxShift
         settings.horizontalFlips = !category.noFlip
+        settings.classBalance = category.classBalance
         let result = try CategoryClassifierTraining.run(splits: splits, configuration: configuration, settings: settings,
                                                         runDirectory: runDir.map { URL(fileURLWithPath: $0) }, checkpointEvery: checkpointEvery,
                                                         restart: restart, progress: true, log: log)
         var command = "latte classifier train --data \(data)" + (category.heldOut.map { " --held-out \($0)" } ?? "")
         command += " --output \(output) --resolution \(category.resolution) --channels \(category.channels) --background \(category.background)"
         command += " --widths \(category.widths.values.map(String.init).joined(separator: ",")) --epochs \(settings.epochs) --batch-size \(batchSize)"
-        command += " --learning-rate \(learningRate) --max-shift \(category.maxShift)\(category.noFlip ? " --no-flip" : "") --seed \(seed)"
+        command += " --learning-rate \(learningRate) --max-shift \(category.maxShift)\(category.noFlip ? " --no-flip" : "")"
+        command += " --class-balance \(category.classBalance) --seed \(seed)"
         let accuracy = result.heldOutAccuracy
         try result.model.save(directory: URL(fileURLWithPath: output), metadata: [
             "data": splits.description, "command": command, "epochs": "\(settings.epochs)", "seed": "\(seed)",
             "threads": "\(Parallel.threadCount)", "train_seconds": String(format: "%.0f", result.seconds),
             "held_out_accuracy": String(format: "%.4f", accuracy.fraction),
         ], card: CategoryClassifierTraining.card(result, data: splits.description, command: command))
-        print(String(format: "trained in %.0f s on %d threads on %d labelled images; held-out accuracy %.2f %% (%d/%d); wrote %@",
-                     result.seconds, Parallel.threadCount, result.trainingImages, accuracy.fraction * 100, accuracy.correct, accuracy.total, output))
+        print(String(format: "trained in %.0f s on %d threads on %d labelled images; held-out accuracy %.2f %% (%d/%d; every category weighted equally %.2f %%); wrote %@",
+                     result.seconds, Parallel.threadCount, result.trainingImages, accuracy.fraction * 100, accuracy.correct, accuracy.total,
+                     accuracy.balancedFraction * 100, output))
         for name in result.model.configuration.classNames {
             if let c = accuracy.perCategory[name] { print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0))" + String(format: " %6.2f %%  (%d/%d)", c.fraction * 100, c.correct, c.total)) }
         }
@@ -103,6 +106,8 @@ struct CategoryClassifierOptions: ParsableArguments {
     @Option(help: "With --data: what transparent pixels are flattened onto (white, black or RRGGBB), as the model's training did.") var background = "white"
     @Option(help: "With --data: channels of each stage, comma-separated (each later stage halves the size).") var widths = StageWidths(argument: "32,64,128")!
     @Option(help: "With --data: random shifts of up to this many pixels (0: off).") var maxShift = 2
+    @Option(help: "With --data: class c weighs (n_largest / n_c)^B in the loss (0: plain mean, 1: every class as much as the largest).")
+    var classBalance: Float = 0.5
     @Flag(help: "With --data: no random left-right flips.") var noFlip = false
 
     func validate() throws {
@@ -110,6 +115,7 @@ struct CategoryClassifierOptions: ParsableArguments {
         if resolution < 1 { throw ValidationError("--resolution must be at least 1") }
         if channels != 1 && channels != 3 { throw ValidationError("--channels must be 1 or 3") }
         if maxShift < 0 { throw ValidationError("--max-shift must not be negative") }
+        if !(classBalance >= 0 && classBalance.isFinite) { throw ValidationError("--class-balance must be a finite number ≥ 0") }
     }
 }
 
@@ -173,13 +179,15 @@ extension ClassifierEvalCommand {
         let accuracy = CategoryAccuracy(predictions: try classifier.predict(heldOut.images), labels: heldOut.labels(in: names), classNames: names)
         let seconds = Date().timeIntervalSince(start)
         if json {
-            let object: [String: Any] = ["accuracy": accuracy.fraction, "images": accuracy.total, "unlabelled": heldOut.count - accuracy.total,
+            let object: [String: Any] = ["accuracy": accuracy.fraction, "balanced_accuracy": accuracy.balancedFraction,
+                                         "images": accuracy.total, "unlabelled": heldOut.count - accuracy.total,
                                          "per_class": accuracy.perCategory.mapValues(\.fraction), "data": splits.description,
                                          "images_per_second": Double(heldOut.count) / max(seconds, 1e-9)]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
-            print(String(format: "accuracy %.2f %% (%d/%d labelled held-out images of %@; %d unlabelled left out)", accuracy.fraction * 100,
-                         accuracy.correct, accuracy.total, splits.description as NSString, heldOut.count - accuracy.total))
+            print(String(format: "accuracy %.2f %% (%d/%d labelled held-out images of %@; %d unlabelled left out); every category weighted equally %.2f %%",
+                         accuracy.fraction * 100, accuracy.correct, accuracy.total, splits.description as NSString, heldOut.count - accuracy.total,
+                         accuracy.balancedFraction * 100))
             for name in names {
                 guard let c = accuracy.perCategory[name] else { continue }
                 print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0))" + String(format: " %6.2f %%  (%d/%d)", c.fraction * 100, c.correct, c.total))

@@ -106,6 +106,9 @@ extension EvalCommand {
         }
         print(String(format: "prompt adherence %.1f %% (%d/%d labelled held-out captions); the classifier on the real held-out images %.1f %%: gap %.1f points",
                      r.adherence.fraction * 100, r.adherence.correct, r.adherence.total, r.classifierAccuracy.fraction * 100, r.adherenceGapPoints))
+        print(String(format: "  every category weighted equally: adherence %.1f %%, real %.1f %%, gap %.1f points (always naming the largest category: %.1f %%)",
+                     r.adherence.balancedFraction * 100, r.classifierAccuracy.balancedFraction * 100, r.balancedAdherenceGapPoints,
+                     r.classifierAccuracy.majorityFraction * 100))
         for name in classNames {
             guard let a = r.adherence.perCategory[name], let c = r.classifierAccuracy.perCategory[name] else { continue }
             print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0))" + String(format: "generated %5.1f %%  real %5.1f %%  (%d)", a.fraction * 100, c.fraction * 100, a.total))

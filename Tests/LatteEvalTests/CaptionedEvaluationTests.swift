@@ -75,6 +75,9 @@ final class CaptionedEvaluationTests: XCTestCase {
         XCTAssertEqual(report.classifierAccuracy.correct, 8)
         XCTAssertEqual(report.classifierAccuracy.perCategory["b"], CategoryAccuracy.Count(correct: 3, total: 4))
         XCTAssertEqual(report.adherenceGapPoints, (8.0 / 9 - 7.0 / 9) * 100, accuracy: 1e-9)
+        // Per category: generated a 4/5, b 3/4; real a 5/5, b 3/4 → balanced 77.5 % and 87.5 %.
+        XCTAssertEqual(report.adherence.balancedFraction, 0.775, accuracy: 1e-12)
+        XCTAssertEqual(report.balancedAdherenceGapPoints, 10, accuracy: 1e-9)
         XCTAssertEqual(report.generatedImages, 10)
         XCTAssertEqual(report.heldOutImages, 10)
         XCTAssertEqual(report.labelledHeldOutImages, 9)

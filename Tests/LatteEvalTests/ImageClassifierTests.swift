@@ -95,4 +95,44 @@ final class ImageClassifierTests: XCTestCase {
         XCTAssertEqual(offsets.count, 9, "every shift in −1…1 × −1…1 occurs")
         XCTAssertThrowsError(try ClassifierBatches(images: images, labels: [0], batchSize: 1, horizontalFlips: false, maxShift: 1, fill: [1], seed: 0))
     }
+
+    /// The class-weighted loss is the plain cross-entropy when every weight is equal, and weighs rows by
+    /// their class otherwise; the trainer's weights follow (n_largest / n_c)^classBalance.
+    func testClassWeightedCrossEntropyAndWeights() throws {
+        var g = RandomGenerator(seed: 4)
+        let logits = Tensor.normal([5, 3], generator: &g)
+        let targets = [0, 2, 1, 0, 0]
+        let plain = Tensor.crossEntropy(logits: logits, targets: Tensor(indices: targets)).item()
+        XCTAssertEqual(ImageClassifierTrainer.weightedCrossEntropy(logits: logits, targets: targets, classWeights: [2, 2, 2]).item(), plain, accuracy: 1e-6)
+        // Weights [1, 0, 0]: only the class-0 rows count, as their mean.
+        let rows = (0..<5).map { i in Tensor.crossEntropy(logits: logits.sliced(axis: 0, i..<(i + 1)).contiguous(), targets: Tensor(indices: [targets[i]])).item() }
+        XCTAssertEqual(ImageClassifierTrainer.weightedCrossEntropy(logits: logits, targets: targets, classWeights: [1, 0, 0]).item(),
+                       (rows[0] + rows[3] + rows[4]) / 3, accuracy: 1e-5)
+
+        let labels = [0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]   // 4, 1 and 11 images
+        var settings = ImageClassifier.TrainingSettings()
+        settings.batchSize = 4
+        settings.classBalance = 0.5
+        let trainer = try ImageClassifierTrainer(configuration: configuration, images: Tensor.zeros([16, 3, 16, 16]), labels: labels, settings: settings)
+        XCTAssertEqual(trainer.classWeights[0], Float(11.0 / 4).squareRoot(), accuracy: 1e-5)
+        XCTAssertEqual(trainer.classWeights[1], Float(11).squareRoot(), accuracy: 1e-5)
+        XCTAssertEqual(trainer.classWeights[2], 1, accuracy: 1e-6)
+        settings.classBalance = 0
+        XCTAssertEqual(try ImageClassifierTrainer(configuration: configuration, images: Tensor.zeros([16, 3, 16, 16]), labels: labels,
+                                                  settings: settings).classWeights, [1, 1, 1])
+    }
+
+    /// Balanced accuracy weighs every category the same; the majority share is what always naming the
+    /// largest category scores; unlabelled items (−1) count nowhere; the JSON carries all three.
+    func testCategoryAccuracyBalancedAndMajority() throws {
+        let a = CategoryAccuracy(predictions: [0, 0, 0, 0, 0, 1, 1], labels: [0, 0, 0, 0, 1, 1, -1], classNames: ["big", "small"])
+        XCTAssertEqual(a.total, 6)
+        XCTAssertEqual(a.fraction, 5.0 / 6, accuracy: 1e-12)
+        XCTAssertEqual(a.balancedFraction, (1 + 0.5) / 2, accuracy: 1e-12)
+        XCTAssertEqual(a.majorityFraction, 4.0 / 6, accuracy: 1e-12)
+        let json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(a)) as! [String: Any]
+        XCTAssertEqual(json["balanced"] as? Double ?? 0, 0.75, accuracy: 1e-12)
+        XCTAssertEqual(json["fraction"] as? Double ?? 0, 5.0 / 6, accuracy: 1e-12)
+        XCTAssertEqual(try JSONDecoder().decode(CategoryAccuracy.self, from: try JSONEncoder().encode(a)), a)
+    }
 }

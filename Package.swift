@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "LatteBenchmarksTests", dependencies: ["LatteBenchmarks"]),
         // Runs the built `latte` executable (a killed `latte train` resumes exactly); the dependency makes
         // `swift build --build-tests` and `swift test` build it first.
-        .testTarget(name: "LatteCommandLineTests", dependencies: ["latte", "LatteFormats", "LatteModels"]),
+        .testTarget(name: "LatteCommandLineTests", dependencies: ["latte", "LatteFormats", "LatteModels", "LatteFlow", "LatteEval", "LatteTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -80,3 +80,27 @@ public enum FashionMNISTFID {
         return stats
     }
 }
+
+extension EvaluationImages {
+    /// Images [N, C, H, W] in [0, 1] resized to `side` × `side` as real images are: rounded to 8 bits,
+    /// then Pillow-exact bicubic resampling (so a classifier sees generated and real images through the
+    /// same path). Returns the input when it already has that size.
+    public static func resized(_ images: Tensor, side: Int) -> Tensor {
+        precondition(images.rank == 4 && side >= 1, "resized: images [N, C, H, W] and a positive side, got \(images.shape) and \(side)")
+        let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        if h == side && w == side { return images }
+        let x = images.toFloat32().contiguous()
+        let out = Tensor.empty([n, c, side, side])
+        withExtendedLifetime(x) {
+            for i in 0..<n {
+                var pixels = [UInt8](repeating: 0, count: h * w * c)
+                let src = x.f32 + i * c * h * w
+                for ch in 0..<c { for p in 0..<(h * w) { pixels[p * c + ch] = UInt8(min(max(src[ch * h * w + p], 0), 1) * 255 + 0.5) } }
+                let small = Image(width: w, height: h, channels: c, pixels: pixels).resized(width: side, height: side, filter: .bicubic)
+                let dst = out.f32 + i * c * side * side
+                for ch in 0..<c { for p in 0..<(side * side) { dst[ch * side * side + p] = Float(small.pixels[p * c + ch]) / 255 } }
+            }
+        }
+        return out
+    }
+}

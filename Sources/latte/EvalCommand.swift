@@ -12,13 +12,22 @@ import LatteTensor
 /// Generates `--per-class` images for each class (cycling through the class's phrases), crops them to
 /// the data's 28×28, and measures them with the FID Inception network against the 10k Fashion-MNIST
 /// test images and with the project's Fashion-MNIST classifier (docs/evaluation.md).
+/// A model whose model.json names an `evaluation` (a captioned model) is measured against its data's
+/// held-out split instead: FID, prompt adherence and memorisation (`EvalCommand+Captioned.swift`).
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "FID, class accuracy and speed of a LatteFlow text-to-image model.")
 
     @Option(help: "A LatteFlow model folder.") var model = "models/latteflow-fashion"
-    @Option(help: "The Fashion-MNIST classifier folder.") var classifier = "models/fashion-classifier"
-    @Option(help: "Generated images per class (the issue's protocol: 500 → 5,000 images).") var perClass = 500
+    @Option(help: "The classifier folder (default: models/fashion-classifier; for a captioned model, the one its model.json names).")
+    var classifier: String?
+    @Option(help: "Generated images per class of a class-conditional model (the issue's protocol: 500 → 5,000 images).") var perClass = 500
+    @Option(help: "Measure as a captioned model against this data source's held-out split (with --classifier), whatever model.json says.")
+    var data: String?
+    @Option(help: "With --data: the held-out set, when the data source has no split of its own.") var heldOut: String?
+    @Option(help: "Captioned models: only the first N held-out captions (quick runs; the FID is then more biased).") var limit: Int?
+    @Option(help: "Captioned models: the percentile of held-out images' nearest-training distances below which a generated image counts as a near-copy.")
+    var memorisationPercentile = 5.0
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Seed of the first image; image i uses seed + i.") var seed: UInt64 = 1_000_000
     @Option(help: "Images sampled together.") var batch = 50
@@ -31,12 +40,19 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         if perClass < 1 { throw ValidationError("--per-class must be at least 1") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
+        if let limit, limit < 2 { throw ValidationError("--limit must be at least 2 (FID needs two images)") }
+        if !(0...100).contains(memorisationPercentile) { throw ValidationError("--memorisation-percentile must be in 0…100") }
+        if data != nil && classifier == nil { throw ValidationError("--data needs --classifier DIR (the category classifier that labels generated images)") }
+        if heldOut != nil && data == nil { throw ValidationError("--held-out needs --data") }
     }
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
         let pipeline = try loadPipeline(model)
         try sampling.guide.apply(to: pipeline)
+        if let evaluation = data.map({ TextToImageEvaluation(data: $0, heldOut: heldOut, classifier: classifier ?? "") }) ?? pipeline.manifest.evaluation {
+            return try runCaptioned(pipeline: pipeline, evaluation: evaluation)
+        }
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames else {
             let kind = pipeline.manifest.samplePrompts != nil ? "was trained on captions" : "records no classes"
             throw CommandFailure("""
@@ -63,7 +79,7 @@ struct EvalCommand: ParsableCommand {
         if let saveImages { try writeImages(images, labels: labels, names: names, to: URL(fileURLWithPath: saveImages)) }
 
         // Class accuracy with the project's classifier.
-        let net = try FashionClassifier.load(directory: URL(fileURLWithPath: classifier))
+        let net = try FashionClassifier.load(directory: URL(fileURLWithPath: classifier ?? "models/fashion-classifier"))
         let predicted = try net.predict(generated)
         var correct = [Int](repeating: 0, count: classes)
         for (p, l) in zip(predicted, labels) where p == l { correct[l] += 1 }
@@ -79,18 +95,7 @@ struct EvalCommand: ParsableCommand {
             fid = try FrechetDistance.terms(try FIDStatistics(features: features), reference)
         }
 
-        var speed: [String: Double] = [:]
-        if !skipSpeed {
-            for n in [1, 16] {
-                let prompts = (0..<n).map { phrases[$0 % classes][0] }
-                _ = try pipeline.generate(prompts: prompts, settings: settings)   // warm-up
-                let t = Date()
-                _ = try pipeline.generate(prompts: prompts, settings: settings)
-                let s = Date().timeIntervalSince(t)
-                speed["seconds_per_image_batch_\(n)"] = s / Double(n)
-                speed["images_per_second_batch_\(n)"] = Double(n) / s
-            }
-        }
+        let speed = skipSpeed ? [:] : try measureSpeed(pipeline, settings: settings) { phrases[$0 % classes][0] }
 
         if json {
             var object: [String: Any] = ["class_accuracy": accuracy, "images": labels.count, "per_class_accuracy": perClassAccuracy,
@@ -116,6 +121,21 @@ struct EvalCommand: ParsableCommand {
                 print(String(format: "(autoguidance weight %.2f against %@)", settings.guideWeight, guide as NSString))
             }
         }
+    }
+
+    /// Seconds per image and images per second at batch 1 and 16, after a warm-up; prompt i of a batch is `prompt(i)`.
+    func measureSpeed(_ pipeline: TextToImagePipeline, settings: SamplerSettings, prompt: (Int) -> String) throws -> [String: Double] {
+        var speed: [String: Double] = [:]
+        for n in [1, 16] {
+            let prompts = (0..<n).map(prompt)
+            _ = try pipeline.generate(prompts: prompts, settings: settings)   // warm-up
+            let t = Date()
+            _ = try pipeline.generate(prompts: prompts, settings: settings)
+            let s = Date().timeIntervalSince(t)
+            speed["seconds_per_image_batch_\(n)"] = s / Double(n)
+            speed["images_per_second_batch_\(n)"] = Double(n) / s
+        }
+        return speed
     }
 
     /// Writes images [N, C, H, W] in [−1, 1] as PNGs named by index and class.

@@ -75,4 +75,30 @@ final class TextToImageManifestTests: XCTestCase {
             XCTAssertThrowsError(try manifest(extra)) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
         }
     }
+
+    func testEvaluationIsOptionalRoundTripsAndResolvesTheClassifier() throws {
+        XCTAssertNil(try manifest("").evaluation, "class-conditional folders name no evaluation set")
+        let captioned = try manifest(#", "evaluation": {"data": "emoji", "classifier": "../emoji-classifier"}"#)
+        XCTAssertEqual(captioned.evaluation, TextToImageEvaluation(data: "emoji", classifier: "../emoji-classifier"))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("latte-manifest-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try captioned.save(to: url)
+        XCTAssertEqual(try TextToImageManifest.load(from: url), captioned)
+        XCTAssertTrue(String(decoding: try Data(contentsOf: url), as: UTF8.self).contains("\"evaluation\""))
+        XCTAssertEqual(try manifest(#", "evaluation": {"data": "a.jsonl", "held_out": "b.jsonl", "classifier": "c"}"#).evaluation?.heldOut, "b.jsonl")
+        XCTAssertThrowsError(try manifest(#", "evaluation": {"data": "", "classifier": "c"}"#)) { XCTAssertTrue("\($0)".contains("evaluation"), "\($0)") }
+        XCTAssertThrowsError(try manifest(#", "evaluation": {"data": "emoji"}"#)) { XCTAssertTrue("\($0)".contains("classifier"), "\($0)") }
+
+        // A relative classifier path: beside the model folder when it exists there, else the working directory's.
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("latte-eval-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let modelFolder = root.appendingPathComponent("models/m")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("models/emoji-classifier"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: modelFolder, withIntermediateDirectories: true)
+        XCTAssertEqual(TextToImageEvaluation(data: "emoji", classifier: "../emoji-classifier").classifierDirectory(modelDirectory: modelFolder).path,
+                       root.appendingPathComponent("models/emoji-classifier").standardizedFileURL.path)
+        XCTAssertEqual(TextToImageEvaluation(data: "emoji", classifier: "models/nowhere").classifierDirectory(modelDirectory: modelFolder).path,
+                       URL(fileURLWithPath: "models/nowhere").path)
+        XCTAssertEqual(TextToImageEvaluation(data: "emoji", classifier: "/abs/c").classifierDirectory(modelDirectory: modelFolder).path, "/abs/c")
+    }
 }

@@ -42,6 +42,9 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
     /// Prompts a sample sheet draws, one row each, for a model without classes (trained on captions);
     /// absent in older folders.
     public var samplePrompts: [String]?
+    /// What `latte eval` measures a captioned model against (data source and category classifier);
+    /// absent for class-conditional models, which are measured per class.
+    public var evaluation: TextToImageEvaluation?
 
     enum CodingKeys: String, CodingKey {
         case format, backbone, generator, weights, autoencoder, crop
@@ -49,6 +52,7 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         case defaultShift = "default_shift", defaultSolver = "default_solver", defaultGuidanceInterval = "default_guidance_interval"
         case classNames = "class_names", classPhrases = "class_phrases", samplePrompts = "sample_prompts"
         case guideGenerator = "guide_generator", guideWeights = "guide_weights", defaultGuideWeight = "default_guide_weight"
+        case evaluation
     }
 
     public init(backbone: String, autoencoder: String, promptStartToken: String, crop: Int, defaultSteps: Int = 30,
@@ -122,6 +126,9 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
             guard w.isFinite, w >= 1 else {
                 throw GeneratorError.invalidConfiguration("\(url.path): default_guide_weight \(w) must be at least 1 (1 = off)")
             }
+        }
+        if let e = m.evaluation, e.data.isEmpty || e.classifier.isEmpty {
+            throw GeneratorError.invalidConfiguration("\(url.path): evaluation needs a non-empty \"data\" source and \"classifier\" folder")
         }
         return m
     }

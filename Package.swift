@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "CImageShims",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
-        .target(name: "LatteFormats", dependencies: ["CImageShims"]),
+        .target(name: "LatteFormats", dependencies: ["CImageShims", "LatteKernels"]),
         .target(name: "LatteModels", dependencies: ["LatteNN", "LatteFormats", "LatteTokenizers"]),
         .target(name: "LatteFlow", dependencies: ["LatteModels"]),
         // FID (Inception network converted from TorchScript, Fréchet distance) and the Fashion-MNIST classifier.

@@ -1,3 +1,5 @@
+import LatteKernels
+
 /// Turns ggml's stored blocks into Float32.
 ///
 /// Block layouts (ggml's definitions; all little-endian, `f16` = IEEE half):
@@ -24,7 +26,7 @@ public enum GGUFDequantizer {
         let blocks = elementCount / type.blockElements
         switch type {
         case .f32: UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: elementCount * 4)
-        case .f16: convertF16(source, count: elementCount, destination)
+        case .f16: HalfWidening.widen(source, count: elementCount, into: destination)
         case .bf16: convertBF16(source, count: elementCount, destination)
         case .q8_0: dequantizeQ8_0(source, blocks: blocks, destination)
         case .q4_0: dequantizeQ4_0(source, blocks: blocks, destination)
@@ -57,21 +59,6 @@ public enum GGUFDequantizer {
             o = (Float(bitPattern: o &+ (1 << 23)) - Float(bitPattern: 113 << 23)).bitPattern
         }
         return Float(bitPattern: o | ((h & 0x8000) &<< 16))
-    }
-
-    /// Branch-free form of `halfToFloat` (selects instead of branches) so LLVM vectorises the loop.
-    static func convertF16(_ src: UnsafeRawPointer, count: Int, _ dst: UnsafeMutablePointer<Float>) {
-        let magic = Float(bitPattern: 113 << 23)
-        for i in 0..<count {
-            let h = UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            var o = (h & 0x7fff) &<< 13
-            let exponent = o & (0x7c00 << 13)
-            o &+= (127 - 15) << 23
-            o = exponent == 0x7c00 << 13 ? o &+ ((128 - 16) << 23) : o
-            let renormalised = (Float(bitPattern: o &+ (1 << 23)) - magic).bitPattern
-            o = exponent == 0 ? renormalised : o
-            dst[i] = Float(bitPattern: o | ((h & 0x8000) &<< 16))
-        }
     }
 
     /// bfloat16 is the top half of a float32.

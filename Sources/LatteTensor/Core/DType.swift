@@ -1,3 +1,5 @@
+import LatteKernels
+
 /// Element types a tensor can be stored in. Compute is always float32: half-precision storage is
 /// converted on use (weights kept as bf16 halve memory; see `Tensor.toFloat32()`).
 public enum DType: String, Sendable, CaseIterable, Codable {
@@ -50,20 +52,9 @@ public enum HalfConversion {
     @inline(__always)
     public static func float(fromFloat16 bits: UInt16) -> Float { Float(Float16(bitPattern: bits)) }
 
-    /// Widens `count` IEEE halves to floats, exactly (every half is a float). Written on the bits
-    /// without branches (re-bias the exponent, then select the Inf/NaN and subnormal fixes) so LLVM
-    /// vectorises it: `Float(Float16)` is a library call per element on baseline x86-64 (no F16C).
+    /// Widens `count` IEEE halves to floats, exactly (`HalfWidening`, vectorised).
+    @inline(__always)
     public static func widenFloat16(_ src: UnsafePointer<UInt16>, count: Int, into dst: UnsafeMutablePointer<Float>) {
-        let magic = Float(bitPattern: 113 << 23)
-        for i in 0..<count {
-            let h = UInt32(src[i])
-            var o = (h & 0x7fff) &<< 13
-            let exponent = o & (0x7c00 << 13)
-            o &+= (127 - 15) << 23
-            o = exponent == 0x7c00 << 13 ? o &+ ((128 - 16) << 23) : o
-            let renormalised = (Float(bitPattern: o &+ (1 << 23)) - magic).bitPattern
-            o = exponent == 0 ? renormalised : o
-            dst[i] = Float(bitPattern: o | ((h & 0x8000) &<< 16))
-        }
+        HalfWidening.widen(UnsafeRawPointer(src), count: count, into: dst)
     }
 }

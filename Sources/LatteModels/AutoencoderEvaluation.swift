@@ -57,22 +57,24 @@ public enum VAEStatistics {
             try model.validateImages(x)
             let out = withoutGradient { model.reconstruct(x) }.toArray()
             let plane = b.height * b.width
-            do {
-                for i in 0..<(n * b.channels) {
-                    var e = 0.0
+            // One PSNR per image over all its channels (the mean of these is `mean_image_psnr_db`).
+            let count = b.channels * (b.height - 2 * pad) * (b.width - 2 * pad)
+            for image in 0..<n {
+                var e = 0.0
+                for c in 0..<b.channels {
+                    let base = (image * b.channels + c) * plane
                     for yy in pad..<(b.height - pad) {
                         for xx in pad..<(b.width - pad) {
-                            let k = i * plane + yy * b.width + xx
+                            let k = base + yy * b.width + xx
                             // both on [−1, 1]; clamp the output as a saved picture would be
                             let d = Double(Swift.min(1, Swift.max(-1, out[k])) - b.pixels[k]) / 2
                             e += d * d
                         }
                     }
-                    let count = (b.height - 2 * pad) * (b.width - 2 * pad)
-                    sum += e
-                    pixels += count
-                    psnrSum += 10 * log10(1 / Swift.max(e / Double(count), 1e-12))
                 }
+                sum += e
+                pixels += count
+                psnrSum += 10 * log10(1 / Swift.max(e / Double(count), 1e-12))
             }
             done += n
             onBatch?(done)

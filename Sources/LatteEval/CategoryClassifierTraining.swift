@@ -106,7 +106,7 @@ public enum CategoryClassifierTraining {
             "  in the loss; augmentation: "
                 + [s.horizontalFlips ? "random left-right flips" : nil, s.maxShift > 0 ? "random shifts of up to \(s.maxShift) px (background fill)" : nil]
                     .compactMap { $0 }.joined(separator: ", ") + (s.horizontalFlips || s.maxShift > 0 ? "." : "none."),
-            String(format: "- Trained in %.0f s on %d threads in the project's training loop (`TrainingRun`).", result.seconds, Parallel.threadCount),
+            String(format: "- Trained in %.0f s on %d thread(s) in the project's training loop (`TrainingRun`).", result.seconds, Parallel.threadCount),
             "",
             "Reproduce:",
             "",

@@ -87,11 +87,11 @@ extension ClassifierTrainCommand {
             "threads": "\(Parallel.threadCount)", "train_seconds": String(format: "%.0f", result.seconds),
             "held_out_accuracy": String(format: "%.4f", accuracy.fraction),
         ], card: CategoryClassifierTraining.card(result, data: splits.description, command: command))
-        print(String(format: "trained in %.0f s on %d threads on %d labelled images; held-out accuracy %.2f %% (%d/%d; every category weighted equally %.2f %%); wrote %@",
+        print(String(format: "trained in %.0f s on %d thread(s) on %d labelled images; held-out accuracy %.2f %% (%d/%d; every category weighted equally %.2f %%); wrote %@",
                      result.seconds, Parallel.threadCount, result.trainingImages, accuracy.fraction * 100, accuracy.correct, accuracy.total,
                      accuracy.balancedFraction * 100, output))
         for name in result.model.configuration.classNames {
-            if let c = accuracy.perCategory[name] { print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0))" + String(format: " %6.2f %%  (%d/%d)", c.fraction * 100, c.correct, c.total)) }
+            if let c = accuracy.perCategory[name] { print("  \(name.column(result.model.configuration.classNames))" + String(format: " %6.2f %%  (%d/%d)", c.fraction * 100, c.correct, c.total)) }
         }
     }
 }
@@ -161,7 +161,7 @@ struct ClassifierEvalCommand: ParsableCommand {
             print(String(format: "accuracy %.2f %% (%d/%d test images, %.0f images/s)", accuracy.fraction * 100, accuracy.correct,
                          accuracy.total, Double(accuracy.total) / max(seconds, 1e-9)))
             for (i, c) in accuracy.perClass.enumerated() {
-                let name = names[i].padding(toLength: 12, withPad: " ", startingAt: 0)
+                let name = names[i].column(names)
                 print("  \(name)" + String(format: " %6.2f %%  (%d/%d)", Double(c.correct) / Double(max(c.total, 1)) * 100, c.correct, c.total))
             }
         }
@@ -190,7 +190,7 @@ extension ClassifierEvalCommand {
                          accuracy.balancedFraction * 100))
             for name in names {
                 guard let c = accuracy.perCategory[name] else { continue }
-                print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0))" + String(format: " %6.2f %%  (%d/%d)", c.fraction * 100, c.correct, c.total))
+                print("  \(name.column(names))" + String(format: " %6.2f %%  (%d/%d)", c.fraction * 100, c.correct, c.total))
             }
         }
     }

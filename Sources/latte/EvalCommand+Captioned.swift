@@ -111,7 +111,7 @@ extension EvalCommand {
                      r.classifierAccuracy.majorityFraction * 100))
         for name in classNames {
             guard let a = r.adherence.perCategory[name], let c = r.classifierAccuracy.perCategory[name] else { continue }
-            print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0))" + String(format: "generated %5.1f %%  real %5.1f %%  (%d)", a.fraction * 100, c.fraction * 100, a.total))
+            print("  \(name.column(classNames)) " + String(format: "generated %5.1f %%  real %5.1f %%  (%d)", a.fraction * 100, c.fraction * 100, a.total))
         }
         let m = r.memorisation
         print(String(format: "memorisation %.1f %% (%d/%d generated images nearer a training image than %.2f, percentile %g of the held-out images' nearest-training distances; %.1f %% of held-out images are, by construction)",

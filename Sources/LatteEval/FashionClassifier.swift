@@ -57,16 +57,7 @@ public final class FashionClassifier: Module {
         guard images.rank == 4, images.shape[1] == 1, images.shape[2] == 28, images.shape[3] == 28 else {
             throw FIDError("the Fashion-MNIST classifier takes images [N, 1, 28, 28] in [0, 1], got \(images.shape)")
         }
-        var out: [Int] = []
-        out.reserveCapacity(images.shape[0])
-        var start = 0
-        while start < images.shape[0] {
-            let end = min(start + batchSize, images.shape[0])
-            let logits = withoutGradient { self(images.sliced(axis: 0, start..<end).contiguous()) }
-            out += logits.argmax(axis: 1).toIntArray()
-            start = end
-        }
-        return out
+        return ClassifierTrainingSupport.predictedClasses(images, batchSize: batchSize) { self($0) }
     }
 
     // MARK: - Accuracy and saving (training: FashionClassifierTraining.swift)

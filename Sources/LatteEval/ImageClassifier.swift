@@ -66,16 +66,7 @@ public final class ImageClassifier: Module {
         guard images.rank == 4, images.shape[1] == c.channels, images.shape[2] == c.resolution, images.shape[3] == c.resolution else {
             throw FIDError("this classifier takes images [N, \(c.channels), \(c.resolution), \(c.resolution)] in [0, 1], got \(images.shape)")
         }
-        var out: [Int] = []
-        out.reserveCapacity(images.shape[0])
-        var start = 0
-        while start < images.shape[0] {
-            let end = min(start + batchSize, images.shape[0])
-            let logits = withoutGradient { self(images.sliced(axis: 0, start..<end).contiguous()) }
-            out += logits.argmax(axis: 1).toIntArray()
-            start = end
-        }
-        return out
+        return ClassifierTrainingSupport.predictedClasses(images, batchSize: batchSize) { self($0) }
     }
 
     /// Writes `config.json`, `model.safetensors` (f32, with `metadata`) and, when given, `README.md`

@@ -32,10 +32,8 @@ extension ImageClassifier {
                              settings: TrainingSettings = TrainingSettings(), runDirectory: URL? = nil, checkpointEvery: Int = 500,
                              restart: Bool = false, progress: Bool = false, report: @escaping (String) -> Void = { _ in }) throws -> ImageClassifier {
         let trainer = try ImageClassifierTrainer(configuration: configuration, images: images, labels: labels, settings: settings)
-        let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(
-            directory: runDirectory, steps: trainer.totalSteps, checkpointEvery: checkpointEvery, restart: restart,
-            progressLabel: progress ? "classifier" : nil), report: report)
-        try run.run()
+        try ClassifierTrainingSupport.run(trainer, steps: trainer.totalSteps, runDirectory: runDirectory, checkpointEvery: checkpointEvery,
+                                          restart: restart, progress: progress, report: report)
         return trainer.model
     }
 }
@@ -75,12 +73,8 @@ public final class ImageClassifierTrainer: StepTrainer {
         self.settings = settings
         model = try ImageClassifier(configuration: configuration, seed: settings.seed)
         totalSteps = batches.stepsPerEpoch * settings.epochs
-        let arena = ParameterArena(packing: model)
-        let schedule = LearningRateSchedule.cosine(from: settings.learningRate, to: settings.learningRate * 0.02, steps: totalSteps)
-            .warmup(settings.warmupSteps)
-        update = ParameterUpdate(model: model, arena: arena,
-                                 optimizer: AdamW(arena: arena, weightDecay: settings.weightDecay, noDecay: AdamW.normsAndBiases),
-                                 ema: nil, schedule: schedule, clipNorm: 0)
+        update = ClassifierTrainingSupport.update(model: model, learningRate: settings.learningRate, warmupSteps: settings.warmupSteps,
+                                                  weightDecay: settings.weightDecay, totalSteps: totalSteps)
     }
 
     public func computeGradients() throws -> StepLoss {
@@ -101,12 +95,7 @@ public final class ImageClassifierTrainer: StepTrainer {
         return (logits.logSoftmax(axis: -1) * weights).sum()
     }
 
-    public func checkpointState() throws -> [String: String] { ["data": try batches.savedState()] }
+    public func checkpointState() throws -> [String: String] { try batches.checkpointState() }
 
-    public func restore(checkpointState: [String: String]) throws {
-        guard let data = checkpointState["data"] else {
-            throw TrainingError(message: "not a classifier training checkpoint (no data position)")
-        }
-        try batches.restore(data)
-    }
+    public func restore(checkpointState: [String: String]) throws { try batches.restore(checkpointState: checkpointState) }
 }

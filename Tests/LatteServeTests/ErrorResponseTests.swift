@@ -1,0 +1,76 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import XCTest
+
+/// Every refusal is OpenAI's error shape with the right status, and none of them stops the server.
+final class ErrorResponseTests: XCTestCase {
+    func testBadRequestsAre400sNamingTheField() async throws {
+        let s = try await TestServer.get()
+        let cases: [(Any?, Data?, String?)] = [
+            (nil, Data("{not json".utf8), nil),
+            (["n": 1], nil, "prompt"),
+            (["prompt": 5], nil, "prompt"),
+            (["prompt": "a hat", "n": "two"], nil, "n"),
+            (["prompt": "a hat", "n": 0], nil, "n"),
+            (["prompt": "a hat", "size": "1024x1024"], nil, "size"),
+            (["prompt": "a hat", "response_format": "jpeg"], nil, "response_format"),
+            (["prompt": "a hat", "seed": -1], nil, "seed"),
+            (["prompt": "a hat", "steps": 0], nil, "steps"),
+            (["prompt": "a hat", "stream": "yes"], nil, "stream"),
+            (["prompt": "a hat", "guidance": true], nil, "guidance"),
+        ]
+        for (json, raw, field) in cases {
+            let (status, body) = try await s.request("POST", "/v1/images/generations", json: json, body: raw)
+            XCTAssertEqual(status, 400, "\(json ?? "raw") → \(String(decoding: body, as: UTF8.self))")
+            let e = try apiError(body)
+            XCTAssertEqual(e["type"] as? String, "invalid_request_error")
+            if let field {
+                XCTAssertEqual(e["param"] as? String, field)
+                XCTAssertTrue((e["message"] as? String ?? "").contains(field), "\(e)")
+            } else {
+                XCTAssertEqual(e["code"] as? String, "invalid_json")
+            }
+        }
+        let (_, size) = try await s.request("POST", "/v1/images/generations", json: ["prompt": "a hat", "size": "1024x1024"])
+        XCTAssertTrue((try apiError(size)["message"] as? String ?? "").contains("1024x1024"))
+        try await assertStillServing(s)
+    }
+
+    func testMissingOrWrongKeyIs401ButHealthStaysOpen() async throws {
+        let s = try await TestServer.get()
+        for key in [nil, "wrong-key"] as [String?] {
+            let (status, body) = try await s.request("GET", "/v1/models", key: key)
+            XCTAssertEqual(status, 401)
+            XCTAssertEqual(try apiError(body)["type"] as? String, "authentication_error")
+            let (post, _) = try await s.request("POST", "/v1/images/generations", json: ["prompt": "x"], key: key)
+            XCTAssertEqual(post, 401)
+        }
+        let (health, _) = try await s.request("GET", "/health", key: nil)
+        XCTAssertEqual(health, 200)
+    }
+
+    func testBodyOverTheLimitIs413() async throws {
+        let s = try await TestServer.get()
+        let prompt = String(repeating: "a", count: TestServer.maxBodyBytes + 100)
+        let (status, body) = try await s.request("POST", "/v1/images/generations", json: ["prompt": prompt])
+        XCTAssertEqual(status, 413)
+        XCTAssertEqual(try apiError(body)["code"] as? String, "request_too_large")
+        let (chat, _) = try await s.request("POST", "/v1/chat/completions", json: ["messages": [["role": "user", "content": prompt]]])
+        XCTAssertEqual(chat, 413)
+        try await assertStillServing(s)
+    }
+
+    func testUnknownRouteIs404InOpenAIShape() async throws {
+        let s = try await TestServer.get()
+        let (status, body) = try await s.request("GET", "/v1/nothing")
+        XCTAssertEqual(status, 404)
+        XCTAssertEqual(try apiError(body)["code"] as? String, "not_found")
+    }
+
+    func assertStillServing(_ s: TestServer, file: StaticString = #filePath, line: UInt = #line) async throws {
+        let (status, _) = try await s.request("GET", "/health", key: nil)
+        XCTAssertEqual(status, 200, file: file, line: line)
+    }
+}

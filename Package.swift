@@ -100,6 +100,7 @@ let package = Package(
             name: "LatteServeTests",
             dependencies: [
                 "LatteServe", "LatteFlow", "LatteModels", "LatteFormats", "LatteTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("openai_client_check.py")]),
         // Runs the built `latte` executable (a killed `latte train` resumes exactly); the dependency makes

@@ -54,12 +54,11 @@ public final class JobBoard: @unchecked Sendable {
         prune()
         let (stream, continuation) = AsyncStream<ImageJobEvent>.makeStream(bufferingPolicy: .unbounded)
         let listener = UUID()
-        // The runner may report `.queued` before `submit` returns the id: hold events until the record exists.
-        let pending = PendingEvents()
+        // The runner reports `.queued` before `submit` returns the id: events wait in `delivery` until the
+        // record exists, and from then on pass through it one at a time, so they are recorded in order.
+        let delivery = OrderedDelivery()
         let id = try runner.submit(request) { [weak self] event in
-            guard let self else { return }
-            if let held = pending.holdIfWaiting(event) { _ = held; return }
-            self.record(event, for: pending.id!)
+            delivery.deliver(event) { id, event in self?.record(event, for: id) }
         }
         lock.lock()
         order += 1
@@ -68,7 +67,7 @@ public final class JobBoard: @unchecked Sendable {
         records[id] = r
         lock.unlock()
         metrics.jobSubmitted()
-        for event in pending.release(id: id) { record(event, for: id) }
+        delivery.start(id: id) { id, event in self.record(event, for: id) }
         return (id, stream)
     }
 
@@ -104,7 +103,7 @@ public final class JobBoard: @unchecked Sendable {
 
     private func record(_ event: ImageJobEvent, for id: String) {
         lock.lock()
-        guard var r = records[id] else { lock.unlock(); return }
+        guard var r = records[id], r.finished == nil else { lock.unlock(); return }
         let before = r.state
         switch event {
         case .queued: break
@@ -138,27 +137,25 @@ public final class JobBoard: @unchecked Sendable {
     }
 }
 
-/// Events a runner reports from inside `submit`, before the board knows the job's id.
-private final class PendingEvents: @unchecked Sendable {
+/// One job's events, in the order the runner reported them: held until the board knows the job's id,
+/// then passed on one at a time (the held ones first).
+private final class OrderedDelivery: @unchecked Sendable {
     private let lock = NSLock()
     private var held: [ImageJobEvent] = []
-    private(set) var id: String?
+    private var id: String?
 
-    /// Holds the event (returning it) while the id is unknown; nil once events may go straight through.
-    func holdIfWaiting(_ event: ImageJobEvent) -> ImageJobEvent? {
+    func deliver(_ event: ImageJobEvent, to sink: (String, ImageJobEvent) -> Void) {
         lock.lock()
         defer { lock.unlock() }
-        guard id == nil else { return nil }
-        held.append(event)
-        return event
+        guard let id else { held.append(event); return }
+        sink(id, event)
     }
 
-    func release(id: String) -> [ImageJobEvent] {
+    func start(id: String, sink: (String, ImageJobEvent) -> Void) {
         lock.lock()
         defer { lock.unlock() }
         self.id = id
-        let events = held
+        for event in held { sink(id, event) }
         held = []
-        return events
     }
 }

@@ -96,8 +96,10 @@ public final class LatteServer: @unchecked Sendable {
     }
 }
 
+/// The server could not run (its model failed to load).
 public struct ServeError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// On graceful shutdown, before the HTTP server drains its connections: refuse new jobs and cancel

@@ -109,8 +109,13 @@ public final class SerialImageJobRunner: ImageJobRunning, @unchecked Sendable {
         guard (0...10).contains(r.partialImages) else {
             throw ImageJobRejection.invalid(field: "partial_images", message: "partial_images must be between 0 and 10, got \(r.partialImages)")
         }
-        do { _ = try model.pipeline.tokens(for: r.prompt) } catch {
+        let tokens: [Int]
+        do { tokens = try model.pipeline.tokens(for: r.prompt) } catch {
             throw ImageJobRejection.invalid(field: "prompt", message: "the prompt cannot be used: \(error)")
+        }
+        // The backbone prefills the prompt: longer than its context, it would fail only once the job ran.
+        do { try model.backbone.languageModel.check(tokens) } catch {
+            throw ImageJobRejection.invalid(field: "prompt", message: "the prompt is too long for the model: \(error)")
         }
     }
 

@@ -81,7 +81,7 @@ final class ChatCompletionTests: XCTestCase {
             (["messages": [["role": "wizard", "content": "hi"]]], "messages[0].role"),
             (["messages": [["role": "user", "content": "hi"]], "max_tokens": "ten"], "max_tokens"),
             (["messages": [["role": "user", "content": "hi"]], "temperature": 5], "temperature"),
-            (["messages": [["role": "user", "content": [["type": "text", "text": "what is this?"], image]]]], "messages[0].content[1]"),
+            (["messages": [["role": "user", "content": [["type": "text", "text": "what is this?"] as [String: Any], image] as [Any]] as [String: Any]] as [Any]], "messages[0].content[1]"),
         ]
         for (json, field) in cases {
             let (status, body) = try await s.request("POST", "/v1/chat/completions", json: json)

@@ -2,13 +2,15 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import LatteServe
+import Logging
 import XCTest
 
 /// Every refusal is OpenAI's error shape with the right status, and none of them stops the server.
 final class ErrorResponseTests: XCTestCase {
     func testBadRequestsAre400sNamingTheField() async throws {
         let s = try await TestServer.get()
-        let cases: [(Any?, Data?, String?)] = [
+        let cases: [([String: Any]?, Data?, String?)] = [
             (nil, Data("{not json".utf8), nil),
             (["n": 1], nil, "prompt"),
             (["prompt": 5], nil, "prompt"),
@@ -23,7 +25,7 @@ final class ErrorResponseTests: XCTestCase {
         ]
         for (json, raw, field) in cases {
             let (status, body) = try await s.request("POST", "/v1/images/generations", json: json, body: raw)
-            XCTAssertEqual(status, 400, "\(json ?? "raw") → \(String(decoding: body, as: UTF8.self))")
+            XCTAssertEqual(status, 400, "\(json.map { "\($0)" } ?? "raw JSON") → \(String(decoding: body, as: UTF8.self))")
             let e = try apiError(body)
             XCTAssertEqual(e["type"] as? String, "invalid_request_error")
             if let field {
@@ -72,5 +74,43 @@ final class ErrorResponseTests: XCTestCase {
     func assertStillServing(_ s: TestServer, file: StaticString = #filePath, line: UInt = #line) async throws {
         let (status, _) = try await s.request("GET", "/health", key: nil)
         XCTAssertEqual(status, 200, file: file, line: line)
+    }
+}
+
+/// Before the model is ready `/health` is 503 `loading` and the API 503; a model that fails to load shuts
+/// the server down with an error.
+final class ServerLifecycleTests: XCTestCase {
+    func testLoadingThen503ThenAFailedLoadEndsTheServer() async throws {
+        let release = DispatchSemaphore(value: 0)
+        var c = ServeConfiguration()
+        c.port = 0
+        c.handlesSignals = false
+        var logger = Logger(label: "latte.serve.lifecycle")
+        logger.logLevel = .critical
+        let server = LatteServer(configuration: c, logger: logger) {
+            release.wait()
+            throw ServeError(description: "no such model folder")
+        }
+        let ports = AsyncStream<Int>.makeStream()
+        let run = Task { try await server.run { ports.continuation.yield($0) } }
+        var port = 0
+        for await p in ports.stream { port = p; break }
+        func get(_ path: String) async throws -> (Int, Data) {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            return ((response as! HTTPURLResponse).statusCode, data)
+        }
+        let (health, body) = try await get("/health")
+        XCTAssertEqual(health, 503)
+        XCTAssertEqual(try object(body)["status"] as? String, "loading")
+        let (models, error) = try await get("/v1/models")
+        XCTAssertEqual(models, 503)
+        XCTAssertEqual(try apiError(error)["code"] as? String, "model_loading")
+        release.signal()
+        do {
+            try await run.value
+            XCTFail("a server whose model failed to load returned normally")
+        } catch {
+            XCTAssertTrue("\(error)".contains("no such model folder"), "\(error)")
+        }
     }
 }

@@ -23,21 +23,8 @@ final class TestServer: @unchecked Sendable {
     let task: Task<Void, Error>
     var base: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
-    private static let lock = NSLock()
-    private static var shared: TestServer?
-
     /// The shared server, started (and its model loaded) on first use.
-    static func get() async throws -> TestServer {
-        lock.lock()
-        if let s = shared { lock.unlock(); return s }
-        lock.unlock()
-        let s = try await start()
-        lock.lock()
-        defer { lock.unlock() }
-        if let other = shared { return other }
-        shared = s
-        return s
-    }
+    static func get() async throws -> TestServer { try await SharedServer.instance.get() }
 
     private init(server: LatteServer, port: Int, task: Task<Void, Error>) {
         (self.server, self.port, self.task) = (server, port, task)
@@ -91,7 +78,7 @@ final class TestServer: @unchecked Sendable {
     }
 
     /// One HTTP exchange: status and body. `key` nil sends no Authorization header.
-    func request(_ method: String, _ path: String, json: Any? = nil, body: Data? = nil, key: String? = TestServer.apiKey,
+    func request(_ method: String, _ path: String, json: [String: Any]? = nil, body: Data? = nil, key: String? = TestServer.apiKey,
                  timeout: TimeInterval = 120) async throws -> (Int, Data) {
         var r = URLRequest(url: base.appendingPathComponent(path))
         r.httpMethod = method
@@ -105,7 +92,7 @@ final class TestServer: @unchecked Sendable {
     }
 
     /// The response headers too.
-    func exchange(_ method: String, _ path: String, json: Any? = nil) async throws -> (Int, Data, HTTPURLResponse) {
+    func exchange(_ method: String, _ path: String, json: [String: Any]? = nil) async throws -> (Int, Data, HTTPURLResponse) {
         var r = URLRequest(url: base.appendingPathComponent(path))
         r.httpMethod = method
         r.setValue("Bearer \(Self.apiKey)", forHTTPHeaderField: "Authorization")
@@ -149,4 +136,17 @@ func apiError(_ data: Data, file: StaticString = #filePath, line: UInt = #line) 
     XCTAssertNotNil(e["type"] as? String, file: file, line: line)
     XCTAssertTrue(e.keys.contains("code"), file: file, line: line)
     return e
+}
+
+/// Starts the test server once per process, however many tests ask at the same time.
+private actor SharedServer {
+    static let instance = SharedServer()
+    private var starting: Task<TestServer, Error>?
+
+    func get() async throws -> TestServer {
+        if let starting { return try await starting.value }
+        let task = Task { try await TestServer.start() }
+        starting = task
+        return try await task.value
+    }
 }

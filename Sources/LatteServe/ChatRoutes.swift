@@ -54,7 +54,7 @@ struct ChatRoutes {
                         }
                         let url = (part["image_url"] as? [String: Any])?["url"] as? String ?? part["image_url"] as? String
                         guard let url else { throw APIError.invalid("\(pf).image_url.url", "'\(pf).image_url.url' must be a string", code: "invalid_type") }
-                        message.images.append(try Self.decodeDataURL(url, field: "\(pf).image_url.url"))
+                        message.images.append(try DataURLImage.decode(url, field: "\(pf).image_url.url"))
                     default:
                         throw APIError.invalid("\(pf).type", "content part type '\(type)' is not supported (text, image_url)")
                     }
@@ -90,21 +90,6 @@ struct ChatRoutes {
         let sampling = SamplingParameters(temperature: temperature, topK: 0, topP: topP, minP: 0, repetitionPenalty: 1, seed: seed)
         return Parsed(messages: messages, parameters: GenerationParameters(maxTokens: maxTokens, sampling: sampling), stop: stop,
                       stream: stream, includeUsage: includeUsage)
-    }
-
-    /// `data:image/png;base64,…` → an image; anything else, or bytes that do not decode, is a 400.
-    static func decodeDataURL(_ url: String, field: String) throws -> Image {
-        guard url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") else {
-            throw APIError.invalid(field, "only data: URLs with a base64 PNG or JPEG are accepted (the server fetches nothing)")
-        }
-        let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
-        guard header.hasSuffix(";base64") else { throw APIError.invalid(field, "the data: URL must be base64 (data:image/png;base64,…)") }
-        guard let data = Data(base64Encoded: String(url[url.index(after: comma)...]), options: .ignoreUnknownCharacters) else {
-            throw APIError.invalid(field, "the data: URL's base64 does not decode")
-        }
-        do { return try ImageFile.decode([UInt8](data), file: field, limits: ImageLimits(maxDimension: 8192, maxPixels: 1 << 25)) } catch {
-            throw APIError.invalid(field, "the image does not decode as PNG or JPEG: \(error)", code: "invalid_image")
-        }
     }
 
     func add(to router: Router<BasicRequestContext>) {

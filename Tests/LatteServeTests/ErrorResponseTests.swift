@@ -35,6 +35,10 @@ final class ErrorResponseTests: XCTestCase {
                 XCTAssertEqual(e["code"] as? String, "invalid_json")
             }
         }
+        // Longer than SmolLM2's 8192-token context (but inside the body limit).
+        let (long, tooLong) = try await s.request("POST", "/v1/images/generations", json: ["prompt": String(repeating: "cat ", count: 9000)])
+        XCTAssertEqual(long, 400)
+        XCTAssertEqual(try apiError(tooLong)["param"] as? String, "prompt")
         let (_, size) = try await s.request("POST", "/v1/images/generations", json: ["prompt": "a hat", "size": "1024x1024"])
         XCTAssertTrue((try apiError(size)["message"] as? String ?? "").contains("1024x1024"))
         try await assertStillServing(s)

@@ -17,6 +17,7 @@
 //                   samplers, trainer.
 //   LatteBenchmarks what `latte bench` measures: options in, typed rows out, tables and JSON, each
 //                   beside its reference (OpenBLAS, PyTorch, HF tokenizers, diffusers) in the same run.
+//   LatteServe      `latte serve`: the OpenAI-compatible HTTP server (Hummingbird); only `latte` uses it.
 //   latte           the command line.
 import PackageDescription
 
@@ -36,6 +37,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The HTTP stack of `latte serve` only (LatteServe); the libraries never depend on these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .target(name: "CLatteKernels"),
@@ -55,10 +63,24 @@ let package = Package(
         .target(
             name: "LatteBenchmarks",
             dependencies: ["LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow"]),
+        // `latte serve`: the OpenAI-compatible HTTP server (Hummingbird). Only the `latte` executable
+        // depends on it, so users of the LatteFlow library never build the HTTP stack.
+        .target(
+            name: "LatteServe",
+            dependencies: [
+                "LatteKernels", "LatteTensor", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .executableTarget(
             name: "latte",
             dependencies: [
                 "LatteKernels", "LatteTensor", "LatteNN", "LatteTokenizers", "LatteFormats", "LatteModels", "LatteFlow", "LatteEval", "LatteBenchmarks",
+                "LatteServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fuzz targets for every parser (fuzz/run.sh); an ordinary build makes a replay tool.
@@ -74,6 +96,13 @@ let package = Package(
         .testTarget(name: "LatteFlowTests", dependencies: ["LatteFlow", "LatteTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteEvalTests", dependencies: ["LatteEval", "LatteFlow", "LatteTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteBenchmarksTests", dependencies: ["LatteBenchmarks"]),
+        .testTarget(
+            name: "LatteServeTests",
+            dependencies: [
+                "LatteServe", "LatteFlow", "LatteModels", "LatteFormats", "LatteTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("openai_client_check.py")]),
         // Runs the built `latte` executable (a killed `latte train` resumes exactly); the dependency makes
         // `swift build --build-tests` and `swift test` build it first.
         .testTarget(name: "LatteCommandLineTests", dependencies: ["latte", "LatteFormats", "LatteModels", "LatteFlow", "LatteEval", "LatteTestSupport"]),

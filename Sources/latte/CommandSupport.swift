@@ -12,10 +12,18 @@ func say(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
+/// The model `generate` and `serve` use when no --model is given: the repository's trained model.
+let defaultModelFolder = "models/latteflow-fashion"
+
 /// Loads a model folder for a command: a pinned backbone missing from the asset cache is fetched
 /// (hash-checked, saying so), and a failure says where the default model lives.
 func loadPipeline(_ model: String) throws -> TextToImagePipeline {
-    do { return try TextToImagePipeline.load(directory: URL(fileURLWithPath: model), assets: .fetchIfMissing(log: say)) } catch {
-        throw CommandFailure("cannot load the model at \(model): \(error)\n(the default model lives in models/latteflow-fashion of the repository — see models/README.md for its state; run from the repository root or pass --model DIR)")
+    try loadModelFolder(model) { try TextToImagePipeline.load(directory: $0, assets: .fetchIfMissing(log: say)) }
+}
+
+/// Runs `load` on the folder `model`, turning a failure into the message of `loadPipeline`.
+func loadModelFolder<T>(_ model: String, _ load: (URL) throws -> T) throws -> T {
+    do { return try load(URL(fileURLWithPath: model)) } catch {
+        throw CommandFailure("cannot load the model at \(model): \(error)\n(the default model lives in \(defaultModelFolder) of the repository — see models/README.md for its state; run from the repository root or pass --model DIR)")
     }
 }

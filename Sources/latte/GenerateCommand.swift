@@ -13,7 +13,7 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate", abstract: "Generate images from a text prompt with a LatteFlow model.")
 
-    @Option(help: "A LatteFlow model folder (model.json).") var model = "models/latteflow-fashion"
+    @Option(help: "A LatteFlow model folder (model.json).") var model = defaultModelFolder
     @Option(help: "The prompt (e.g. \"a photo of a sneaker\").") var prompt: String?
     @Flag(help: "A sample sheet instead: one row per class (the model's class phrases) or, for a model trained on captions, per sample prompt (model.json); --count seeds each.") var sheet = false
     @Option(help: "Images per prompt (a grid).") var count = 8

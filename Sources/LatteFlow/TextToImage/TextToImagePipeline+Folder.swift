@@ -10,6 +10,12 @@ extension TextToImagePipeline {
     /// Loads a model folder. model.json is read once; the backbone it names is resolved under `assets`
     /// when it is a pinned asset name (fetched only if the caller allows it).
     public static func load(directory: URL, assets: AssetPolicy = .requirePresent) throws -> TextToImagePipeline {
+        try loadWithBackbone(directory: directory, assets: assets).pipeline
+    }
+
+    /// `load(directory:assets:)`, also returning the backbone it loaded, for a caller that chats with the
+    /// same language model (`latte serve`) instead of loading it twice.
+    public static func loadWithBackbone(directory: URL, assets: AssetPolicy = .requirePresent) throws -> (pipeline: TextToImagePipeline, backbone: Backbone) {
         let manifest = try TextToImageManifest.load(directory: directory)
         let generator = try loadGenerator(configuration: directory.appendingPathComponent(manifest.generator),
                                           weights: directory.appendingPathComponent(manifest.weights))
@@ -21,7 +27,7 @@ extension TextToImagePipeline {
             try pipeline.setGuide(try loadGenerator(configuration: directory.appendingPathComponent(configuration),
                                                     weights: directory.appendingPathComponent(weights)))
         }
-        return pipeline
+        return (pipeline, backbone)
     }
 
     /// Writes this model as a folder that `load(directory:)` reads back: model.json, the generator

@@ -18,15 +18,20 @@ public struct BatchingBenchmark {
         public var maxRows: Int
         public var steps: Int?
         public var threads: Int?
+        /// `ImageJobBatcher.patience`.
+        public var patience: Int
 
-        public init(jobs: Int = 16, count: Int = 1, stagger: Double? = nil, maxRows: Int = 32, steps: Int? = nil, threads: Int? = nil) {
+        public init(jobs: Int = 16, count: Int = 1, stagger: Double? = nil, maxRows: Int = 32, steps: Int? = nil, threads: Int? = nil,
+                    patience: Int = 0) {
             (self.jobs, self.count, self.stagger, self.maxRows, self.steps, self.threads) = (jobs, count, stagger, maxRows, steps, threads)
+            self.patience = patience
         }
 
         public func validate() throws {
             guard jobs >= 1, count >= 1, maxRows >= count else {
                 throw BenchmarkOptionError("need jobs ≥ 1, count ≥ 1 and max-rows ≥ count, got \(jobs), \(count), \(maxRows)")
             }
+            guard patience >= 0 else { throw BenchmarkOptionError("patience must be ≥ 0 ticks, got \(patience)") }
             if let stagger, stagger < 0 { throw BenchmarkOptionError("stagger must be ≥ 0 seconds, got \(stagger)") }
         }
     }
@@ -52,7 +57,7 @@ public struct BatchingBenchmark {
         public var table: String {
             func f(_ x: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", x) }
             return """
-            \(options.jobs) jobs × \(options.count) image(s), one every \(f(stagger)) s, \(threads) threads, max rows per call \(options.maxRows)
+            \(options.jobs) jobs × \(options.count) image(s), one every \(f(stagger)) s, \(threads) threads, max rows per call \(options.maxRows), patience \(options.patience)
             served one at a time (pipeline, batch 1): \(f(sequentialImagesPerSecond)) images/s, mean latency \(f(sequentialMeanLatency, 2)) s
             cross-request batching:                  \(f(batchedImagesPerSecond)) images/s, mean latency \(f(batchedMeanLatency, 2)) s, \(f(rowsPerCall, 1)) rows per call
             batching / one at a time:                \(f(speedup, 2))× (target ≥ 1.3×)
@@ -97,7 +102,7 @@ public struct BatchingBenchmark {
         log("one at a time: \(String(format: "%.2f", sequentialWall)) s")
 
         // Batched: the loop on its own thread, jobs submitted at their arrival times.
-        let batcher = ImageJobBatcher(pipeline: pipeline, maxRows: o.maxRows, maxActiveJobs: o.jobs)
+        let batcher = ImageJobBatcher(pipeline: pipeline, maxRows: o.maxRows, maxActiveJobs: o.jobs, patience: o.patience)
         let finished = Finished(count: o.jobs)
         let stopped = DispatchSemaphore(value: 0)
         let loop = Thread { batcher.run(); stopped.signal() }

@@ -14,9 +14,10 @@ struct BenchBatchingCommand: ParsableCommand {
     @Option(help: "Most rows in one network call.") var maxRows = 32
     @Option(help: "Sampling steps (default: the model's).") var steps: Int?
     @Option(help: "Threads.") var threads: Int?
+    @Option(help: "Ticks a job may wait for its expert group to fill (0: every group runs every tick).") var patience = 0
 
     private var options: BatchingBenchmark.Options {
-        BatchingBenchmark.Options(jobs: jobs, count: count, stagger: stagger, maxRows: maxRows, steps: steps, threads: threads)
+        BatchingBenchmark.Options(jobs: jobs, count: count, stagger: stagger, maxRows: maxRows, steps: steps, threads: threads, patience: patience)
     }
 
     func validate() throws {

@@ -80,12 +80,26 @@ extension ImageJobBatcher {
     /// The jobs that run this tick: every active job whose owning group's call has room, the longest
     /// waiting first (ties: the earliest submitted). A job alone in its group always runs, chunked
     /// if it needs more than `maxRows` rows.
+    ///
+    /// With `patience` p > 0 only the group with the most rows waiting runs, plus any group holding a
+    /// job that has waited p ticks: jobs behind catch up with jobs waiting ahead, so calls grow (a
+    /// convoy), at the price of latency.
     func schedule() -> [ActiveImageJob] {
         let c = pipeline.generator.configuration
+        let order = active.sorted(by: { ($0.lastServed, $0.id) < ($1.lastServed, $1.id) })
+        var wanted: [Int: Int] = [:], waited: [Int: Int] = [:]
+        for job in order {
+            let g = c.group(owning: job.stageTime)
+            wanted[g, default: 0] += job.mainRows
+            waited[g] = max(waited[g] ?? 0, tickCount - 1 - job.lastServed)
+        }
+        let fullest = wanted.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key
+        let runs = Set(wanted.keys.filter { $0 == fullest || waited[$0]! >= patience })
         var rows: [Int: Int] = [:]
         var served: [ActiveImageJob] = []
-        for job in active.sorted(by: { ($0.lastServed, $0.id) < ($1.lastServed, $1.id) }) {
+        for job in order {
             let g = c.group(owning: job.stageTime), used = rows[g, default: 0]
+            guard runs.contains(g) else { continue }
             guard used == 0 || used + job.mainRows <= maxRows else { continue }
             rows[g] = used + job.mainRows
             served.append(job)

@@ -46,6 +46,9 @@ public final class ImageJobBatcher: @unchecked Sendable {
     public let maxActiveJobs: Int
     /// The preview map (`LatentPreview`), fitted once when the batcher is made.
     public let preview: LatentPreview
+    /// Ticks a job may wait for its group to fill before the group runs anyway; 0 = every group with
+    /// jobs runs every tick (the lowest latency). See `schedule()`.
+    public let patience: Int
 
     /// Guarded by `condition`: what other threads hand to the loop.
     private let condition = NSCondition()
@@ -64,8 +67,13 @@ public final class ImageJobBatcher: @unchecked Sendable {
     /// - maxRows: the bound on rows per network call (at least 1).
     /// - maxActiveJobs: defaults to `maxRows`.
     /// - preview: defaults to `pipeline.fitLatentPreview()` (four decodes).
-    public init(pipeline: TextToImagePipeline, maxRows: Int = 16, maxActiveJobs: Int? = nil, preview: LatentPreview? = nil) {
+    /// - patience: 0 runs every group every tick; p > 0 runs the fullest group and any group with a job
+    ///   that waited p ticks (larger calls, longer latency).
+    public init(pipeline: TextToImagePipeline, maxRows: Int = 16, maxActiveJobs: Int? = nil, preview: LatentPreview? = nil,
+                patience: Int = 0) {
         precondition(maxRows >= 1, "maxRows must be at least 1, got \(maxRows)")
+        precondition(patience >= 0, "patience must be at least 0, got \(patience)")
+        self.patience = patience
         self.pipeline = pipeline
         self.maxRows = maxRows
         self.maxActiveJobs = max(maxActiveJobs ?? maxRows, 1)

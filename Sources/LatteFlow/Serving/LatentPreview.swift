@@ -11,10 +11,11 @@ import LatteTensor
 /// the latent channels to the image channels (1 grey or 3 RGB), then the model's crop. Costs
 /// C·O multiply-adds per pixel instead of a decoder pass.
 ///
-/// Fitted once per model (`fit`) by ordinary least squares: `samples` latents drawn N(0, 1) in the
-/// generator's scaled latent space (where its latents live, `decodeScaled` undoes the scaling) are
-/// decoded by the real decoder, and every decoded pixel is one observation (features: its latent
-/// vector and a constant 1; targets: its O values). The (C+1)×(C+1) normal equations are accumulated
+/// Fitted once per model (`fit`) by ordinary least squares on latents like the ones previews show:
+/// `samples` latents drawn N(0, 1) in the generator's scaled latent space are decoded, the images
+/// (clamped to [−1, 1]) encoded again (`latentSamples`), which moves them onto the autoencoder's own
+/// latents; those are decoded by the real decoder, and every decoded pixel is one observation
+/// (features: its cell's latent vector and a constant 1; targets: its O values). The (C+1)×(C+1) normal equations are accumulated
 /// and solved in Float64 (Gaussian elimination with partial pivoting, a 1e-9-relative ridge against
 /// singular systems). The fit is a few decodes at start-up; the map itself is C+1 numbers per channel.
 public struct LatentPreview: Equatable, Sendable {
@@ -39,8 +40,7 @@ public struct LatentPreview: Equatable, Sendable {
     public static func fit(autoencoder: any LatentAutoencoder, latentChannels c: Int, height h: Int, width w: Int,
                            crop: Int = 0, samples: Int = 4, seed: UInt64 = 0x5EE) -> LatentPreview {
         precondition(samples >= 1, "fitting a latent preview needs at least one sample")
-        var g = RandomGenerator(seed: seed)
-        let z = Tensor.normal([samples, c, h, w], generator: &g)
+        let z = latentSamples(autoencoder: autoencoder, count: samples, latentChannels: c, height: h, width: w, seed: seed)
         let decoded = withoutGradient { autoencoder.decodeScaled(z) }.contiguous()
         let (o, bigH, bigW) = (decoded.dim(1), decoded.dim(2), decoded.dim(3))
         precondition(bigH % h == 0 && bigW % w == 0 && bigH / h == bigW / w,
@@ -75,6 +75,14 @@ public struct LatentPreview: Equatable, Sendable {
             bias[oc] = Float(solution[c * o + oc])
         }
         return LatentPreview(latentChannels: c, imageChannels: o, weights: weights, bias: bias, factor: f, crop: crop)
+    }
+
+    /// Scaled latents near the autoencoder's own: N(0, 1) draws, decoded, clamped to [−1, 1], encoded.
+    public static func latentSamples(autoencoder: any LatentAutoencoder, count: Int, latentChannels c: Int, height h: Int, width w: Int,
+                                     seed: UInt64) -> Tensor {
+        var g = RandomGenerator(seed: seed)
+        let z = Tensor.normal([count, c, h, w], generator: &g)
+        return withoutGradient { autoencoder.encodeScaled(autoencoder.decodeScaled(z).clamped(min: -1, max: 1)) }.contiguous()
     }
 
     /// Solves (A + ridge·I)·X = B for X [size × columns] (row-major), A symmetric positive semi-definite.

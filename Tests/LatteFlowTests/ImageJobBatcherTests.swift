@@ -24,20 +24,32 @@ final class ImageJobBatcherTests: XCTestCase {
     /// Jobs with prompts of one token length, different seeds, step counts, solvers and guidance, started
     /// at different ticks: each job's images equal the pipeline's (to the bit where both sides' calls
     /// hold several rows), and calls did mix jobs.
-    func testInterleavedJobsEqualThePipelineBitForBit() throws {
-        try checkInterleavedJobs(patience: 0)
-    }
-
-    /// Waiting for a group to fill changes which rows share calls (larger calls), never the images.
+    /// Waiting for a group to fill changes which rows share calls (larger calls), never the images: six
+    /// guided jobs started a tick apart, served eagerly and with patience, equal the pipeline's to the bit.
     func testPatienceGivesLargerCallsAndTheSameImages() throws {
-        let eager = try checkInterleavedJobs(patience: 0), patient = try checkInterleavedJobs(patience: 3)
-        XCTAssertGreaterThan(patient.rowsPerCall, eager.rowsPerCall)
+        let p = try tinyServingPipeline(withGuide: false)
+        let requests = (0..<6).map { ImageJobRequest(prompt: "a bag", seed: UInt64($0), steps: 10, guidance: 2, solver: .euler) }
+        var rowsPerCall: [Double] = []
+        for patience in [0, 4] {
+            let batcher = ImageJobBatcher(pipeline: p, maxRows: 16, patience: patience)
+            let events = requests.map { _ in JobEvents() }
+            for (r, e) in zip(requests, events) {
+                batcher.submit(r, onEvent: e.handler)
+                batcher.tick()
+            }
+            while batcher.tick() {}
+            for (r, e) in zip(requests, events) {
+                XCTAssertEqual(try XCTUnwrap(e.images).toArray(), try reference(p, r).toArray(), "patience \(patience), seed \(r.seed)")
+            }
+            rowsPerCall.append(batcher.statistics.rowsPerCall)
+        }
+        XCTAssertGreaterThan(rowsPerCall[1], rowsPerCall[0], "patience makes larger calls: \(rowsPerCall)")
+        print("rows per call, patience 0 and 4: \(rowsPerCall)")
     }
 
-    @discardableResult
-    func checkInterleavedJobs(patience: Int) throws -> ImageJobBatcher.Statistics {
+    func testInterleavedJobsEqualThePipelineBitForBit() throws {
         let p = try tinyServingPipeline()
-        let batcher = ImageJobBatcher(pipeline: p, maxRows: 16, patience: patience)
+        let batcher = ImageJobBatcher(pipeline: p, maxRows: 16)
         let requests = [
             ImageJobRequest(prompt: "a bag", count: 2, seed: 3, steps: 5, guideWeight: 1.5),
             ImageJobRequest(prompt: "a hat", count: 1, seed: 9, steps: 3, guidance: 1, solver: .euler),
@@ -70,7 +82,6 @@ final class ImageJobBatcherTests: XCTestCase {
             XCTAssertEqual(events[i].steps, Array(1...n), "job \(i): one .step per solver step, in order")
             if case .started = events[i].events.first {} else { XCTFail("job \(i) did not start with .started") }
         }
-        return batcher.statistics
     }
 
     /// Prompts of different token lengths share calls with padded, masked keys: equal within rounding.

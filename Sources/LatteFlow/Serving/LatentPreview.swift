@@ -3,22 +3,25 @@ import LatteModels
 import LatteTensor
 
 /// A cheap stand-in for the autoencoder's decoder, for progress previews: every output pixel is an
-/// affine function of the latent vector at its position,
+/// affine function of the latent vector interpolated at its position,
 ///
-///     image[o, y, x] = bias[o] + Σ_c weights[o, c] · z[c, y / f, x / f]     (f = the downsampling factor)
+///     image[o, y, x] = bias[o] + Σ_c weights[o, c] · up(z)[c, y, x]
 ///
-/// i.e. the latent grid upsampled nearest-neighbour to the image size, then a per-pixel linear map from
-/// the latent channels to the image channels (1 grey or 3 RGB), then the model's crop. Costs
-/// C·O multiply-adds per pixel instead of a decoder pass.
+/// where up(z) is the latent grid upsampled by the decoder's factor f (bilinear, half-pixel centres as
+/// PyTorch's `align_corners=False`, or nearest-neighbour), then the model's crop. Costs about C·O
+/// multiply-adds per pixel instead of a decoder pass.
 ///
 /// Fitted once per model (`fit`) by ordinary least squares on latents like the ones previews show:
 /// `samples` latents drawn N(0, 1) in the generator's scaled latent space are decoded, the images
 /// (clamped to [−1, 1]) encoded again (`latentSamples`), which moves them onto the autoencoder's own
 /// latents; those are decoded by the real decoder, and every decoded pixel is one observation
-/// (features: its cell's latent vector and a constant 1; targets: its O values). The (C+1)×(C+1) normal equations are accumulated
-/// and solved in Float64 (Gaussian elimination with partial pivoting, a 1e-9-relative ridge against
-/// singular systems). The fit is a few decodes at start-up; the map itself is C+1 numbers per channel.
+/// (features: up(z) at the pixel and a constant 1; targets: its O values). The (C+1)×(C+1) normal
+/// equations are accumulated and solved in Float64 (Gaussian elimination with partial pivoting, a
+/// 1e-9-relative ridge against singular systems). The fit is a few decodes at start-up; the map itself
+/// is C+1 numbers per image channel.
 public struct LatentPreview: Equatable, Sendable {
+    public enum Upsampling: String, Sendable { case nearest, bilinear }
+
     public let latentChannels: Int
     public let imageChannels: Int
     /// weights[o · latentChannels + c].
@@ -28,17 +31,20 @@ public struct LatentPreview: Equatable, Sendable {
     public let factor: Int
     /// Pixels cut from each side after mapping (the model folder's `crop`).
     public let crop: Int
+    public let upsampling: Upsampling
 
-    public init(latentChannels: Int, imageChannels: Int, weights: [Float], bias: [Float], factor: Int, crop: Int) {
+    public init(latentChannels: Int, imageChannels: Int, weights: [Float], bias: [Float], factor: Int, crop: Int,
+                upsampling: Upsampling = .bilinear) {
         precondition(weights.count == latentChannels * imageChannels && bias.count == imageChannels && factor >= 1 && crop >= 0,
                      "latent preview: \(weights.count) weights and \(bias.count) biases for \(latentChannels) → \(imageChannels) channels, factor \(factor)")
         (self.latentChannels, self.imageChannels, self.weights, self.bias, self.factor, self.crop) =
             (latentChannels, imageChannels, weights, bias, factor, crop)
+        self.upsampling = upsampling
     }
 
-    /// Fits the map to `autoencoder`'s decoder on `samples` random latents [C, height, width] (seeded).
+    /// Fits the map to `autoencoder`'s decoder on `samples` latents [C, height, width] (seeded).
     public static func fit(autoencoder: any LatentAutoencoder, latentChannels c: Int, height h: Int, width w: Int,
-                           crop: Int = 0, samples: Int = 4, seed: UInt64 = 0x5EE) -> LatentPreview {
+                           crop: Int = 0, samples: Int = 4, seed: UInt64 = 0x5EE, upsampling: Upsampling = .bilinear) -> LatentPreview {
         precondition(samples >= 1, "fitting a latent preview needs at least one sample")
         let z = latentSamples(autoencoder: autoencoder, count: samples, latentChannels: c, height: h, width: w, seed: seed)
         let decoded = withoutGradient { autoencoder.decodeScaled(z) }.contiguous()
@@ -47,34 +53,29 @@ public struct LatentPreview: Equatable, Sendable {
                      "the decoder maps \(h)×\(w) latents to \(bigH)×\(bigW) images: not one integer factor")
         let f = bigH / h, p = c + 1
         var ata = [Double](repeating: 0, count: p * p), aty = [Double](repeating: 0, count: p * o)
+        let up = Upsampler(mode: upsampling, factor: f, height: h, width: w)
         let zv = z.toArray(), yv = decoded.toArray()
-        var phi = [Double](repeating: 1, count: p)
+        var phi = [Float](repeating: 1, count: p)
         for s in 0..<samples {
-            for ly in 0..<h {
-                for lx in 0..<w {
-                    for ch in 0..<c { phi[ch] = Double(zv[((s * c + ch) * h + ly) * w + lx]) }
-                    // Every pixel of this latent cell shares φ: add φφᵀ once per pixel, and the targets summed.
-                    var sums = [Double](repeating: 0, count: o)
-                    for oc in 0..<o {
-                        for y in (ly * f)..<((ly + 1) * f) {
-                            for x in (lx * f)..<((lx + 1) * f) { sums[oc] += Double(yv[((s * o + oc) * bigH + y) * bigW + x]) }
-                        }
-                    }
-                    let pixels = Double(f * f)
+            for y in 0..<bigH {
+                for x in 0..<bigW {
+                    up.features(zv, sample: s, channels: c, y: y, x: x, into: &phi)
                     for i in 0..<p {
-                        for j in 0..<p { ata[i * p + j] += pixels * phi[i] * phi[j] }
-                        for oc in 0..<o { aty[i * o + oc] += phi[i] * sums[oc] }
+                        let fi = Double(phi[i])
+                        for j in i..<p { ata[i * p + j] += fi * Double(phi[j]) }
+                        for oc in 0..<o { aty[i * o + oc] += fi * Double(yv[((s * o + oc) * bigH + y) * bigW + x]) }
                     }
                 }
             }
         }
+        for i in 0..<p { for j in 0..<i { ata[i * p + j] = ata[j * p + i] } }
         let solution = solveSymmetric(ata, aty, size: p, columns: o)
         var weights = [Float](repeating: 0, count: o * c), bias = [Float](repeating: 0, count: o)
         for oc in 0..<o {
             for ch in 0..<c { weights[oc * c + ch] = Float(solution[ch * o + oc]) }
             bias[oc] = Float(solution[c * o + oc])
         }
-        return LatentPreview(latentChannels: c, imageChannels: o, weights: weights, bias: bias, factor: f, crop: crop)
+        return LatentPreview(latentChannels: c, imageChannels: o, weights: weights, bias: bias, factor: f, crop: crop, upsampling: upsampling)
     }
 
     /// Scaled latents near the autoencoder's own: N(0, 1) draws, decoded, clamped to [−1, 1], encoded.
@@ -120,26 +121,18 @@ public struct LatentPreview: Equatable, Sendable {
         let o = imageChannels, outH = h * factor - 2 * crop, outW = w * factor - 2 * crop
         precondition(outH > 0 && outW > 0, "crop \(crop) leaves no pixel of a \(h * factor)×\(w * factor) image")
         let z = latents.contiguous().toArray()
+        let up = Upsampler(mode: upsampling, factor: factor, height: h, width: w)
         var out = [Float](repeating: 0, count: n * o * outH * outW)
+        var phi = [Float](repeating: 1, count: c + 1)
         out.withUnsafeMutableBufferPointer { dst in
-            z.withUnsafeBufferPointer { src in
-                // One cell's mapped values, then copied to the cell's visible pixels.
-                var cell = [Float](repeating: 0, count: o)
-                for i in 0..<n {
-                    for ly in 0..<h {
-                        for lx in 0..<w {
-                            for oc in 0..<o {
-                                var v = bias[oc]
-                                for ch in 0..<c { v += weights[oc * c + ch] * src[((i * c + ch) * h + ly) * w + lx] }
-                                cell[oc] = v
-                            }
-                            let ys = max(ly * factor - crop, 0)..<min((ly + 1) * factor - crop, outH)
-                            let xs = max(lx * factor - crop, 0)..<min((lx + 1) * factor - crop, outW)
-                            guard !ys.isEmpty, !xs.isEmpty else { continue }
-                            for oc in 0..<o {
-                                let plane = (i * o + oc) * outH * outW
-                                for y in ys { for x in xs { dst[plane + y * outW + x] = cell[oc] } }
-                            }
+            for i in 0..<n {
+                for y in 0..<outH {
+                    for x in 0..<outW {
+                        up.features(z, sample: i, channels: c, y: y + crop, x: x + crop, into: &phi)
+                        for oc in 0..<o {
+                            var v = bias[oc]
+                            for ch in 0..<c { v += weights[oc * c + ch] * phi[ch] }
+                            dst[((i * o + oc) * outH + y) * outW + x] = v
                         }
                     }
                 }
@@ -154,9 +147,37 @@ public struct LatentPreview: Equatable, Sendable {
 
 extension TextToImagePipeline {
     /// The pipeline's preview map, fitted on `samples` random latents of the generator's shape.
-    public func fitLatentPreview(samples: Int = 4, seed: UInt64 = 0x5EE) -> LatentPreview {
+    public func fitLatentPreview(samples: Int = 4, seed: UInt64 = 0x5EE, upsampling: LatentPreview.Upsampling = .bilinear) -> LatentPreview {
         let c = generator.configuration
         return LatentPreview.fit(autoencoder: autoencoder, latentChannels: c.latentChannels, height: c.latentHeight,
-                                 width: c.latentWidth, crop: manifest.crop, samples: samples, seed: seed)
+                                 width: c.latentWidth, crop: manifest.crop, samples: samples, seed: seed, upsampling: upsampling)
+    }
+}
+
+/// The latent values at an image pixel: nearest cell, or bilinear between the four nearest cell centres
+/// (half-pixel centres, edges clamped).
+struct Upsampler {
+    let mode: LatentPreview.Upsampling
+    let factor: Int, height: Int, width: Int
+
+    /// (low index, high index, weight of high) along one axis for image coordinate i of a grid of n cells.
+    func taps(_ i: Int, cells n: Int) -> (Int, Int, Float) {
+        if mode == .nearest { return (i / factor, i / factor, 0) }
+        let u = (Float(i) + 0.5) / Float(factor) - 0.5
+        let lo = Int(u.rounded(.down))
+        let w = u - Float(lo)
+        return (min(max(lo, 0), n - 1), min(max(lo + 1, 0), n - 1), w)
+    }
+
+    /// Writes up(z)[·, y, x] of sample s into phi[0..<channels] (phi[channels] stays 1).
+    func features(_ z: [Float], sample s: Int, channels c: Int, y: Int, x: Int, into phi: inout [Float]) {
+        let (y0, y1, wy) = taps(y, cells: height), (x0, x1, wx) = taps(x, cells: width)
+        let plane = height * width
+        for ch in 0..<c {
+            let base = (s * c + ch) * plane
+            let top = z[base + y0 * width + x0] * (1 - wx) + z[base + y0 * width + x1] * wx
+            let bottom = z[base + y1 * width + x0] * (1 - wx) + z[base + y1 * width + x1] * wx
+            phi[ch] = top * (1 - wy) + bottom * wy
+        }
     }
 }

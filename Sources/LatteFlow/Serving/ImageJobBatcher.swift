@@ -22,12 +22,15 @@ import LatteTensor
 ///
 /// A call holds at most `maxRows` rows (a job's rows are chunked when one job alone needs more); when a
 /// group's jobs need more rows than that, the jobs that waited longest go first (round-robin), the
-/// others wait for the next tick.
+/// others wait for the next tick. With `patience` > 0 only the fullest group runs, plus groups with a
+/// job that has waited that many ticks: calls grow into convoys, latency grows too.
 ///
 /// A job's images equal `pipeline.generate(prompts: count × [prompt], settings:, seeds: seed, seed+1, …)`
-/// for the same settings: bit for bit when the jobs sharing its calls have prompts of its token length,
-/// else within float rounding (a longer prompt in the call pads this job's keys, which moves where the
-/// image keys sit in the attention sums; measured ≤ 1e-5 on the tiny test model).
+/// for the same settings: bit for bit when the jobs sharing its calls have prompts of its token length
+/// and every call on both sides holds at least two rows (a CFG job's generator calls do; the guide's
+/// call of a one-image job does not); else within float rounding
+/// (a one-row call computes the per-row conditioning by GEMV instead of GEMM, and a longer prompt in the
+/// call moves where the image keys sit in the attention sums). docs/serving-engine.md says more.
 ///
 /// Threads: `submit`, `cancel`, `validate`, `stop` and the counters may be called from any thread.
 /// `tick()` and `run()` must be driven from ONE thread, which is also where every event is delivered;

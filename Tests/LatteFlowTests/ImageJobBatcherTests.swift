@@ -81,6 +81,11 @@ final class ImageJobBatcherTests: XCTestCase {
             let n = try FlowSampler.timeGrid(settings: p.settings(steps: r.steps, solver: r.solver), configuration: p.generator.configuration).count - 1
             XCTAssertEqual(events[i].steps, Array(1...n), "job \(i): one .step per solver step, in order")
             if case .started = events[i].events.first {} else { XCTFail("job \(i) did not start with .started") }
+            for case .step(_, let total, let previews) in events[i].events {
+                XCTAssertEqual(total, n)
+                XCTAssertEqual(previews.map { [$0.width, $0.height, $0.channels] }, Array(repeating: [6, 6, 3], count: r.count),
+                               "one preview per image, the decoded image's size")
+            }
         }
     }
 

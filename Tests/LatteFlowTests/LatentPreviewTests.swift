@@ -38,7 +38,7 @@ final class LatentPreviewTests: XCTestCase {
 
     /// The committed fashion autoencoder (in the repository; no asset), on held-out latents of its own
     /// (decoded noise, encoded again): the map must beat the mean colour clearly.
-    func testPreviewExplainsMostOfTheFashionDecoder() throws {
+    func testPreviewBeatsTheMeanColourOnTheFashionDecoder() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("models/fashion-vae")
         let vae = try loadAutoencoder(directory: folder)

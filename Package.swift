@@ -87,6 +87,7 @@ let package = Package(
         .executableTarget(name: "latte-fuzz", dependencies: ["LatteTensor", "LatteFormats", "LatteTokenizers", "LatteModels", "LatteFlow"]),
         // What the test targets share: pinned real assets that skip when absent, or fail under CI=true.
         .target(name: "LatteTestSupport", dependencies: ["LatteFormats"], path: "Tests/LatteTestSupport"),
+        .target(name: "LatteFlowTestSupport", dependencies: ["LatteFlow", "LatteModels"], path: "Tests/LatteFlowTestSupport"),
         .testTarget(name: "LatteKernelsTests", dependencies: ["LatteKernels"]),
         .testTarget(name: "LatteTensorTests", dependencies: ["LatteTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LatteNNTests", dependencies: ["LatteNN"]),
@@ -99,13 +100,13 @@ let package = Package(
         .testTarget(
             name: "LatteServeTests",
             dependencies: [
-                "LatteServe", "LatteFlow", "LatteModels", "LatteFormats", "LatteTestSupport",
+                "LatteServe", "LatteFlow", "LatteModels", "LatteFormats", "LatteTestSupport", "LatteFlowTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("openai_client_check.py")]),
         // Runs the built `latte` executable (a killed `latte train` resumes exactly); the dependency makes
         // `swift build --build-tests` and `swift test` build it first.
-        .testTarget(name: "LatteCommandLineTests", dependencies: ["latte", "LatteFormats", "LatteModels", "LatteFlow", "LatteEval", "LatteTestSupport"]),
+        .testTarget(name: "LatteCommandLineTests", dependencies: ["latte", "LatteFormats", "LatteModels", "LatteFlow", "LatteEval", "LatteTestSupport", "LatteFlowTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

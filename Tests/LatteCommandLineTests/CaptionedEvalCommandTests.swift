@@ -5,6 +5,7 @@ import LatteFlow
 import LatteFormats
 import LatteModels
 import LatteTestSupport
+import LatteFlowTestSupport
 
 /// `latte eval` on a captioned model: a tiny random RGB model whose model.json names an `evaluation`
 /// (caption files with labels and a category classifier) is measured end to end by the real command —
@@ -52,23 +53,10 @@ final class CaptionedEvalCommandTests: XCTestCase {
     /// A random generator on SmolLM2-135M's geometry with a 3-channel autoencoder (8×8 latents → 32×32
     /// RGB), and a random category classifier for 32×32 RGB beside it.
     func writeModel(_ folder: URL, data: URL) throws {
-        let model = folder.appendingPathComponent("model")
-        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
-        let c = GeneratorConfiguration(backbone: "smollm2", layerCount: 30, kvHeads: 3, headDim: 64, width: 96, queryHeads: 3, mlpWidth: 64,
-                                       groups: 5, latentChannels: 4, latentHeight: 8, latentWidth: 8, patchSize: 1, ropeTheta: 100_000)
-        let generator = try LayerwiseTimestepExperts(c, seed: 1)
-        var v = AutoencoderKLConfiguration()
-        v.blockOutChannels = [8, 8, 8]
-        v.normNumGroups = 4
-        v.latentChannels = 4
-        let vae = try AutoencoderKL(v, seed: 3)
-        var manifest = TextToImageManifest(backbone: "smollm2", autoencoder: "autoencoder", promptStartToken: "<|im_start|>", crop: 0, defaultSteps: 2)
-        manifest.evaluation = TextToImageEvaluation(data: data.appendingPathComponent("train.jsonl").path,
-                                                    heldOut: data.appendingPathComponent("held-out.jsonl").path, classifier: "../classifier")
-        try manifest.save(to: model.appendingPathComponent("model.json"))
-        try c.save(to: model.appendingPathComponent("generator.json"))
-        try generator.saveSafetensors(model.appendingPathComponent("generator.safetensors"))
-        try vae.save(directory: model.appendingPathComponent("autoencoder"))
+        try TinyTextToImageModel.write(to: folder.appendingPathComponent("model")) { manifest in
+            manifest.evaluation = TextToImageEvaluation(data: data.appendingPathComponent("train.jsonl").path,
+                                                        heldOut: data.appendingPathComponent("held-out.jsonl").path, classifier: "../classifier")
+        }
         let classifier = try ImageClassifier(configuration: ImageClassifierConfiguration(channels: 3, resolution: 32, classNames: ["a", "b"],
                                                                                          widths: [8], normGroups: 4), seed: 5)
         try classifier.save(directory: folder.appendingPathComponent("classifier"))

@@ -7,6 +7,7 @@ import LatteFormats
 import LatteModels
 import LatteServe
 import LatteTestSupport
+import LatteFlowTestSupport
 import Logging
 import XCTest
 
@@ -56,26 +57,11 @@ final class TestServer: @unchecked Sendable {
             if let (status, _) = try? await s.request("GET", "/health", key: nil), status == 200 { return s }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        throw XCTSkip("the test server's model did not load in 300 s")
+        throw ServerTestError("the test server's model did not load in 300 s")
     }
 
     /// A model folder `ServedModel.load` reads; random weights, fixed seeds.
-    static func writeTinyModel(_ model: URL) throws {
-        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
-        let c = GeneratorConfiguration(backbone: "smollm2", layerCount: 30, kvHeads: 3, headDim: 64, width: 96, queryHeads: 3, mlpWidth: 64,
-                                       groups: 5, latentChannels: 4, latentHeight: 8, latentWidth: 8, patchSize: 1, ropeTheta: 100_000)
-        let generator = try LayerwiseTimestepExperts(c, seed: 1)
-        var v = AutoencoderKLConfiguration()
-        v.blockOutChannels = [8, 8, 8]
-        v.normNumGroups = 4
-        v.latentChannels = 4
-        let vae = try AutoencoderKL(v, seed: 3)
-        let manifest = TextToImageManifest(backbone: "smollm2", autoencoder: "autoencoder", promptStartToken: "<|im_start|>", crop: 0, defaultSteps: 2)
-        try manifest.save(to: model.appendingPathComponent("model.json"))
-        try c.save(to: model.appendingPathComponent("generator.json"))
-        try generator.saveSafetensors(model.appendingPathComponent("generator.safetensors"))
-        try vae.save(directory: model.appendingPathComponent("autoencoder"))
-    }
+    static func writeTinyModel(_ model: URL) throws { try TinyTextToImageModel.write(to: model) }
 
     /// One HTTP exchange: status and body. `key` nil sends no Authorization header.
     func request(_ method: String, _ path: String, json: [String: Any]? = nil, body: Data? = nil, key: String? = TestServer.apiKey,
@@ -149,4 +135,10 @@ private actor SharedServer {
         starting = task
         return try await task.value
     }
+}
+
+/// A test-server failure with its reason (a server that never becomes ready fails the test, not skips it).
+struct ServerTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

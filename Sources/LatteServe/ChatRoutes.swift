@@ -11,7 +11,7 @@ struct ChatRoutes {
     let configuration: ServeConfiguration
 
     struct Parsed {
-        var messages: [ChatService.Message]
+        var messages: [ChatPrompt.Turn]
         var parameters: GenerationParameters
         var stop: [String]
         var stream: Bool
@@ -23,7 +23,7 @@ struct ChatRoutes {
         guard let raw = f.object["messages"] as? [Any], !raw.isEmpty else {
             throw APIError.invalid("messages", "'messages' must be a non-empty array of messages", code: "invalid_type")
         }
-        var messages: [ChatService.Message] = []
+        var messages: [ChatPrompt.Turn] = []
         for (i, item) in raw.enumerated() {
             let field = "messages[\(i)]"
             guard let m = item as? [String: Any] else { throw APIError.invalid(field, "'\(field)' must be an object", code: "invalid_type") }
@@ -35,7 +35,7 @@ struct ChatRoutes {
             case "assistant": role = .assistant
             default: throw APIError.invalid("\(field).role", "role '\(roleName)' is not supported (system, developer, user, assistant)")
             }
-            var message = ChatService.Message(role: role, text: "")
+            var message = ChatPrompt.Turn(role, "")
             switch m["content"] {
             case let text as String: message.text = text
             case let parts as [Any]:
@@ -97,10 +97,7 @@ struct ChatRoutes {
             let ready = try state.ready()
             let fields = try await RequestFields.read(request, limit: configuration.maxBodyBytes)
             let parsed = try Self.parse(fields, canSee: ready.chat.canSee)
-            let prompt: ChatService.Prompt
-            do { prompt = try ready.chat.prompt(parsed.messages) } catch let e as APIError { throw e } catch {
-                throw APIError.invalid("messages", "the messages cannot be used: \(error)")
-            }
+            let prompt = try ready.chat.prompt(parsed.messages)
             let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
             let created = Int(Date().timeIntervalSince1970)
             let model = ready.model.id

@@ -4,7 +4,7 @@ import LatteModels
 import LatteTokenizers
 
 /// Chat completions with the model's backbone language model, the way `latte chat` drives it
-/// (`TokenGenerator`, `StreamingDetokenizer`, the backbone's chat template), for OpenAI's chat messages.
+/// (`Backbone.chatPrompt`, `TokenGenerator`, `StreamingDetokenizer`), for OpenAI's chat messages.
 /// Decoding runs on its own thread, one token at a time through the compute gate shared with image jobs.
 final class ChatService: @unchecked Sendable {
     let backbone: Backbone
@@ -15,20 +15,7 @@ final class ChatService: @unchecked Sendable {
         (self.backbone, self.gate, self.metrics) = (backbone, gate, metrics)
     }
 
-    var canSee: Bool { backbone.model is Qwen2VLModel }
-
-    /// A chat message as OpenAI sends it: text and (for a model that sees) decoded images.
-    struct Message {
-        var role: ChatMessage.Role
-        var text: String
-        var images: [Image] = []
-    }
-
-    struct Prompt {
-        var ids: [Int]
-        var images: Qwen2VLVisionInput?
-        var stops: Set<Int>
-    }
+    var canSee: Bool { backbone.canSee }
 
     enum Event: Sendable {
         case text(String)
@@ -36,47 +23,23 @@ final class ChatService: @unchecked Sendable {
         case failed(String)
     }
 
-    /// Token ids (and vision input) for `messages`, with the ids that end the answer. Throws a 400
-    /// naming `messages` for what the model cannot take.
-    func prompt(_ messages: [Message]) throws -> Prompt {
-        let tokenizer = backbone.tokenizer
-        var stops = Set<Int>()
-        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
-        for end in ["<|im_end|>", "<|endoftext|>"] { if let id = tokenizer.tokenToID(end) { stops.insert(id) } }
-        let ids: [Int]
-        var vision: Qwen2VLVisionInput?
-        if let vlm = backbone.model as? Qwen2VLModel {
-            let images = messages.flatMap(\.images)
-            var pads: [Int] = []
-            if !images.isEmpty {
-                let url = backbone.location.appendingPathComponent("preprocessor_config.json")
-                let processor = FileManager.default.fileExists(atPath: url.path) ? try Qwen2VLImageProcessor(preprocessorConfig: url) : Qwen2VLImageProcessor()
-                let input = try processor(images)
-                pads = input.grids.map { $0.mergedTokenCount(mergeSize: vlm.configuration.vision.spatialMergeSize) }
-                vision = input
-            }
-            var next = 0
-            let chat = messages.map { m -> ChatMessage in
-                // Qwen2-VL's template puts a message's images before its text.
-                let parts: [ChatMessage.Part] = m.images.map { _ in defer { next += 1 }; return .image(padTokens: pads[next]) } + [.text(m.text)]
-                return ChatMessage(m.role, parts: parts)
-            }
-            ids = try tokenizer.encodeChat(chat, template: .qwen2VL)
-        } else {
-            let template = (tokenizer.chatTemplate ?? "").contains("SmolLM")
-                ? ChatTemplate.smolLM2 : ChatTemplate(defaultSystemPrompt: nil, supportsImages: false)
-            ids = try tokenizer.encodeChat(messages.map { ChatMessage($0.role, $0.text) }, template: template)
+    /// The prompt for OpenAI's `messages` (the backbone's chat template, as `latte chat` builds it).
+    /// Throws a 400 naming `messages` for what the model cannot take.
+    func prompt(_ messages: [ChatPrompt.Turn]) throws -> ChatPrompt {
+        let prompt: ChatPrompt
+        do { prompt = try backbone.chatPrompt(messages) } catch {
+            throw APIError.invalid("messages", "the messages cannot be used: \(error)")
         }
-        guard !ids.isEmpty else { throw APIError.invalid("messages", "the messages encode to no tokens") }
-        do { try backbone.languageModel.check(ids) } catch {
+        guard !prompt.ids.isEmpty else { throw APIError.invalid("messages", "the messages encode to no tokens") }
+        do { try backbone.languageModel.check(prompt.ids) } catch {
             throw APIError.invalid("messages", "the messages do not fit the model: \(error)", code: "context_length_exceeded")
         }
-        return Prompt(ids: ids, images: vision, stops: stops)
+        return prompt
     }
 
     /// Generates on a new thread; events end with `.finished` or `.failed`. `isCancelled` is polled
     /// before every token (a departed client).
-    func generate(_ prompt: Prompt, parameters: GenerationParameters, stop: [String],
+    func generate(_ prompt: ChatPrompt, parameters: GenerationParameters, stop: [String],
                   isCancelled: @escaping @Sendable () -> Bool) -> AsyncStream<Event> {
         let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
         let thread = Thread { [self] in
@@ -84,6 +47,8 @@ final class ChatService: @unchecked Sendable {
             var detokenizer = StreamingDetokenizer(tokenizer: backbone.tokenizer)
             var count = 0
             var reason = "length"
+            var parameters = parameters
+            parameters.stopTokens.formUnion(prompt.stopTokens)
             do {
                 let generator = try TokenGenerator(model: backbone.languageModel, prompt: prompt.ids, images: prompt.images, parameters: parameters)
                 while !isCancelled() {

@@ -61,33 +61,28 @@ struct ChatCommand: ParsableCommand {
         guard repetitionPenalty > 0 else { throw ValidationError("--repetition-penalty must be > 0, got \(repetitionPenalty)") }
     }
 
-    /// What the model family adds to the chat: the prompt's ids, its images, the ids that end a turn.
-    private struct Prompt {
-        var ids: [Int]
-        var images: Qwen2VLVisionInput? = nil
-        var stops: Set<Int>
-        var note = ""
-    }
-
     func run() throws {
         let backbone = try Backbone.load(model, assets: .requirePresent, keepQuantized: quantized)
-        let tokenizer = backbone.tokenizer
-        let chat: Prompt
-        if let vlm = backbone.model as? Qwen2VLModel {
-            chat = try qwen2VLPrompt(vlm, folder: backbone.location, tokenizer: tokenizer)
+        if image != nil && !backbone.canSee {
+            throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder); '\(model)' is a text-only language model")
+        }
+        let picture = try image.map { try ImageFile.read(($0 as NSString).expandingTildeInPath) }
+        let chat: ChatPrompt
+        if raw {
+            chat = try backbone.rawPrompt(prompt, image: picture)
         } else {
-            if image != nil {
-                throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder); '\(model)' is a text-only language model")
-            }
-            chat = try textPrompt(tokenizer)
+            var turns: [ChatPrompt.Turn] = []
+            if let system { turns.append(.init(.system, system)) }
+            turns.append(.init(.user, prompt, images: picture.map { [$0] } ?? []))
+            chat = try backbone.chatPrompt(turns)
         }
         guard !chat.ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
 
         let sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
                                           repetitionPenalty: repetitionPenalty, seed: seed)
         let generator = try TokenGenerator(model: backbone.languageModel, prompt: chat.ids, images: chat.images,
-                                           parameters: GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopTokens: chat.stops))
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+                                           parameters: GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopTokens: chat.stopTokens))
+        var detokenizer = StreamingDetokenizer(tokenizer: backbone.tokenizer)
         let out = FileHandle.standardOutput
         do {
             while let id = try generator.next() {
@@ -102,59 +97,10 @@ struct ChatCommand: ParsableCommand {
         out.write(Data((detokenizer.finish() + "\n").utf8))
         if !quiet {
             let s = generator.statistics
-            FileHandle.standardError.write(Data(("prompt: \(s.promptTokens) tokens" + chat.note + String(
+            let note = chat.imageTokens > 0 ? " (\(chat.imageTokens) image tokens)" : ""
+            FileHandle.standardError.write(Data(("prompt: \(s.promptTokens) tokens" + note + String(
                 format: ", %.1f tokens/s; generated: %d tokens, %.1f tokens/s\n",
                 s.promptTokensPerSecond, s.generatedTokens, s.generatedTokensPerSecond)).utf8))
         }
-    }
-
-    /// A text-only model: ChatML (SmolLM2's template adds its own default system message), or the raw text.
-    private func textPrompt(_ tokenizer: Tokenizer) throws -> Prompt {
-        var stops = Set<Int>()
-        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
-        if raw { return Prompt(ids: tokenizer.encode(prompt, addSpecialTokens: false), stops: stops) }
-        let template = (tokenizer.chatTemplate ?? "").contains("SmolLM")
-            ? ChatTemplate.smolLM2 : ChatTemplate(defaultSystemPrompt: nil, supportsImages: false)
-        var messages: [ChatMessage] = []
-        if let system { messages.append(ChatMessage(.system, system)) }
-        messages.append(ChatMessage(.user, prompt))
-        if let end = tokenizer.tokenToID("<|im_end|>") { stops.insert(end) }
-        return Prompt(ids: try tokenizer.encodeChat(messages, template: template), stops: stops)
-    }
-
-    /// Qwen2-VL: the qwen2VL chat template with one `<|image_pad|>` per merged vision patch of the image.
-    private func qwen2VLPrompt(_ vlm: Qwen2VLModel, folder: URL, tokenizer: Tokenizer) throws -> Prompt {
-        let c = vlm.configuration
-        let tokenizerURL = folder.appendingPathComponent("tokenizer.json")
-        for (text, id) in [(ChatTemplate.imagePad, c.imageTokenID), (ChatTemplate.visionStart, c.visionStartTokenID), (ChatTemplate.visionEnd, c.visionEndTokenID)] {
-            guard tokenizer.tokenToID(text) == id else {
-                throw ValidationError("\(tokenizerURL.path): \(text) is token \(tokenizer.tokenToID(text).map(String.init) ?? "absent"), config.json says \(id)")
-            }
-        }
-        var vision: Qwen2VLVisionInput?
-        var pads = 0
-        if let image {
-            let processorURL = folder.appendingPathComponent("preprocessor_config.json")
-            let processor = FileManager.default.fileExists(atPath: processorURL.path)
-                ? try Qwen2VLImageProcessor(preprocessorConfig: processorURL) : Qwen2VLImageProcessor()
-            let input = try processor([try ImageFile.read((image as NSString).expandingTildeInPath)])
-            pads = input.grids[0].mergedTokenCount(mergeSize: c.vision.spatialMergeSize)
-            vision = input
-        }
-        var stops = Set<Int>()
-        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
-        for end in ["<|im_end|>", "<|endoftext|>"] { if let id = tokenizer.tokenToID(end) { stops.insert(id) } }
-        let ids: [Int]
-        if raw {
-            let placeholder = vision == nil ? "" : ChatTemplate.visionStart + String(repeating: ChatTemplate.imagePad, count: pads) + ChatTemplate.visionEnd
-            ids = tokenizer.encode(placeholder + prompt, addSpecialTokens: false)
-        } else {
-            var messages: [ChatMessage] = []
-            if let system { messages.append(ChatMessage(.system, system)) }
-            // Qwen2-VL's template puts the image before the question.
-            messages.append(ChatMessage(.user, parts: (vision == nil ? [] : [.image(padTokens: pads)]) + [.text(prompt)]))
-            ids = try tokenizer.encodeChat(messages, template: .qwen2VL)
-        }
-        return Prompt(ids: ids, images: vision, stops: stops, note: vision == nil ? "" : " (\(pads) image tokens)")
     }
 }

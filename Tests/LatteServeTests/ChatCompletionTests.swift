@@ -53,6 +53,21 @@ final class ChatCompletionTests: XCTestCase {
         XCTAssertEqual(streamed, text)
     }
 
+    /// The answer ends where the model ends its turn (`<|im_end|>`), as in `latte chat` (the shared
+    /// `Backbone.chatPrompt` gives both the stop tokens), not at `max_tokens`.
+    func testAnswerEndsAtTheEndOfTurn() async throws {
+        let s = try await TestServer.get()
+        let request: [String: Any] = ["messages": [["role": "user", "content": "Say hi."]], "max_tokens": 64, "temperature": 0]
+        let (status, body) = try await s.request("POST", "/v1/chat/completions", json: request)
+        XCTAssertEqual(status, 200, String(decoding: body, as: UTF8.self))
+        let o = try object(body)
+        let choice = try XCTUnwrap((o["choices"] as? [[String: Any]])?.first)
+        let text = try XCTUnwrap((choice["message"] as? [String: Any])?["content"] as? String)
+        XCTAssertEqual(choice["finish_reason"] as? String, "stop", text)
+        XCTAssertLessThan((o["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 64, 64, text)
+        XCTAssertFalse(text.contains("<|im_"), text)
+    }
+
     func testStopStringEndsTheAnswerBeforeIt() async throws {
         let s = try await TestServer.get()
         let base: [String: Any] = ["messages": [["role": "user", "content": "Say hello."]], "max_tokens": 12, "temperature": 0]

@@ -75,7 +75,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
+            ],
+            // The web page (GET /): plain HTML, CSS and JavaScript, served as they are.
+            resources: [.copy("Web")]),
         .executableTarget(
             name: "latte",
             dependencies: [
@@ -103,7 +105,7 @@ let package = Package(
                 "LatteServe", "LatteFlow", "LatteModels", "LatteFormats", "LatteTestSupport", "LatteFlowTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("openai_client_check.py")]),
+            resources: [.copy("openai_client_check.py"), .copy("web_page_check.py")]),
         // Runs the built `latte` executable (a killed `latte train` resumes exactly); the dependency makes
         // `swift build --build-tests` and `swift test` build it first.
         .testTarget(name: "LatteCommandLineTests", dependencies: ["latte", "LatteFormats", "LatteModels", "LatteFlow", "LatteEval", "LatteTestSupport", "LatteFlowTestSupport"]),

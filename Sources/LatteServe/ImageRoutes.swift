@@ -35,7 +35,8 @@ struct ImageRoutes {
         }
         let stream = try f.bool("stream") ?? false
         let partials = try f.int("partial_images") ?? (stream ? streamingDefaultPartials : 0)
-        guard (0...3).contains(partials) else { throw APIError.invalid("partial_images", "'partial_images' must be between 0 and 3, got \(partials)") }
+        // Streams take OpenAI's 0–3; the job API (which reuses this parse) checks its own 0–10.
+        guard !stream || (0...3).contains(partials) else { throw APIError.invalid("partial_images", "'partial_images' must be between 0 and 3, got \(partials)") }
         let steps = try f.int("steps")
         if let steps, !(1...SerialImageJobRunner.maxSteps).contains(steps) {
             throw APIError.invalid("steps", "'steps' must be between 1 and \(SerialImageJobRunner.maxSteps), got \(steps)")

@@ -46,6 +46,7 @@ public final class LatteServer: @unchecked Sendable {
         ImageRoutes(state: state, files: files, configuration: configuration).add(to: router)
         JobRoutes(state: state, configuration: configuration).add(to: router)
         ChatRoutes(state: state, configuration: configuration).add(to: router)
+        WebRoutes().add(to: router)
 
         let logger = self.logger
         let configuration = self.configuration
@@ -117,12 +118,13 @@ struct JobShutdownService: Service {
     }
 }
 
-/// `Authorization: Bearer KEY` on everything but `/health` (a load balancer's probe carries no key).
+/// `Authorization: Bearer KEY` on everything but `/health` (a load balancer's probe carries no key) and
+/// the web page's files (`WebRoutes.isOpen`: the page holds no secret; its API calls carry the key).
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/health" { return try await next(request, context) }
+        if request.uri.path == "/health" || WebRoutes.isOpen(method: request.method, path: request.uri.path) { return try await next(request, context) }
         let given = request.headers[.authorization].flatMap { h -> String? in
             h.lowercased().hasPrefix("bearer ") ? String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
         }

@@ -285,7 +285,10 @@ async function sendChat(event) {
   const reply = addMessage("assistant", "…");
   let answer = "";
   try {
-    const response = await api("/v1/chat/completions", { messages: [...conversation, turn], stream: true, max_tokens: CHAT_MAX_TOKENS });
+    const request = { messages: [...conversation, turn], stream: true, max_tokens: CHAT_MAX_TOKENS };
+    const temperature = numberField("temperature");
+    if (temperature !== undefined) request.temperature = temperature;
+    const response = await api("/v1/chat/completions", request);
     reply.text.textContent = "";
     await readEvents(response, (_, data) => {
       if (data === "[DONE]") return false;

@@ -106,6 +106,9 @@ public enum TextToImageTraining {
                                         timesteps: timesteps, seed: o.seed)
         let trainer = GeneratorTrainer(model: model, settings: settings, nullPrompt: null, data: data)
         if let group, group.isWriter { try group.barrier("rank 0 preparing the run folder", timeout: .infinity) }
+        // Then the others open what rank 0 made and prefill their own in-memory prompt tables: from here
+        // on every wait is a step's, under the collective timeout.
+        try group?.barrier("every rank preparing", timeout: .infinity)
 
         // Gradient shards: asked for, else the resumed checkpoint's, else one per rank of a distributed run.
         let saved = o.restart ? nil : savedGradientShards(in: o.runDirectory)

@@ -75,7 +75,8 @@ public final class MPIProcessGroup: ProcessGroup {
 
     /// Ends every rank of the job with `message` on this rank's stderr.
     public func abort(_ message: String, code: Int32 = 1) -> Never {
-        fputs("rank \(rank) of \(size): \(message)\n", stderr)
+        // On a line of its own: rank 0's progress bar may be mid-line.
+        fputs("\nrank \(rank) of \(size): \(message)\n", stderr)
         _ = mpi.abort(mpi.commWorld, code)
         exit(code)
     }

@@ -99,6 +99,31 @@ final class GemmTests: XCTestCase {
         check(83, 301, 260, transposeA: false, transposeB: true, alpha: 1, beta: 0.25, threads: 3)
     }
 
+    /// Threads split output tiles, never the sum over k, so every thread count gives the same bits —
+    /// what lets data-parallel ranks with other thread counts train the same model (docs/distributed.md).
+    /// Shapes that split columns (wide N), rows (tall M), both transposes, and a ragged edge.
+    func testResultsDoNotDependOnTheThreadCount() {
+        for kind in kernels {
+            Gemm.kernelOverride = kind
+            for (m, n, k, tA, tB) in [(48, 1100, 300, false, true), (700, 40, 520, true, false), (130, 97, 257, false, false)] {
+                var random = TestRandom(seed: UInt64(m * 31 + n))
+                let a = random.fill(m * k), b = random.fill(k * n)
+                func product(threads: Int) -> [Float] {
+                    var c = [Float](repeating: 0, count: m * n)
+                    Parallel.withThreadCount(threads) {
+                        Gemm.sgemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, alpha: 1, a: a, lda: tA ? m : k,
+                                   b: b, ldb: tB ? k : n, beta: 0, c: &c, ldc: n)
+                    }
+                    return c
+                }
+                let one = product(threads: 1)
+                for threads in [2, 3, 4] {
+                    XCTAssertTrue(product(threads: threads) == one, "\(kind) \(m)×\(n)×\(k): \(threads) threads differ from 1")
+                }
+            }
+        }
+    }
+
     func testDegenerateKAndAlphaScaleC() {
         check(5, 6, 0, transposeA: false, transposeB: false, alpha: 1, beta: 0)
         check(5, 6, 0, transposeA: false, transposeB: true, alpha: 1, beta: 2)

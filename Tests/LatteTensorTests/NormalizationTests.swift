@@ -1,4 +1,5 @@
 import XCTest
+import LatteKernels
 @testable import LatteTensor
 
 final class NormalizationTests: XCTestCase {
@@ -34,6 +35,23 @@ final class NormalizationTests: XCTestCase {
         let ref = ((x - x.mean(axes: [1], keepDims: true)) * (x.variance(axes: [1], keepDims: true) + 1e-5).rsqrt() * w + b)
         assertClose(y.toArray(), ref.toArray(), tolerance: 1e-5)
         assertGradientsMatch([x, w, b]) { Tensor.layerNorm($0[0], weight: $0[1], bias: $0[2], eps: 1e-5) }
+    }
+
+    /// The weight (and bias) gradients are sums over rows taken in chunks; the chunks depend on the
+    /// rows only, so any thread count gives the same bits (data-parallel runs on ranks with other
+    /// thread counts train the same model). 1,024 rows of 64 would have been split per thread.
+    func testNormWeightGradientsDoNotDependOnTheThreadCount() {
+        let x = randomTensor([1024, 64], seed: 11), w = randomTensor([64], seed: 12), b = randomTensor([64], seed: 13)
+        let r = randomTensor([1024, 64], seed: 14)
+        func gradients(threads: Int) -> [[Float]] {
+            Parallel.withThreadCount(threads) {
+                let rms = valueAndGradient(at: [x, w]) { (Tensor.rmsNorm($0[0], weight: $0[1], eps: 1e-5) * r).sum() }.1
+                let layer = valueAndGradient(at: [x, w, b]) { (Tensor.layerNorm($0[0], weight: $0[1], bias: $0[2], eps: 1e-5) * r).sum() }.1
+                return (rms + layer).map { $0.toArray() }
+            }
+        }
+        let one = gradients(threads: 1)
+        for threads in [2, 3, 4] { XCTAssertEqual(gradients(threads: threads), one, "\(threads) threads") }
     }
 
     func testGroupNorm() {

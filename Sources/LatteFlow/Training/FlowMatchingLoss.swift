@@ -41,10 +41,27 @@ public struct FlowMatchingLoss {
     /// one-row cache per latent.
     public func callAsFunction(_ model: LayerwiseTimestepExperts, data x1: Tensor, prompts: [PromptCache],
                                generator: inout RandomGenerator) -> Result {
-        let b = x1.dim(0)
-        let t = (0..<b).map { _ in timesteps.sample(&generator) }
-        let noise = Tensor.normal(x1.shape, generator: &generator)
+        let (t, noise) = draw(shape: x1.shape, generator: &generator)
         return loss(model, data: x1, noise: noise, t: t, prompts: prompts)
+    }
+
+    /// Each row's t, then the noise for latents of `shape` [B, C, H, W], from `generator` (in the
+    /// order training has always drawn them). A data-parallel step draws the whole global batch on
+    /// every rank and keeps its rows, so a row's t and noise depend on the seed and its place in the
+    /// global batch, never on the rank.
+    public func draw(shape: [Int], generator: inout RandomGenerator) -> (t: [Float], noise: Tensor) {
+        let t = (0..<shape[0]).map { _ in timesteps.sample(&generator) }
+        return (t, Tensor.normal(shape, generator: &generator))
+    }
+
+    /// The loss of `rows` of a global batch of `batchRows`, as its share of the batch's loss:
+    /// Σ_k (n_k / batchRows)·mean‖v_k − u‖² over the shard's rows, prompts padded to `length` (the
+    /// global batch's longest), so shard losses and gradients summed over the batch's shards are the
+    /// batch's (`ShardedGradients`).
+    public func shardLoss(_ model: LayerwiseTimestepExperts, data x1: Tensor, noise x0: Tensor, t: [Float], prompts: [PromptCache],
+                          paddedTo length: Int, batchRows: Int) -> Result {
+        precondition(prompts.count == x1.dim(0), "\(x1.dim(0)) latents but \(prompts.count) prompt caches")
+        return loss(model, data: x1, noise: x0, t: t, batchRows: batchRows) { rows in PromptCache.stack(rows.map { prompts[$0] }, paddedTo: length) }
     }
 
     /// The loss for given noise and times, with one one-row prompt cache per latent (deterministic;
@@ -62,9 +79,9 @@ public struct FlowMatchingLoss {
     }
 
     /// The loss, with `promptRows(rows)` giving the prompt caches of the batch rows `rows`.
-    func loss(_ model: LayerwiseTimestepExperts, data x1: Tensor, noise x0: Tensor, t: [Float],
+    func loss(_ model: LayerwiseTimestepExperts, data x1: Tensor, noise x0: Tensor, t: [Float], batchRows: Int? = nil,
               promptRows: ([Int]) -> PromptCache) -> Result {
-        let b = x1.dim(0)
+        let b = x1.dim(0), share = batchRows ?? b
         let c = model.configuration
         var total: Tensor? = nil
         var perGroup: [(count: Int, loss: Float)?] = Array(repeating: nil, count: c.groups)
@@ -79,7 +96,7 @@ public struct FlowMatchingLoss {
             let v = model.velocity(xt, t: tk, prompt: promptRows(rows), group: k)
             let lk = (v - (data - noise)).pow(2).mean()
             perGroup[k] = (rows.count, withoutGradient { lk.item() })
-            let weighted = lk * (Float(rows.count) / Float(b))
+            let weighted = lk * (Float(rows.count) / Float(share))
             total = total.map { $0 + weighted } ?? weighted
         }
         return Result(loss: total!, perGroup: perGroup)

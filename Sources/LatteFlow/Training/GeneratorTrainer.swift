@@ -1,4 +1,5 @@
 import Foundation
+import LatteKernels
 import LatteNN
 import LatteTensor
 
@@ -62,6 +63,10 @@ public final class GeneratorTrainer: StepTrainer {
     public var ema: ExponentialMovingAverage { update.ema! }
     public private(set) var generator: RandomGenerator
     let objective: FlowMatchingLoss
+    /// When set, each batch's gradient is the sum over its shards in shard order, computed by this
+    /// process alone or across the ranks of a data-parallel run (`useShards`); nil: the whole batch
+    /// at once (the arithmetic of runs before sharding existed).
+    public private(set) var sharded: ShardedGradients?
 
     /// Packs the model's trainable parameters: freeze what should not train (`trainOnly(groups:)`) first.
     public init(model: LayerwiseTimestepExperts, settings: TrainingSettings, nullPrompt: PromptCache, data: any GeneratorTrainingData) {
@@ -75,11 +80,22 @@ public final class GeneratorTrainer: StepTrainer {
         objective = FlowMatchingLoss(timesteps: settings.timesteps)
     }
 
+    /// Computes each batch as `shards` micro-batches of consecutive rows, split over `group`'s ranks
+    /// (each batch has `batchRows` rows, at least `shards`). The same `shards` on any number of ranks dividing
+    /// it gives the same bits (`ShardedGradients`).
+    public func useShards(_ shards: Int, batchRows: Int, group: ProcessGroup) throws {
+        guard shards <= batchRows else {
+            throw TrainingError(message: "--gradient-shards \(shards) is more than the batch's \(batchRows) rows")
+        }
+        sharded = try ShardedGradients(arena: arena, shards: shards, group: group)
+    }
+
     /// The loss of the next batch, each row's prompt dropped to the null prompt with probability
     /// `conditionDropout`; logs each group's loss as "g<k>" (groups without a sample this step are absent).
     public func computeGradients() throws -> StepLoss {
         let batch = try data.next()
         let prompts = batch.prompts.map { generator.nextFloat() < settings.conditionDropout ? nullPrompt : $0 }
+        if let sharded { return try shardedGradients(batch.latents, prompts: prompts, sharded) }
         var perGroup: [(count: Int, loss: Float)?] = []
         let loss = valueAndGradient(model, accumulatingInto: arena) { m in
             let r = objective(m, data: batch.latents, prompts: prompts, generator: &generator)
@@ -90,10 +106,56 @@ public final class GeneratorTrainer: StepTrainer {
         return StepLoss(loss: loss, metrics: metrics)
     }
 
+    /// Every rank draws the whole batch's times and noise (so a row's depend on its place in the global
+    /// batch, not on the rank), computes its shards one after another, then the shards' gradients and
+    /// losses are combined in shard order on every rank.
+    private func shardedGradients(_ x1: Tensor, prompts: [PromptCache], _ sharded: ShardedGradients) throws -> StepLoss {
+        let (t, noise) = objective.draw(shape: x1.shape, generator: &generator)
+        let b = x1.dim(0), shards = sharded.shards, groups = model.configuration.groups
+        let length = prompts.map(\.length).max() ?? 0
+        // Per local shard: its loss, then (count, mean loss) per group.
+        var local: [Float] = []
+        for (q, shard) in sharded.localShards.enumerated() {
+            let lo = b * shard / shards, hi = b * (shard + 1) / shards
+            let idx = Tensor(indices: Array(lo..<hi))
+            let x = x1.indexSelect(axis: 0, indices: idx), n = noise.indexSelect(axis: 0, indices: idx)
+            var perGroup: [(count: Int, loss: Float)?] = []
+            arena.zeroGradients()
+            let loss = valueAndGradient(model, accumulatingInto: arena) { m in
+                let r = objective.shardLoss(m, data: x, noise: n, t: Array(t[lo..<hi]), prompts: Array(prompts[lo..<hi]),
+                                            paddedTo: length, batchRows: b)
+                perGroup = r.perGroup
+                return r.loss
+            }
+            sharded.keep(localShard: q)
+            local.append(loss)
+            for g in perGroup { local += [Float(g?.count ?? 0), g?.loss ?? 0] }
+        }
+        try sharded.reduce()
+        let all = try sharded.group.allGather(local, "shard losses")
+        let stride = 1 + 2 * groups
+        var loss: Float = 0
+        var counts = [Float](repeating: 0, count: groups), sums = [Double](repeating: 0, count: groups)
+        for shard in 0..<shards {
+            let r = all[(shard * stride)...]
+            loss += r[r.startIndex]
+            for k in 0..<groups {
+                let count = r[r.startIndex + 1 + 2 * k]
+                counts[k] += count
+                sums[k] += Double(count) * Double(r[r.startIndex + 2 + 2 * k])
+            }
+        }
+        let metrics = (0..<groups).compactMap { k in counts[k] > 0 ? (name: "g\(k)", value: Float(sums[k] / Double(counts[k]))) : nil }
+        return StepLoss(loss: loss, metrics: metrics)
+    }
+
     public func checkpointState() throws -> [String: String] {
         let rng = String(decoding: try JSONEncoder().encode(generator), as: UTF8.self)
         let config = String(decoding: try JSONEncoder().encode(model.configuration), as: UTF8.self)
-        return ["rng": rng, "data": try data.savedState(), "generator_configuration": config]
+        var state = ["rng": rng, "data": try data.savedState(), "generator_configuration": config]
+        // The arithmetic of the gradient (not its meaning): a resumed run with the same count reproduces.
+        if let sharded { state["gradient_shards"] = "\(sharded.shards)" }
+        return state
     }
 
     public func restore(checkpointState extra: [String: String]) throws {

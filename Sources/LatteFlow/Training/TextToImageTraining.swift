@@ -27,8 +27,13 @@ public enum TextToImageTraining {
 
     /// `assets` says whether a pinned backbone missing from the asset cache may be fetched.
     public static func run(_ o: TextToImageTrainingOptions, assets: AssetPolicy = .requirePresent,
-                           report: @escaping (String) -> Void) throws -> Result {
+                           report everyRank: @escaping (String) -> Void) throws -> Result {
         try o.validate()
+        let group = o.group
+        // Data parallel: rank 0 alone reports, and prepares the run folder (latent cache, prompt-cache
+        // file, assets) while the others wait; then they open what it made.
+        let report: (String) -> Void = group?.isWriter ?? true ? everyRank : { _ in }
+        if let group, !group.isWriter { try group.barrier("rank 0 preparing the run folder", timeout: .infinity) }
         try FileManager.default.createDirectory(at: o.runDirectory, withIntermediateDirectories: true)
 
         // 1. Latents of the training set, cached against the autoencoder's weights and the image preparation.
@@ -44,7 +49,7 @@ public enum TextToImageTraining {
         guard dataset.count > 0 else { throw TrainingError(message: "--data \(o.data): the dataset has no images") }
         let latents = try LatentCache.open(encoder: LatentEncoder(vae, folder: o.autoencoder), dataset: dataset, preparation: image,
                                            directory: o.runDirectory.appendingPathComponent("latents"),
-                                           options: LatentCache.Options(rebuild: o.rebuildLatents), report: report)
+                                           options: LatentCache.Options(rebuild: o.rebuildLatents && group?.isWriter ?? true), report: report)
         // Each latent row's texts, looked up by the dataset item behind it (images that could not be read
         // have no row), from the items' annotations: no image is decoded a second time.
         let prompts = try TrainingPrompts(dataset: dataset, items: latents.datasetIndices, classes: classes)
@@ -100,11 +105,34 @@ public enum TextToImageTraining {
                                         minimumLearningRate: o.learningRate / 20, conditionDropout: o.conditionDropout,
                                         timesteps: timesteps, seed: o.seed)
         let trainer = GeneratorTrainer(model: model, settings: settings, nullPrompt: null, data: data)
+        if let group, group.isWriter { try group.barrier("rank 0 preparing the run folder", timeout: .infinity) }
+        // Then the others open what rank 0 made and prefill their own in-memory prompt tables: from here
+        // on every wait is a step's, under the collective timeout.
+        try group?.barrier("every rank preparing", timeout: .infinity)
+
+        // Gradient shards: asked for, else the resumed checkpoint's, else one per rank of a distributed run.
+        let saved = o.restart ? nil : savedGradientShards(in: o.runDirectory)
+        if let asked = o.gradientShards, let saved, asked != saved {
+            report("note: continuing with \(asked) gradient shard\(asked == 1 ? "" : "s") where the checkpoint used \(saved): the same training, but not bit-identical to an uninterrupted run")
+        }
+        let shards = o.gradientShards ?? saved ?? group?.size ?? 1
+        if shards > 1 || group != nil {
+            let rows = min(o.batch, latents.count)
+            guard shards % (group?.size ?? 1) == 0 else {
+                throw TrainingError(message: "\(shards) gradient shards\(o.gradientShards == nil ? " (the checkpoint's)" : "") do not split over \(group?.size ?? 1) ranks: run on a number of ranks dividing \(shards), or give --gradient-shards (a multiple of the ranks)")
+            }
+            try trainer.useShards(shards, batchRows: rows, group: group ?? SingleProcessGroup())
+            report("gradient: \(shards) shards of \(rows / shards)\(rows % shards == 0 ? "" : "–\(rows / shards + 1)") rows, summed in shard order\(group.map { ", over \($0.size) ranks" } ?? "")")
+        }
 
         // 3. The run: resume or restart, train, checkpoint and export.
+        let sorted = JSONEncoder()
+        sorted.outputFormatting = [.sortedKeys]
+        let identity = "settings=\(String(decoding: try sorted.encode(settings), as: UTF8.self)) batch=\(o.batch) latents=\(latents.count)x\(latents.itemShape) prompts=\(table.count) shards=\(trainer.sharded?.shards ?? 0)"
         let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(
             directory: o.runDirectory, steps: o.steps, stopAfter: o.stopAfter, checkpointEvery: o.checkpointEvery,
-            restart: o.restart, progressLabel: "train", pauseAfterLogging: o.pauseAfterLogging), report: report)
+            restart: o.restart, progressLabel: "train", pauseAfterLogging: o.pauseAfterLogging,
+            group: group, checkEvery: o.checkEvery, identity: identity), report: report)
         if let paired = c.backboneLayers { report("generation layers read backbone layers \(paired.map(String.init).joined(separator: ", ")) of \(geometry.layerCount)") }
         report("training \(c.groups) groups × \(c.layersPerGroup) layers, width \(c.width) (\(model.parameterCount()) parameters): \(o.steps) steps × \(o.batch) latents, \(Parallel.threadCount) threads")
         let lossCurve = o.runDirectory.appendingPathComponent("loss.png"), log = run.logURL!
@@ -119,6 +147,16 @@ public enum TextToImageTraining {
                                     to: lossCurve.path)
         })
         return Result(output: o.output, lossCurve: lossCurve, log: log)
+    }
+
+    /// The gradient shard count the run folder's checkpoint was trained with (1 for a checkpoint from
+    /// before sharding; nil without a checkpoint).
+    static func savedGradientShards(in runDirectory: URL) -> Int? {
+        let manifest = runDirectory.appendingPathComponent("checkpoint/checkpoint.json")
+        guard let data = try? Data(contentsOf: manifest),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        let extra = json["extra"] as? [String: String] ?? [:]
+        return extra["gradient_shards"].flatMap(Int.init) ?? 1
     }
 
     /// Loads generator weights from a model folder (its manifest's weights file) or a safetensors file.

@@ -1,5 +1,6 @@
 import Foundation
 import LatteFormats
+import LatteKernels
 import LatteNN
 
 /// Everything a `TextToImageTraining` run is asked for (the flags of `latte train`, same defaults).
@@ -69,6 +70,16 @@ public struct TextToImageTrainingOptions {
     public var promptCacheMemory = PromptTable.defaultMemoryBudget
     /// Seconds to pause after logging each step (tests that kill a run need the time).
     public var pauseAfterLogging: Double = 0
+    /// The ranks of a data-parallel run (`latte train --distributed`: `MPIProcessGroup`); nil: this
+    /// process alone. Rank 0 prepares the run folder first, then the others read it.
+    public var group: ProcessGroup?
+    /// The batch's gradient as the sum of this many shards in shard order (docs/distributed.md): the
+    /// same count gives the same model on any number of ranks dividing it. nil: the resumed
+    /// checkpoint's count, else the number of ranks of a distributed run, else unsharded (one process,
+    /// the whole batch at once).
+    public var gradientShards: Int?
+    /// With several ranks: compare a parameter checksum every N steps (0: only at the start).
+    public var checkEvery = 100
 
     public init() {}
 
@@ -86,6 +97,8 @@ public struct TextToImageTrainingOptions {
         }
         if promptCacheMemory < 0 { throw fail("--prompt-cache-memory must not be negative") }
         if let limit, limit < 1 { throw fail("--limit must be at least 1") }
+        if let gradientShards, gradientShards < 1 || gradientShards > batch { throw fail("--gradient-shards must be between 1 and --batch (\(batch))") }
+        if checkEvery < 0 { throw fail("--check-every must not be negative") }
         if data == "fashion-mnist" && (classNames != nil || !promptTemplates.isEmpty) {
             throw fail("--class-names and --prompt-template name the classes of an image folder; fashion-mnist has its own phrases")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import LatteKernels
 
 /// The one training loop of the project (llm.c's rule: the loop that runs is the loop that is tested).
 /// A `StepTrainer` supplies each step's loss and gradients; the run owns everything around it:
@@ -16,6 +17,13 @@ import Foundation
 /// - progress on stderr.
 ///
 /// Run folder layout: `checkpoint/` (see `Checkpoint`) and `log.jsonl`.
+///
+/// Data-parallel (`Options.group` of several ranks): every rank runs this loop in step; the trainer
+/// reduces its gradients across the ranks (`ShardedGradients`), so every rank takes the same update.
+/// Rank 0 alone writes the log, checkpoints (after a barrier) and exports and shows progress; every
+/// rank resumes from the same checkpoint (the run folder must be shared). At the start the ranks check
+/// that they hold the same configuration, trainer state and parameters, and every `checkEvery` steps
+/// the same parameters (a mismatch stops every rank with an error naming the ranks that differ).
 public final class TrainingRun {
     public struct Options {
         /// Folder for the checkpoint and the log; nil trains in memory (no checkpoint, no log).
@@ -35,9 +43,17 @@ public final class TrainingRun {
         /// Pause after logging each step, before its checkpoint, in seconds: lets a test kill a real
         /// run between a logged step and its checkpoint (the case log trimming exists for).
         public var pauseAfterLogging: Double
+        /// The ranks of a data-parallel run (nil: this process alone).
+        public var group: ProcessGroup?
+        /// With several ranks: compare a checksum of the parameters every N steps (0: only at the start).
+        public var checkEvery: Int
+        /// What must be equal on every rank beyond the trainer's checkpoint state (the run's settings, as
+        /// text); its checksum is compared at the start.
+        public var identity: String
 
         public init(directory: URL?, steps: Int, stopAfter: Int? = nil, checkpointEvery: Int = 500, restart: Bool = false,
-                    maxNonFiniteSteps: Int = 5, progressLabel: String? = nil, pauseAfterLogging: Double = 0) {
+                    maxNonFiniteSteps: Int = 5, progressLabel: String? = nil, pauseAfterLogging: Double = 0,
+                    group: ProcessGroup? = nil, checkEvery: Int = 100, identity: String = "") {
             self.directory = directory
             self.steps = steps
             self.stopAfter = stopAfter
@@ -46,6 +62,9 @@ public final class TrainingRun {
             self.maxNonFiniteSteps = maxNonFiniteSteps
             self.progressLabel = progressLabel
             self.pauseAfterLogging = pauseAfterLogging
+            self.group = group
+            self.checkEvery = checkEvery
+            self.identity = identity
         }
     }
 
@@ -60,6 +79,8 @@ public final class TrainingRun {
     public var logURL: URL? { options.directory?.appendingPathComponent("log.jsonl") }
     /// The step this run stops at.
     public var end: Int { options.stopAfter ?? options.steps }
+    /// Whether this process writes the run folder (rank 0, or the only process).
+    public var isWriter: Bool { options.group?.isWriter ?? true }
 
     /// Opens the run: with `restart`, deletes the folder's checkpoint and log; otherwise resumes the
     /// checkpoint found there. `report` receives one-line notes (resuming, skipped steps).
@@ -74,14 +95,40 @@ public final class TrainingRun {
         self.report = report
         guarded = GuardedUpdate(limit: options.maxNonFiniteSteps)
         guard let directory = options.directory, let checkpointURL, let logURL else { return }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        if options.restart {
-            try? FileManager.default.removeItem(at: checkpointURL)
-            try? FileManager.default.removeItem(at: logURL)
-        } else if Checkpoint.exists(at: checkpointURL) {
+        // Only the writer changes the folder (deletes for a restart, repairs an interrupted save); the
+        // other ranks read it after the barrier.
+        var found = false
+        if isWriter {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            if options.restart {
+                try? FileManager.default.removeItem(at: checkpointURL)
+                try? FileManager.default.removeItem(at: logURL)
+            } else {
+                found = Checkpoint.exists(at: checkpointURL)
+            }
+        }
+        if let group = options.group {
+            try group.barrier("opening the run folder")
+            if !isWriter && !options.restart {
+                found = FileManager.default.fileExists(atPath: checkpointURL.appendingPathComponent("checkpoint.json").path)
+            }
+        }
+        if found {
             try resume(from: checkpointURL)
             report("resuming \(directory.relativePath) at step \(step)")
         }
+    }
+
+    /// Several ranks: stops every rank when their settings, trainer state (random state, data position)
+    /// or parameters differ from rank 0's.
+    func checkRanksAgree() throws {
+        guard let group = options.group, group.size > 1 else { return }
+        var state = try trainer.checkpointState()
+        state["step"] = "\(step)"
+        let text = options.identity + "\n" + state.keys.sorted().map { "\($0)=\(Self.canonical(state[$0]!))" }.joined(separator: "\n")
+        let configuration = Array(text.utf8).withUnsafeBytes { ParameterArena.checksum($0) }
+        try group.requireAgreement(configuration, "the run's configuration or training state (step, random state, data position)")
+        try group.requireAgreement(trainer.update.arena.valueChecksum(), "the parameters at step \(step)")
     }
 
     private func resume(from directory: URL) throws {
@@ -94,9 +141,20 @@ public final class TrainingRun {
         step = saved
     }
 
+    /// JSON with its keys sorted (Foundation's JSONEncoder on Linux writes keys in an order that varies
+    /// between processes), other text as it is.
+    static func canonical(_ text: String) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]) else { return text }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Writes the checkpoint of the current step (atomically), if the run has a folder.
     public func saveCheckpoint() throws {
         guard let checkpointURL else { return }
+        // Every rank has finished the step; only rank 0 writes.
+        try options.group?.barrier("checkpoint at step \(step)")
+        guard isWriter else { return }
         let u = trainer.update
         var extra = try trainer.checkpointState()
         extra["step"] = "\(step)"
@@ -125,9 +183,10 @@ public final class TrainingRun {
     /// checkpoint `export` receives the step (write a model folder, draw a loss curve). Returns at once
     /// when the run is already there.
     public func run(onStep: ((TrainingLogRecord) -> Void)? = nil, export: ((Int) throws -> Void)? = nil) throws {
-        let log = try logURL.map { try TrainingLog(url: $0, resumingAt: step) }
+        try checkRanksAgree()
+        let log = try isWriter ? logURL.map { try TrainingLog(url: $0, resumingAt: step) } : nil
         defer { log?.close() }
-        var progress = options.progressLabel.map { TrainingProgress(total: end, startingAt: step, label: $0) }
+        var progress = isWriter ? options.progressLabel.map { TrainingProgress(total: end, startingAt: step, label: $0) } : nil
         while step < end {
             let (record, display) = try takeStep()
             try log?.append(record)
@@ -138,9 +197,12 @@ public final class TrainingRun {
             progress?.update(step: record.step, fields: [("loss", String(format: "%.4f", record.loss))]
                                 + display.map { ($0.name, $0.value) } + [("lr", String(format: "%.1e", record.learningRate))])
             if options.pauseAfterLogging > 0 { usleep(UInt32(options.pauseAfterLogging * 1e6)) }
+            if let group = options.group, group.size > 1, options.checkEvery > 0, step % options.checkEvery == 0 {
+                try group.requireAgreement(trainer.update.arena.valueChecksum(), "the parameters after step \(step)")
+            }
             if (options.checkpointEvery > 0 && step % options.checkpointEvery == 0) || step == end {
                 try saveCheckpoint()
-                try export?(step)
+                if isWriter { try export?(step) }
             }
         }
     }

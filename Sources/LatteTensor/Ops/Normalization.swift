@@ -7,9 +7,16 @@ import LatteKernels
 extension Tensor {
     /// Runs `body(rowStart, rowEnd, partial)` over chunks of rows in parallel, each chunk with its own
     /// zeroed `partialCount`-value accumulator, and returns the accumulators summed.
+    ///
+    /// The number of chunks depends on the rows only, never on the thread count, so the weight
+    /// gradients have the same bits whatever `--threads` is (what lets 1 rank × 2 threads and 2 ranks ×
+    /// 1 thread train the same model, docs/distributed.md). It is at most 2, as many as the thread count
+    /// gave on the 2-core machine the committed models were trained on, so their runs reproduce.
+    static let accumulationChunks = 2
+
     static func rowChunksAccumulating(rows: Int, cols: Int, partialCount: Int,
                                       _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
-        let chunks = Swift.max(1, Swift.min(Parallel.threadCount, rows / Swift.max(1, 8192 / Swift.max(cols, 1))))
+        let chunks = Swift.max(1, Swift.min(accumulationChunks, rows / Swift.max(1, 8192 / Swift.max(cols, 1))))
         let partials = Tensor.zeros([chunks, partialCount])
         Parallel.forEach(chunks) { c in body(rows * c / chunks, rows * (c + 1) / chunks, partials.f32 + c * partialCount) }
         return chunks == 1 ? partials.reshaped([partialCount]) : partials.sum(axes: [0])

@@ -51,8 +51,12 @@ struct BenchServeCommand: AsyncParsableCommand {
         let deadline = Date().addingTimeInterval(timeLimit ?? (quick ? 300 : 1800))
         let images = phases.imageClients * phases.requestsPerClient
         let stepsText = phases.steps.map { "\($0)" } ?? "\(p.manifest.defaultSteps) (the model's)"
-        var lines = ["latte bench serve: \(folder) (\(served.size)), \(Parallel.threadCount) threads, steps \(stepsText), max rows per call \(maxBatchRows), max queue \(maxQueue)"]
-        func report(_ line: String) { lines.append(line); say(line) }
+        // Each line as soon as its phase ends: a run that hits the time limit still shows what it measured.
+        func report(_ line: String) {
+            print(line)
+            fflush(stdout)
+        }
+        report("latte bench serve: \(folder) (\(served.size)), \(Parallel.threadCount) threads, steps \(stepsText), max rows per call \(maxBatchRows), max queue \(maxQueue)")
         let record = LoadRecord()
         func f(_ x: Double, _ d: Int = 2) -> String { String(format: "%.\(d)f", x) }
 
@@ -62,7 +66,7 @@ struct BenchServeCommand: AsyncParsableCommand {
         PeakMemory.resetPeak()
         let load = LoadRecord()
         let wall = await phases.imageLoad(http, load, chatClients: phases.chatClients)
-        report("load: \(phases.imageClients) image clients × \(phases.requestsPerClient) requests + \(phases.chatClients) chat clients, batching on, \(f(wall, 1)) s")
+        report("load: \(phases.imageClients) image clients × \(phases.requestsPerClient) requests + \(phases.chatClients) chat client(s), batching on, \(f(wall, 1)) s")
         report("  images: \(load.latencies("image").count) of \(images) ok, \(f(Double(load.latencies("image").count) / wall, 3)) images/s, latency \(load.percentiles("image"))")
         report("  chat:   \(load.latencies("chat").count) ok, latency \(load.percentiles("chat"))")
         report("  failed or lost: \(load.failureCount); peak RSS \(PeakMemory.text)")
@@ -74,7 +78,7 @@ struct BenchServeCommand: AsyncParsableCommand {
         let cancels = LoadRecord()
         let cancelStart = Date()
         await phases.jobsWithCancels(http, cancels, cancel: cancel)
-        report("cancel a third mid-job: \(images) jobs (job API) + \(phases.chatClients) chat clients, \(f(Date().timeIntervalSince(cancelStart), 1)) s")
+        report("cancel a third mid-job: \(images) jobs (job API) + \(phases.chatClients) chat client(s), \(f(Date().timeIntervalSince(cancelStart), 1)) s")
         report("  \(cancels.counted("cancelled")) of \(cancel.count) cancelled jobs reported cancelled; \(cancels.latencies("job").count) of \(images - cancel.count) others done, latency \(cancels.percentiles("job"))")
         report("  chat: \(cancels.latencies("chat").count) ok; failed or lost: \(cancels.failureCount); peak RSS \(PeakMemory.text)")
 
@@ -107,7 +111,6 @@ struct BenchServeCommand: AsyncParsableCommand {
         report("pipeline batch 16 / batch 1 (the bound): \(f(b1 / b16))× (\(f(16 / b16, 3)) vs \(f(16 / b1, 3)) images/s)")
 
         for r in [load, cancels, full, batchedImages, serialImages] { for failure in r.failures { record.failed("", failure) } }
-        print(lines.joined(separator: "\n"))
         if record.failureCount > 0 {
             print("FAILED: \(record.failureCount) request(s) failed or were lost:")
             for failure in record.failures.prefix(30) { print("  \(failure)") }

@@ -56,7 +56,7 @@ final class BatchingImageJobRunnerTests: XCTestCase {
         // Both jobs ran at once, and some calls held rows of both: served apart, every solver step of
         // either job (Euler: one evaluation) would be a call of its own.
         let started = logs.map { $0.time { if case .started = $0 { return true } else { return false } } ?? .max }
-        let ended = logs.map { $0.time(of: \.isTerminal) ?? 0 }
+        let ended = logs.map { $0.time { $0.isTerminal } ?? 0 }
         XCTAssertLessThan(started.max()!, ended.min()!, "both jobs started before either finished")
         let stats = runner.statistics
         XCTAssertLessThan(stats.calls, stats.steps, "calls mixed the jobs' rows: \(stats)")
@@ -92,7 +92,8 @@ final class BatchingImageJobRunnerTests: XCTestCase {
         XCTAssertEqual(images, try reference(m, keep), "the other job's images changed")
         let previews = events.compactMap { e -> [Image]? in if case .preview(_, _, _, let p) = e { return p } else { return nil } }
         XCTAssertEqual(previews.count, 2, "partial_images 2 gives two previews")
-        XCTAssertEqual(previews.first?.first.map { [$0.width, $0.height] }, [images[0].width, images[0].height])
+        let preview = try XCTUnwrap(previews.first?.first)
+        XCTAssertEqual([preview.width, preview.height], [images[0].width, images[0].height])
     }
 
     func testQueueBoundRejectsWithRetryAfterAndQueuedJobsCancelAtOnce() throws {
@@ -166,12 +167,12 @@ final class JobEvents: @unchecked Sendable {
     }
 
     private let condition = NSCondition()
-    private var list: [(Int, ImageJobEvent)] = []
+    private var list: [(Int, LatteServe.ImageJobEvent)] = []
     let timeline: Timeline
 
     init(_ timeline: Timeline = Timeline()) { self.timeline = timeline }
 
-    var handler: @Sendable (ImageJobEvent) -> Void {
+    var handler: @Sendable (LatteServe.ImageJobEvent) -> Void {
         { [self] event in
             let n = timeline.next()
             condition.lock()
@@ -181,9 +182,9 @@ final class JobEvents: @unchecked Sendable {
         }
     }
 
-    var events: [ImageJobEvent] { condition.lock(); defer { condition.unlock() }; return list.map(\.1) }
+    var events: [LatteServe.ImageJobEvent] { condition.lock(); defer { condition.unlock() }; return list.map(\.1) }
     /// The timeline number of the first event that matches.
-    func time(of match: (ImageJobEvent) -> Bool) -> Int? { condition.lock(); defer { condition.unlock() }; return list.first { match($0.1) }?.0 }
+    func time(of match: (LatteServe.ImageJobEvent) -> Bool) -> Int? { condition.lock(); defer { condition.unlock() }; return list.first { match($0.1) }?.0 }
     var steps: Int { events.filter { if case .step = $0 { return true } else { return false } }.count }
     var ended: Bool { events.last?.isTerminal == true }
 

@@ -50,15 +50,14 @@ struct ImageRoutes {
     func add(to router: Router<BasicRequestContext>) {
         router.post("/v1/images/generations") { request, context -> Response in
             let ready = try state.ready()
-            var request = request
-            let fields = try await RequestFields.read(collecting: &request, limit: configuration.maxBodyBytes)
+            let fields = try await RequestFields.read(request, limit: configuration.maxBodyBytes)
             let parsed = try Self.parse(fields, model: ready.model, streamingDefaultPartials: 2)
             let (id, events) = try ready.board.submit(parsed.job)
             context.logger.info("image job queued", metadata: ["job": "\(id)", "n": "\(parsed.job.count)", "seed": "\(parsed.job.seed)"])
             if parsed.stream { return stream(id: id, events: events, board: ready.board, size: ready.model.size, logger: context.logger) }
             // A client that hangs up before its images are ready cancels the job (should the handler run
             // after the images are ready, cancelling a finished job does nothing).
-            let outcome = try await request.body.consumeWithInboundCloseHandler { _ in
+            let outcome = try await request.drainedBody.consumeWithInboundCloseHandler { _ in
                 await Self.finalEvent(events)
             } onInboundClosed: {
                 ready.board.cancel(id)

@@ -6,7 +6,8 @@ import XCTest
 
 /// A client that closes its connection while its image job runs cancels the job — for a plain
 /// (non-streaming) `/v1/images/generations` request, whose handler is waiting for the images, and for a
-/// streaming one — and the server stays up. The client is a raw socket, so "closed" means exactly that.
+/// streaming one — and the server stays up, also for a plain chat request. The client is a raw socket,
+/// so "closed" means exactly that.
 final class ClientDisconnectTests: XCTestCase {
     func cancelledJobs(_ s: TestServer) async throws -> Double {
         let (_, body) = try await s.request("GET", "/metrics")
@@ -56,6 +57,23 @@ final class ClientDisconnectTests: XCTestCase {
 
     func testStreamingRequestWhoseClientDisconnectsCancelsItsJob() async throws {
         try await checkDisconnectCancels(stream: true)
+    }
+
+    /// A plain chat request whose client leaves mid-answer (this used to trap in Hummingbird and take the
+    /// server down): the server stays up and answers the next chat request.
+    func testPlainChatWhoseClientDisconnectsLeavesTheServerUp() async throws {
+        let s = try await TestServer.get()
+        let body = try JSONSerialization.data(withJSONObject: ["messages": [["role": "user", "content": "Tell me a long story."]], "max_tokens": 500])
+        let socket = try RawHTTPConnection(port: s.port)
+        try socket.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(TestServer.apiKey)\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n" + String(decoding: body, as: UTF8.self))
+        try await Task.sleep(nanoseconds: 500_000_000)
+        socket.close()
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let (ok, _) = try await s.request("GET", "/health", key: nil)
+        XCTAssertEqual(ok, 200)
+        let (status, answer) = try await s.request("POST", "/v1/chat/completions", json: ["messages": [["role": "user", "content": "Hi"]], "max_tokens": 2])
+        XCTAssertEqual(status, 200, String(decoding: answer, as: UTF8.self))
     }
 }
 

@@ -131,7 +131,7 @@ struct ChatRoutes {
                     }
                 }
             }
-            let outcome = try await request.body.consumeWithInboundCloseHandler { _ -> (String, String, Int, Int) in
+            let outcome = try await request.drainedBody.consumeWithInboundCloseHandler { _ -> (String, String, Int, Int) in
                 var text = ""
                 for await event in events {
                     switch event {

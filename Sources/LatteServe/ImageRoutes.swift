@@ -56,8 +56,9 @@ struct ImageRoutes {
             let (id, events) = try ready.board.submit(parsed.job)
             context.logger.info("image job queued", metadata: ["job": "\(id)", "n": "\(parsed.job.count)", "seed": "\(parsed.job.seed)"])
             if parsed.stream { return stream(id: id, events: events, board: ready.board, size: ready.model.size, logger: context.logger) }
-            // A client that hangs up before its images are ready cancels the job.
-            let outcome = try await request.body.consumeWithInboundCloseHandler { _ in
+            // A client that hangs up before its images are ready cancels the job (should the handler run
+            // after the images are ready, cancelling a finished job does nothing).
+            let outcome = try await request.drainedBody.consumeWithInboundCloseHandler { _ in
                 await Self.finalEvent(events)
             } onInboundClosed: {
                 ready.board.cancel(id)

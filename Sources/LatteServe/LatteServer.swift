@@ -8,8 +8,9 @@ import ServiceLifecycle
 /// `latte serve`: an OpenAI-compatible HTTP server for one LatteFlow model (docs/serving.md).
 ///
 /// The server listens at once and loads the model on its own thread, answering `/health` with 503
-/// until it is ready. Image jobs run behind `ImageJobRunning` (a `SerialImageJobRunner` unless
-/// `makeRunner` says otherwise); chat decodes on its own threads; nothing heavy runs on the event loops.
+/// until it is ready. Image jobs run behind `ImageJobRunning` (the configuration's runner — cross-request
+/// batching by default — unless `makeRunner` says otherwise); chat decodes on its own threads; nothing
+/// heavy runs on the event loops.
 /// SIGTERM / SIGINT (or `shutdown()`) stop accepting work, cancel queued and running jobs at their next
 /// step (their clients get a `cancelled` answer), and let open requests finish.
 public final class LatteServer: @unchecked Sendable {
@@ -22,16 +23,16 @@ public final class LatteServer: @unchecked Sendable {
     private let group = Locked<ServiceGroup?>(nil)
 
     /// `load` reads the model (on a background thread); `makeRunner` builds the image job runner for it
-    /// (model, the compute gate to share with chat, metrics, --max-queue).
+    /// (model, the compute gate to share with chat, metrics, --max-queue); nil: `configuration.makeRunner`.
     public init(configuration: ServeConfiguration, logger: Logger = Logger(label: "latte.serve"),
                 load: @escaping @Sendable () throws -> ServedModel,
-                makeRunner: @escaping @Sendable (ServedModel, ComputeGate, ServeMetrics, Int) -> any ImageJobRunning = { model, gate, metrics, maxQueue in
-                    SerialImageJobRunner(model: model, maxQueue: maxQueue, gate: gate) { metrics.stepFinished(seconds: $0) }
-                }) {
+                makeRunner: (@Sendable (ServedModel, ComputeGate, ServeMetrics, Int) -> any ImageJobRunning)? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.load = load
-        self.makeRunner = makeRunner
+        self.makeRunner = makeRunner ?? { model, gate, metrics, maxQueue in
+            configuration.makeRunner(model: model, gate: gate, metrics: metrics, maxQueue: maxQueue)
+        }
     }
 
     /// Serves until shut down. `onListening` gets the bound port (useful with port 0). Throws if the

@@ -17,6 +17,18 @@ struct RequestFields {
         return try parse(Data(buffer.readableBytesView))
     }
 
+    /// `read`, keeping the collected body in `request`: Hummingbird's `consumeWithInboundCloseHandler`
+    /// needs that (it replays the body, then watches the connection) and crashes on a body that was
+    /// read from a copy of the request.
+    static func read(collecting request: inout Request, limit: Int) async throws -> RequestFields {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw APIError.bodyTooLarge(limit: limit) }
+        let buffer: ByteBuffer
+        do { buffer = try await request.collectBody(upTo: limit) } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError.bodyTooLarge(limit: limit)
+        }
+        return try parse(Data(buffer.readableBytesView))
+    }
+
     static func parse(_ data: Data) throws -> RequestFields {
         guard !data.isEmpty else { throw APIError(.badRequest, "the request body is empty; send a JSON object", code: "invalid_json") }
         let value: Any

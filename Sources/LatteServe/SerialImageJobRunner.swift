@@ -51,7 +51,7 @@ public final class SerialImageJobRunner: ImageJobRunning, @unchecked Sendable {
     }
 
     public func submit(_ request: ImageJobRequest, events: @escaping @Sendable (ImageJobEvent) -> Void) throws -> String {
-        try validate(request)
+        try Self.validate(request, model: model)
         let job = Job(id: "imgjob_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24), request: request, events: events)
         condition.lock()
         if stopped { condition.unlock(); throw ImageJobRejection.shuttingDown }
@@ -95,8 +95,9 @@ public final class SerialImageJobRunner: ImageJobRunning, @unchecked Sendable {
         for job in dropped { job.events(.cancelled) }
     }
 
-    /// What can be checked without compute: counts, steps, and that the prompt tokenises.
-    private func validate(_ r: ImageJobRequest) throws {
+    /// What can be checked without compute: counts, steps, and that the prompt tokenises and fits the
+    /// backbone's context (shared with `BatchingImageJobRunner`).
+    static func validate(_ r: ImageJobRequest, model: ServedModel) throws {
         guard (1...Self.maxImages).contains(r.count) else {
             throw ImageJobRejection.invalid(field: "n", message: "n must be between 1 and \(Self.maxImages), got \(r.count)")
         }

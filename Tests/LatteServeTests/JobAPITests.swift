@@ -50,12 +50,28 @@ final class JobAPITests: XCTestCase {
         XCTAssertEqual(missing, 404)
     }
 
+    /// Long jobs that fill the runner's batch slots, each seen running.
+    func fillSlots(_ s: TestServer) async throws -> [String] {
+        var ids: [String] = []
+        for _ in 0..<TestServer.maxActiveJobs { ids.append(try await create(s, Self.long)) }
+        for id in ids {
+            let r = try await waitFor(s, id, ["running"])
+            XCTAssertEqual(r["status"] as? String, "running")
+        }
+        return ids
+    }
+
+    /// Cancels jobs and waits until each has ended, so the next test starts with free slots.
+    func cancelAll(_ s: TestServer, _ ids: [String]) async throws {
+        for id in ids.reversed() { _ = try await s.request("POST", "/v1/jobs/\(id)/cancel") }
+        for id in ids { _ = try await waitFor(s, id, ["cancelled", "done"], timeout: 30) }
+    }
+
     func testCancelStopsARunningJobAndAQueuedOne() async throws {
         let s = try await TestServer.get()
-        let running = try await create(s, Self.long)
+        let slots = try await fillSlots(s)
+        let running = slots[0]
         let queued = try await create(s, Self.long)
-        let r = try await waitFor(s, running, ["running"])
-        XCTAssertEqual(r["status"] as? String, "running")
         let q = try await status(s, queued)
         XCTAssertEqual(q["status"] as? String, "queued")
         XCTAssertEqual(q["queue_position"] as? Int, 1)
@@ -68,6 +84,7 @@ final class JobAPITests: XCTestCase {
         let end = try await waitFor(s, running, ["done", "failed", "cancelled"], timeout: 30)
         XCTAssertEqual(end["status"] as? String, "cancelled")
         XCTAssertLessThan(end["step"] as? Int ?? 0, end["total_steps"] as? Int ?? 0)
+        try await cancelAll(s, Array(slots.dropFirst()))
         // Cancelling a finished job is a conflict, not a crash.
         let (again, body) = try await s.request("POST", "/v1/jobs/\(running)/cancel")
         XCTAssertEqual(again, 409)
@@ -76,8 +93,7 @@ final class JobAPITests: XCTestCase {
 
     func testFullQueueIs429WithRetryAfter() async throws {
         let s = try await TestServer.get()
-        var ids = [try await create(s, Self.long)]
-        _ = try await waitFor(s, ids[0], ["running"])
+        var ids = try await fillSlots(s)
         for _ in 0..<TestServer.maxQueue { ids.append(try await create(s, Self.long)) }
         let (status, body, response) = try await s.exchange("POST", "/v1/images/generations", json: ["prompt": "one too many"])
         XCTAssertEqual(status, 429)
@@ -85,20 +101,18 @@ final class JobAPITests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Int(response.value(forHTTPHeaderField: "Retry-After") ?? "") ?? 0, 1)
         let (jobStatus, _, _) = try await s.exchange("POST", "/v1/jobs", json: ["prompt": "one too many"])
         XCTAssertEqual(jobStatus, 429)
-        for id in ids.reversed() { _ = try await s.request("POST", "/v1/jobs/\(id)/cancel") }
-        for id in ids { _ = try await waitFor(s, id, ["cancelled", "done"], timeout: 30) }
+        try await cancelAll(s, ids)
         let (ok, _) = try await s.request("POST", "/v1/images/generations", json: ["prompt": "room again"])
         XCTAssertEqual(ok, 200)
     }
 
     func testEventsStreamProgressThenDone() async throws {
         let s = try await TestServer.get()
-        let blocker = try await create(s, Self.long)
-        _ = try await waitFor(s, blocker, ["running"])
+        let blockers = try await fillSlots(s)
         let id = try await create(s, ["prompt": "a scarf", "steps": 5, "partial_images": 1])
         async let stream = s.request("GET", "/v1/jobs/\(id)/events")
         try await Task.sleep(nanoseconds: 300_000_000)
-        _ = try await s.request("POST", "/v1/jobs/\(blocker)/cancel")
+        try await cancelAll(s, blockers)
         let (code, body) = try await stream
         XCTAssertEqual(code, 200)
         let events = serverSentEvents(body)

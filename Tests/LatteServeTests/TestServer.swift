@@ -17,6 +17,8 @@ import XCTest
 final class TestServer: @unchecked Sendable {
     static let apiKey = "test-key-123"
     static let maxQueue = 2
+    /// Image jobs the (batching) runner samples at once; tests that need a job to wait fill these first.
+    static let maxActiveJobs = 2
     static let maxBodyBytes = 64 * 1024
 
     let server: LatteServer
@@ -39,6 +41,7 @@ final class TestServer: @unchecked Sendable {
         c.port = 0
         c.apiKey = apiKey
         c.maxQueue = maxQueue
+        c.maxActiveJobs = maxActiveJobs
         c.maxBodyBytes = maxBodyBytes
         c.handlesSignals = false
         var logger = Logger(label: "latte.serve.test")

@@ -15,10 +15,11 @@
 # ABLATIONS_SMOKE=1 (a tiny end-to-end run of the same code paths: a few steps on 64 images, 10-image
 # evaluations without FID; minutes, not hours).
 set -uo pipefail
+# The study's folder, resolved before leaving the caller's directory (a relative path means theirs).
+DIR=$(realpath -m -- "${ABLATIONS_DIR:-$HOME/ablations}")
 cd "$(dirname "$0")/.."
 REPO=$PWD
 PHASE=${1:-all}
-DIR=${ABLATIONS_DIR:-$HOME/ablations}
 THREADS=${ABLATIONS_THREADS:-2}
 SMOKE=${ABLATIONS_SMOKE:-0}
 RUN=()
@@ -51,8 +52,8 @@ declare -A FLAGS=(
 CONVERGENCE=" k5 k1 "
 ROWS=${ABLATIONS_ROWS:-"k5 k1 k2 k3 k10 post off lognormal bounds"}
 
-mkdir -p "$DIR"
 case "$DIR/" in "$REPO"/*) echo "ABLATIONS_DIR must lie outside the repository ($DIR)" >&2; exit 2 ;; esac
+mkdir -p "$DIR"
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" | tee -a "$DIR/progress.log" >&2; }
 
 # The step recorded in an exported model's generator weights (safetensors metadata), or nothing.
@@ -171,7 +172,7 @@ case "$PHASE" in
   all)
     build
     log "study started: rows '$ROWS', $STEPS steps × $BATCH, $THREADS threads, results in $DIR"
-    "${RUN[@]}" "$LATTE" assets fetch fashion-mnist smollm2 >> "$DIR/build.log" 2>&1 || log "FAILED: assets fetch (see $DIR/build.log)"
+    "${RUN[@]}" "$LATTE" assets fetch fashion-mnist smollm2 fid-inception >> "$DIR/build.log" 2>&1 || log "FAILED: assets fetch (see $DIR/build.log)"
     for r in $ROWS; do
       row "$r" || log "row $r incomplete; going on with the next"
       report

@@ -103,7 +103,7 @@ struct EvalCommand: ParsableCommand {
                                          "guidance_interval": [settings.guidanceInterval.lowerBound, settings.guidanceInterval.upperBound],
                                          "generation_seconds": generationSeconds,
                                          // What was measured, so a saved result names its model and seed set (docs/ablations.md).
-                                         "model": model, "seed": seed, "per_class": perClass, "batch": batch]
+                                         "model": model, "seed": Int(truncatingIfNeeded: seed), "per_class": perClass, "batch": batch]
             // A scheduler configuration replaces the shift: say which one sampled.
             if let path = sampling.schedulerConfig { object["scheduler_config"] = path; object["mu"] = sampling.mu }
             // The mean term alone: how far the average image is off (brightness, layout), apart from variety.

@@ -154,8 +154,8 @@ public struct LinePlot: Sendable {
                 var a = floor(log10(lo)), b = ceil(log10(hi))
                 if a == b { a -= 1; b += 1 }
                 low = pow(10, a); high = pow(10, b)
-                // Powers of ten; over fewer than three decades also 2× and 5× them.
-                let mantissas: [Double] = b - a < 3 ? [1, 2, 5] : [1]
+                // Powers of ten; over up to three decades also 2× and 5× them.
+                let mantissas: [Double] = b - a <= 3 ? [1, 2, 5] : [1]
                 ticks = stride(from: a, through: b, by: 1).flatMap { e in mantissas.map { $0 * pow(10, e) } }.filter { $0 <= pow(10, b) * 1.0001 }
             }
         }

@@ -101,7 +101,9 @@ struct EvalCommand: ParsableCommand {
             var object: [String: Any] = ["class_accuracy": accuracy, "images": labels.count, "per_class_accuracy": perClassAccuracy,
                                          "steps": settings.steps, "solver": settings.solver.rawValue, "guidance": settings.guidance, "shift": settings.shift,
                                          "guidance_interval": [settings.guidanceInterval.lowerBound, settings.guidanceInterval.upperBound],
-                                         "generation_seconds": generationSeconds]
+                                         "generation_seconds": generationSeconds,
+                                         // What was measured, so a saved result names its model and seed set (docs/ablations.md).
+                                         "model": model, "seed": Int(truncatingIfNeeded: seed), "per_class": perClass, "batch": batch]
             // A scheduler configuration replaces the shift: say which one sampled.
             if let path = sampling.schedulerConfig { object["scheduler_config"] = path; object["mu"] = sampling.mu }
             // The mean term alone: how far the average image is off (brightness, layout), apart from variety.

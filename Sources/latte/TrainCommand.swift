@@ -40,7 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Where the model folder is exported (at every checkpoint and at the end).") var output = "models/latteflow-fashion"
     @Option(help: "Folder for checkpoints, latents cache, log and loss curve; a checkpoint there is resumed.") var runDir = "runs/latteflow-fashion"
     // The generator's shape: defaults (the committed model's recipe), then --generator-config, then these flags.
-    @Option(help: "A JSON file of generator choices (keys as generator.json's: groups, layers_per_group, width, mlp_width, query_heads, patch_size, residual_attention, input_skip, absolute_positions, attention_bias, backbone_layers; docs/generator.md, configs/); the flags below override it.")
+    @Option(help: "A JSON file of generator choices (keys as generator.json's: groups, layers_per_group, width, mlp_width, query_heads, patch_size, residual_attention, input_skip, absolute_positions, attention_bias, backbone_layers, boundaries; docs/generator.md, configs/); the flags below override it.")
     var generatorConfig: String?
     @Option(help: "Timestep-expert groups K (1 = vanilla; default \(GeneratorShape().groups)).") var groups: Int?
     @Option(help: "Generation layers per group (default: the paired backbone layers / K; K × this must equal them).") var layersPerGroup: Int?
@@ -49,6 +49,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Generation width (default \(GeneratorShape().width)).") var width: Int?
     @Option(help: "SwiGLU hidden width (default \(GeneratorShape().mlpWidth)).") var mlpWidth: Int?
     @Option(help: "Residual attention: pre_softmax, post_softmax or off (default \(GeneratorShape().residualAttention.rawValue)).") var residualAttention: String?
+    @Option(help: "Where each expert's times end: K + 1 increasing times from 0 (noise) to 1 (data), comma-separated, e.g. 0,0.3,0.5,0.7,0.85,1 for K = 5; group k owns [b_k, b_k+1) in training and sampling (default: uniform, k/K).")
+    var groupBoundaries: String?
     @Option(help: "Latent patch size p: each p×p patch is one image token (default \(GeneratorShape().patchSize)).") var patchSize: Int?
     @Option(help: "Optimisation steps.") var steps = 20_000
     @Option(help: "Latents per step.") var batch = 32
@@ -110,6 +112,7 @@ struct TrainCommand: ParsableCommand {
         if let residualAttention, ResidualAttentionMode(rawValue: residualAttention) == nil {
             throw ValidationError("--residual-attention must be pre_softmax, post_softmax or off")
         }
+        _ = try parsedBoundaries()
         if timesteps != "uniform" && timesteps != "logit-normal" { throw ValidationError("--timesteps must be uniform or logit-normal") }
         do { _ = try BackgroundColour(parsing: background) } catch let error as DatasetError { throw ValidationError("--background: \(error.message)") }
         if let pad, let resolution { throw ValidationError("--pad \(pad) borders a fixed-size set; --resolution \(resolution) resizes and crops instead: give one") }
@@ -164,7 +167,20 @@ struct TrainCommand: ParsableCommand {
             GeneratorShape.Overrides(groups: groups, layersPerGroup: layersPerGroup, width: width, mlpWidth: mlpWidth, queryHeads: queryHeads,
                                      patchSize: patchSize, residualAttention: residualAttention.flatMap(ResidualAttentionMode.init(rawValue:)),
                                      inputSkip: inputSkip, absolutePositions: absolutePositions, attentionBias: attentionBias,
-                                     backboneLayers: try backboneLayers.map { try BackboneLayerSelection(parsing: $0) })
+                                     backboneLayers: try backboneLayers.map { try BackboneLayerSelection(parsing: $0) },
+                                     boundaries: try parsedBoundaries())
+        }
+    }
+
+    /// --group-boundaries as numbers (their order and ends are checked with the shape, against K).
+    func parsedBoundaries() throws -> [Float]? {
+        guard let groupBoundaries else { return nil }
+        return try groupBoundaries.split(separator: ",", omittingEmptySubsequences: false).map { part in
+            let text = part.trimmingCharacters(in: .whitespaces)
+            guard let value = Float(text), value.isFinite else {
+                throw ValidationError("--group-boundaries \(groupBoundaries): '\(text)' is not a number (give K + 1 comma-separated times from 0 to 1)")
+            }
+            return value
         }
     }
 

@@ -99,10 +99,18 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(exports, [6, 8])
         XCTAssertEqual(values(try logged(resumed)), values(full), "the log holds each step once, with the resumed values")
 
-        // A finished run has nothing left to do.
+        // A finished run takes no step, but exports its end again (a kill between the last checkpoint and
+        // its export must not leave an older export behind).
+        exports = []
         let again = try TrainingRun(trainer: RegressionTrainer(seed: 1), options: .init(directory: b, steps: 8))
         XCTAssertEqual(again.step, 8)
         XCTAssertTrue(try records(again, exports: &exports).isEmpty)
+        XCTAssertEqual(exports, [8])
+        // Past its stop (stopAfter 4 of a run at 8): nothing, no export of a step it is not at.
+        exports = []
+        let past = try TrainingRun(trainer: RegressionTrainer(seed: 1), options: .init(directory: b, steps: 8, stopAfter: 4))
+        XCTAssertTrue(try records(past, exports: &exports).isEmpty)
+        XCTAssertEqual(exports, [])
     }
 
     func testRestartDeletesTheCheckpointAndTheLog() throws {

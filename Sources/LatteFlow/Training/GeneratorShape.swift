@@ -26,10 +26,15 @@ public struct GeneratorShape: Sendable, Equatable {
     public var attentionBias: Bool
     /// Which backbone layers the generation layers read (default: all, one generation layer each).
     public var backboneLayers: BackboneLayerSelection
+    /// The times where one expert hands over to the next: K + 1 increasing values from 0 to 1, group k
+    /// owning [b_k, b_{k+1}); nil: uniform (k/K), and generator.json records none, as before the option.
+    public var boundaries: [Float]?
 
     public init(groups: Int = 5, width: Int = 128, mlpWidth: Int = 384, residualAttention: ResidualAttentionMode = .preSoftmax,
                 inputSkip: Bool = true, absolutePositions: Bool = true, queryHeads: Int? = nil, patchSize: Int = 1,
-                layersPerGroup: Int? = nil, attentionBias: Bool = false, backboneLayers: BackboneLayerSelection = .all) {
+                layersPerGroup: Int? = nil, attentionBias: Bool = false, backboneLayers: BackboneLayerSelection = .all,
+                boundaries: [Float]? = nil) {
+        self.boundaries = boundaries
         self.queryHeads = queryHeads
         self.groups = groups
         self.width = width
@@ -90,7 +95,7 @@ extension GeneratorConfiguration {
         }
         self.init(backbone: name, layerCount: paired.count, kvHeads: geometry.kvHeads, headDim: geometry.headDim,
                   width: shape.width, queryHeads: shape.queryHeads ?? geometry.kvHeads, mlpWidth: shape.mlpWidth, groups: shape.groups,
-                  residualAttention: shape.residualAttention, latentChannels: latentShape[0], latentHeight: latentShape[1],
+                  boundaries: shape.boundaries, residualAttention: shape.residualAttention, latentChannels: latentShape[0], latentHeight: latentShape[1],
                   latentWidth: latentShape[2], patchSize: shape.patchSize, ropeTheta: geometry.ropeTheta,
                   mropeSections: geometry.mropeSections, attentionBias: shape.attentionBias, inputSkip: shape.inputSkip,
                   absolutePositions: shape.absolutePositions,

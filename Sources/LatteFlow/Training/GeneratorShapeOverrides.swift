@@ -19,10 +19,13 @@ extension GeneratorShape {
         public var absolutePositions: Bool?
         public var attentionBias: Bool?
         public var backboneLayers: BackboneLayerSelection?
+        public var boundaries: [Float]?
 
         public init(groups: Int? = nil, layersPerGroup: Int? = nil, width: Int? = nil, mlpWidth: Int? = nil, queryHeads: Int? = nil,
                     patchSize: Int? = nil, residualAttention: ResidualAttentionMode? = nil, inputSkip: Bool? = nil,
-                    absolutePositions: Bool? = nil, attentionBias: Bool? = nil, backboneLayers: BackboneLayerSelection? = nil) {
+                    absolutePositions: Bool? = nil, attentionBias: Bool? = nil, backboneLayers: BackboneLayerSelection? = nil,
+                    boundaries: [Float]? = nil) {
+            self.boundaries = boundaries
             self.groups = groups
             self.layersPerGroup = layersPerGroup
             self.width = width
@@ -43,12 +46,13 @@ extension GeneratorShape {
             ("query_heads", "--query-heads"), ("patch_size", "--patch-size"), ("residual_attention", "--residual-attention"),
             ("input_skip", "--[no-]input-skip"), ("absolute_positions", "--[no-]absolute-positions"),
             ("attention_bias", "--[no-]attention-bias"), ("backbone_layers", "--backbone-layers"),
+            ("boundaries", "--group-boundaries"),
         ]
 
         /// generator.json keys that follow from the backbone, the latents or fixed choices, not from a
         /// config file (a model's generator.json given as --generator-config is refused with this reason).
         static let derivedKeys = ["backbone", "layer_count", "kv_heads", "head_dim", "latent_channels", "latent_height", "latent_width",
-                                  "rope_theta", "mrope_sections", "boundaries", "per_group_heads", "norm_eps", "timestep_frequencies"]
+                                  "rope_theta", "mrope_sections", "per_group_heads", "norm_eps", "timestep_frequencies"]
 
         /// Reads a generator config file; errors name the file and the key.
         public init(contentsOf url: URL) throws {
@@ -69,7 +73,7 @@ extension GeneratorShape {
                       mlpWidth: mlpWidth ?? base.mlpWidth, queryHeads: queryHeads ?? base.queryHeads, patchSize: patchSize ?? base.patchSize,
                       residualAttention: residualAttention ?? base.residualAttention, inputSkip: inputSkip ?? base.inputSkip,
                       absolutePositions: absolutePositions ?? base.absolutePositions, attentionBias: attentionBias ?? base.attentionBias,
-                      backboneLayers: backboneLayers ?? base.backboneLayers)
+                      backboneLayers: backboneLayers ?? base.backboneLayers, boundaries: boundaries ?? base.boundaries)
         }
 
         /// `shape` with the fields set here replaced.
@@ -86,6 +90,7 @@ extension GeneratorShape {
             if let absolutePositions { s.absolutePositions = absolutePositions }
             if let attentionBias { s.attentionBias = attentionBias }
             if let backboneLayers { s.backboneLayers = backboneLayers }
+            if let boundaries { s.boundaries = boundaries }
             return s
         }
     }
@@ -113,6 +118,13 @@ extension GeneratorShape {
         try atLeastOne(patchSize, "patch_size")
         if absolutePositions && width % 4 != 0 {
             throw GeneratorError.invalidConfiguration("absolute_positions needs a width (--width) divisible by 4, got \(width); or turn them off (--no-absolute-positions)")
+        }
+        if let b = boundaries {
+            // Checked here, before any work, as well as by GeneratorConfiguration.validate (the same rule).
+            guard b.count == groups + 1, b.first == 0, b.last == 1, zip(b, b.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw GeneratorError.invalidConfiguration(
+                    "boundaries (--group-boundaries) must be K + 1 = \(groups + 1) increasing values from 0 to 1 (K = groups = \(groups)), got \(b.map { "\($0)" }.joined(separator: ","))")
+            }
         }
         if case .every(let n) = backboneLayers, n < 1 {
             throw GeneratorError.invalidConfiguration("backbone_layers (--backbone-layers) every:\(n): N must be at least 1")
@@ -149,6 +161,7 @@ extension GeneratorShape.Overrides: Decodable {
             case "absolute_positions": absolutePositions = try value(Bool.self, "true or false")
             case "attention_bias": attentionBias = try value(Bool.self, "true or false")
             case "comment": _ = try value(String.self, "a string")
+            case "boundaries": boundaries = try value([Float].self, "an array of numbers, K + 1 increasing values from 0 to 1")
             case "residual_attention":
                 let modes = "\"pre_softmax\", \"post_softmax\" or \"off\""
                 let text = try value(String.self, modes)

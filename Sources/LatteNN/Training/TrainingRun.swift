@@ -180,12 +180,15 @@ public final class TrainingRun {
     }
 
     /// Trains from the current step to `end`. After each step `onStep` sees its log record; after each
-    /// checkpoint `export` receives the step (write a model folder, draw a loss curve). Returns at once
-    /// when the run is already there.
+    /// checkpoint `export` receives the step (write a model folder, draw a loss curve). A run resumed
+    /// exactly at `end` takes no step but exports again: a kill between the last checkpoint and its
+    /// export must not leave the export of an earlier checkpoint behind (scripts that copy the export
+    /// of each `stopAfter` point, scripts/ablations.sh, rely on it). A run past `end` does nothing.
     public func run(onStep: ((TrainingLogRecord) -> Void)? = nil, export: ((Int) throws -> Void)? = nil) throws {
         try checkRanksAgree()
         let log = try isWriter ? logURL.map { try TrainingLog(url: $0, resumingAt: step) } : nil
         defer { log?.close() }
+        if isWriter, step == end, step > 0, checkpointURL != nil { try export?(step) }
         var progress = isWriter ? options.progressLabel.map { TrainingProgress(total: end, startingAt: step, label: $0) } : nil
         while step < end {
             let (record, display) = try takeStep()

@@ -55,6 +55,14 @@ struct InspectGatesCommand: ParsableCommand {
                 return try TextToImagePipeline.loadGenerator(configuration: folder,
                                                              weights: folder.deletingLastPathComponent().appendingPathComponent("generator.safetensors"))
             }
+            // A bare generator folder (generator.json + generator.safetensors, as a training run's
+            // checkpoint export or the test's) has no model.json; a whole model folder has one.
+            let configuration = folder.appendingPathComponent("generator.json")
+            if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.json").path),
+               FileManager.default.fileExists(atPath: configuration.path) {
+                return try TextToImagePipeline.loadGenerator(configuration: configuration,
+                                                             weights: folder.appendingPathComponent("generator.safetensors"))
+            }
             return try TextToImagePipeline.loadGenerator(directory: folder)
         }
         let c = generator.configuration

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the second committed model, models/latteflow-emoji, from scratch with the general command line
-# (about 3 h on two quiet cores):
+# (about 5 h on two quiet cores):
 # captioned colour emoji (`--data emoji`: EmojiOne + Twemoji, captions from Unicode's emoji names, 10 % of
 # the emoji held out), RGB 32×32 on white, its own RGB autoencoder, the frozen SmolLM2 backbone.
 # Every step resumes from its run folder when interrupted: run the script again.
@@ -34,11 +34,14 @@ fi
 SHEET=(--sample-prompt "red heart" --sample-prompt "grinning face" --sample-prompt "thumbs up"
        --sample-prompt "pizza" --sample-prompt "rocket" --sample-prompt "flag of japan"
        --sample-prompt "cat face" --sample-prompt "sun")
-TRAIN=(--data emoji --autoencoder models/emoji-vae --resolution 32 --background white --steps 16000 --batch 32 --lr 5e-4
+#    Then a warm restart: resumed with --steps 32000, the run follows a 32,000-step cosine from step 16,000
+#    (the 16,000-step model missed the adherence target; see the card).
+TRAIN=(--data emoji --autoencoder models/emoji-vae --resolution 32 --background white --batch 32 --lr 5e-4
        --run-dir $RUNS/latteflow-emoji --output $RUNS/latteflow-emoji/model "${SHEET[@]}")
-$LATTE train "${TRAIN[@]}" --stop-after 3000
+$LATTE train "${TRAIN[@]}" --steps 16000 --stop-after 3000
 if [ ! -d $RUNS/latteflow-emoji-guide ]; then cp -r $RUNS/latteflow-emoji/model $RUNS/latteflow-emoji-guide; fi
-$LATTE train "${TRAIN[@]}"
+$LATTE train "${TRAIN[@]}" --steps 16000
+$LATTE train "${TRAIN[@]}" --steps 32000
 
 # 4. The committed folder: both generators as row-wise int8, the autoencoder by reference, the sampler
 #    defaults chosen by the sweep in models/latteflow-emoji/README.md, the evaluation's data and classifier.
@@ -52,9 +55,9 @@ python3 - $RUNS/latteflow-emoji/model/model.json $OUT/model.json <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
 m.update({"autoencoder": "../emoji-vae", "guide_generator": "guide.json", "guide_weights": "guide.safetensors",
-          "default_guide_weight": GUIDE_WEIGHT, "default_guidance": GUIDANCE,
+          "default_guide_weight": 2, "default_guidance": 2,
           "evaluation": {"data": "emoji", "classifier": "../emoji-classifier"}})
 json.dump(m, open(sys.argv[2], "w"), indent=2, sort_keys=True)
 PY
-$LATTE eval --model $OUT --json > $OUT/eval.json
+$LATTE eval --model $OUT --json > $OUT/eval.json.tmp && mv $OUT/eval.json.tmp $OUT/eval.json
 $LATTE generate --model $OUT --sheet --output docs/images/emoji-sample-sheet.png

@@ -102,12 +102,13 @@ struct BenchServeCommand: AsyncParsableCommand {
         report("throughput, \(images) images, no chat: batching \(f(batchedRate, 3)) images/s (latency \(batchedImages.percentiles("image"))), one at a time \(f(serialRate, 3)) images/s (latency \(serialImages.percentiles("image")))")
         report("  batching / one at a time: \(f(batchedRate / serialRate))× (target ≥ 1.3×); failed or lost: \(batchedImages.failureCount + serialImages.failureCount)")
 
-        // 5. The bound: the pipeline alone, 16 images at batch 16 against batch 1.
+        // 5. The bound: the pipeline alone, 16 images at batch 16 against batch 1 (best of 3: one run of a
+        //    few seconds varied by ±15 % on the 2-core machine).
         guard Date() < deadline else { throw CommandFailure("the time limit passed before the pipeline's bound was measured") }
         let bound = ImageRequest.grid(prompts: [prompts[0]], count: 16, seed: 7)
         let settings = p.settings(steps: phases.steps, seed: 7)
-        let b16 = try bestTime(repeats: 1) { _ = try p.generate(bound, settings: settings, batchSize: 16) }
-        let b1 = try bestTime(repeats: 1) { _ = try p.generate(bound, settings: settings, batchSize: 1) }
+        let b16 = try bestTime(repeats: 3) { _ = try p.generate(bound, settings: settings, batchSize: 16) }
+        let b1 = try bestTime(repeats: 3) { _ = try p.generate(bound, settings: settings, batchSize: 1) }
         report("pipeline batch 16 / batch 1 (the bound): \(f(b1 / b16))× (\(f(16 / b16, 3)) vs \(f(16 / b1, 3)) images/s)")
 
         for r in [load, cancels, full, batchedImages, serialImages] { for failure in r.failures { record.failed("", failure) } }

@@ -7,38 +7,30 @@ import LatteFormats
 /// The HTTP side of `latte bench serve`: a client for one loopback server, what every request gave
 /// (latencies, failures with their reasons), and the clients' loops.
 struct ServeLoadHTTP: Sendable {
-    let base: URL
-    let session: URLSession
+    let port: Int
     /// After this, no request is sent and open ones time out: the benchmark is bounded in time.
     let deadline: Date
 
     init(port: Int, deadline: Date) {
-        base = URL(string: "http://127.0.0.1:\(port)")!
-        let c = URLSessionConfiguration.ephemeral
-        // Every client has its own connection: a per-host limit would queue requests in the client and
-        // turn the server's latency into the client's.
-        c.httpMaximumConnectionsPerHost = 256
-        c.timeoutIntervalForRequest = max(deadline.timeIntervalSinceNow, 1)
-        c.timeoutIntervalForResource = max(deadline.timeIntervalSinceNow, 1)
-        session = URLSession(configuration: c)
+        self.port = port
         self.deadline = deadline
     }
 
     var timeLeft: Bool { Date() < deadline }
 
-    /// One exchange: status, body, headers. Throws on a transport error or when time is up.
+    /// One exchange: status, body, headers. Throws on a transport error or when time is up. Every
+    /// request has its own connection (`LoopbackHTTPClient`), so the client never queues requests and
+    /// the latencies are the server's.
     func send(_ method: String, _ path: String, json: [String: Any]? = nil) async throws -> (Int, Data, HTTPURLResponse) {
         guard timeLeft else { throw LoadFailure("the time limit passed before \(method) \(path) was sent") }
-        var r = URLRequest(url: base.appendingPathComponent(path))
-        r.httpMethod = method
-        r.timeoutInterval = max(deadline.timeIntervalSinceNow, 1)
-        if let json {
-            r.httpBody = try JSONSerialization.data(withJSONObject: json)
-            r.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        let body = try json.map { try JSONSerialization.data(withJSONObject: $0) }
+        let r = try await LoopbackHTTPClient.exchange(port: port, method: method, path: path, body: body,
+                                                      contentType: json == nil ? nil : "application/json", deadline: deadline)
+        guard let h = HTTPURLResponse(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, statusCode: r.status,
+                                      httpVersion: "HTTP/1.1", headerFields: r.headers) else {
+            throw LoadFailure("\(method) \(path): not an HTTP response")
         }
-        let (data, response) = try await session.data(for: r)
-        guard let h = response as? HTTPURLResponse else { throw LoadFailure("\(method) \(path): not an HTTP response") }
-        return (h.statusCode, data, h)
+        return (r.status, r.body, h)
     }
 
     /// A JSON object body, or a failure quoting the body.

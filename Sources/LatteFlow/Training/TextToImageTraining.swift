@@ -152,11 +152,7 @@ public enum TextToImageTraining {
     /// The gradient shard count the run folder's checkpoint was trained with (1 for a checkpoint from
     /// before sharding; nil without a checkpoint).
     static func savedGradientShards(in runDirectory: URL) -> Int? {
-        let manifest = runDirectory.appendingPathComponent("checkpoint/checkpoint.json")
-        guard let data = try? Data(contentsOf: manifest),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        let extra = json["extra"] as? [String: String] ?? [:]
-        return extra["gradient_shards"].flatMap(Int.init) ?? 1
+        TrainingRun.savedGradientShards(in: runDirectory)
     }
 
     /// Loads generator weights from a model folder (its manifest's weights file) or a safetensors file.

@@ -13,6 +13,9 @@ import XCTest
 /// hanging, and the same command run again resumes from rank 0's last checkpoint and logs exactly the
 /// uninterrupted run's steps.
 ///
+/// The latent cache the two ranks encode between them (each its share of the shards) is checked to be
+/// the one process's, byte for byte.
+///
 /// The tiny configuration of `KilledTrainingResumeTests` (needs the fashion-mnist and smollm2 assets).
 /// Needs Open MPI's `mpirun` on the PATH: without it the test is skipped with a message, and fails
 /// under CI=true (.ci/run installs Open MPI).
@@ -33,6 +36,8 @@ final class DistributedTrainingTests: XCTestCase {
         ["train", "--autoencoder", Self.repository.appendingPathComponent("models/fashion-vae").path,
          "--limit", "64", "--batch", "4", "--width", "16", "--mlp-width", "24", "--groups", "2",
          "--steps", "6", "--warmup", "2", "--checkpoint-every", "\(checkpointEvery)",
+         // 4 latent-cache shards of 16 images: under mpirun each rank encodes 2 of them.
+         "--latent-shard-items", "16",
          "--run-dir", runDirectory.path, "--output", runDirectory.appendingPathComponent("model").path]
     }
 
@@ -115,6 +120,16 @@ final class DistributedTrainingTests: XCTestCase {
             XCTAssertTrue(a == b, "checkpoint/\(file) differs between one process and two ranks")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: two.appendingPathComponent("model/model.json").path), "rank 0 exported no model folder")
+        // The latent cache the two ranks encoded between them is the one process's, byte for byte.
+        let cacheFiles = try FileManager.default.contentsOfDirectory(atPath: one.appendingPathComponent("latents").path).sorted()
+        XCTAssertEqual(cacheFiles, ["manifest.json"] + (0..<4).map { String(format: "shard-%05d.safetensors", $0) })
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: two.appendingPathComponent("latents").path).sorted(), cacheFiles,
+                       "the distributed cache holds other files (a shard note left behind?)")
+        for file in cacheFiles {
+            let a = try Data(contentsOf: one.appendingPathComponent("latents/\(file)"))
+            let b = try Data(contentsOf: two.appendingPathComponent("latents/\(file)"))
+            XCTAssertTrue(a == b, "latents/\(file) differs between one process and two ranks")
+        }
 
         // A rank killed mid-run takes the job down; the rerun resumes with the uninterrupted losses.
         let three = dir.appendingPathComponent("three"), log = three.appendingPathComponent("log.jsonl")

@@ -120,7 +120,7 @@ struct TrainVAECommand: ParsableCommand {
         }
         let settings = AutoencoderTrainingSettings(steps: steps, batchSize: batch, learningRate: lr, warmupSteps: warmup,
                                                    l1Weight: l1, klWeight: kl, decoderOnly: decoderOnly, decoderNoise: decoderNoise, seed: seed)
-        let say: @Sendable (String) -> Void = isWriter ? { s in FileHandle.standardError.write(Data((s + "\n").utf8)) } : { _ in }
+        let say: @Sendable (String) -> Void = { s in if isWriter { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
         let preparation = try preparation(channels: model.configuration.inChannels)
         // Rank 0 opens the dataset first (fetching a missing asset into the shared cache) while the others wait.
         if let group, !isWriter { try group.barrier("rank 0 opening the dataset", timeout: .infinity) }

@@ -163,11 +163,8 @@ public final class BatchingImageJobRunner: ImageJobRunning, @unchecked Sendable 
             tickStarted = Date()
             let report = gate.run { batcher.tickReport() }
             if !report.calls.isEmpty { onStepSeconds(Date().timeIntervalSince(tickStarted)) }
-            if report.didWork {
-                // An unfair lock would go straight back to this thread: a short pause lets a waiting chat
-                // request take the gate between ticks.
-                usleep(200)
-            } else {
+            // The gate is first come, first served: a chat request waiting now goes before the next tick.
+            if !report.didWork {
                 // Nothing ran although jobs are admitted (cannot happen while the batcher admits what it
                 // is handed; guards against spinning if it ever does).
                 condition.lock()

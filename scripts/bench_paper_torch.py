@@ -7,7 +7,8 @@ Same geometry, random weights (speed does not depend on their values):
     hidden 1536, 12 query / 2 K/V heads of 128, MLP 8960, M-RoPE [16, 24, 24], vocabulary 151936, f32 —
     prefilling a prompt and the null prompt (its per-layer keys/values are the generator's prompt K/V);
   - generator: the LaTtE-Flow layer stack of scripts/bench_sample_torch.py at the same geometry
-    (K = 4 groups × 7 layers, width 1536, MLP 8960), guided Euler steps on 32 × 8 × 8 latents;
+    (K = 4 groups × 7 layers, width 1536, MLP 8960, no q/k/v bias, with ours' input skip and absolute
+    position table), guided Euler steps on 32 × 8 × 8 latents;
   - decoder: diffusers' AutoencoderDC in the dc-ae-f32c32-in-1.0 layout, 32 × 8 × 8 → 3 × 256 × 256.
 Phases run one after another and each model is deleted before the next is built (f32 2B ≈ 6 GB).
 Vanilla (all 28 layers each step) runs --short-steps steps and experts at batch > 1 --batched-steps,
@@ -103,9 +104,9 @@ class GenerationLayer(torch.nn.Module):
     def __init__(self, residual_gate):
         super().__init__()
         self.input_layernorm, self.post_attention_layernorm = RMSNorm(W), RMSNorm(W)
-        self.q_proj = torch.nn.Linear(W, HQ * HEAD_DIM, bias=True)
-        self.k_proj = torch.nn.Linear(W, KV_HEADS * HEAD_DIM, bias=True)
-        self.v_proj = torch.nn.Linear(W, KV_HEADS * HEAD_DIM, bias=True)
+        self.q_proj = torch.nn.Linear(W, HQ * HEAD_DIM, bias=False)
+        self.k_proj = torch.nn.Linear(W, KV_HEADS * HEAD_DIM, bias=False)
+        self.v_proj = torch.nn.Linear(W, KV_HEADS * HEAD_DIM, bias=False)
         self.o_proj = torch.nn.Linear(HQ * HEAD_DIM, W, bias=False)
         self.gate_proj = torch.nn.Linear(W, MLP, bias=False)
         self.up_proj = torch.nn.Linear(W, MLP, bias=False)
@@ -145,10 +146,11 @@ class OutputHead(torch.nn.Module):
         self.norm = RMSNorm(W)
         self.adaLN_modulation = torch.nn.Linear(W, 2 * W)
         self.linear = torch.nn.Linear(W, CHANNELS)
+        self.skip = torch.nn.Linear(W, CHANNELS)      # ours' input skip: + s(t) ⊙ x_t
 
-    def forward(self, h, cond):
+    def forward(self, h, cond, tokens):
         shift, scale = self.adaLN_modulation(cond).view(h.shape[0], 1, 2 * W).chunk(2, dim=2)
-        return self.linear(self.norm(h) * (scale + 1) + shift)
+        return self.linear(self.norm(h) * (scale + 1) + shift) + self.skip(cond)[:, None] * tokens
 
 
 def mrope_tables(length):
@@ -171,6 +173,8 @@ class Experts(torch.nn.Module):
         self.t1, self.t2 = torch.nn.Linear(FREQS, W), torch.nn.Linear(W, W)
         self.layers = torch.nn.ModuleList(GenerationLayer(l % self.per_group != 0) for l in range(LAYERS))
         self.heads = torch.nn.ModuleList(OutputHead() for _ in range(GROUPS))
+        # ours' absolute positions: a fixed table added after the patch embedding (values do not matter here)
+        self.register_buffer("positions", torch.randn(N, W) * 0.02)
         with torch.no_grad():
             for q in self.parameters():
                 q.normal_(0, 0.02)
@@ -185,7 +189,8 @@ class Experts(torch.nn.Module):
         f = torch.exp(-math.log(10_000.0) * torch.arange(half, dtype=torch.float64) / half)
         a = torch.tensor(t, dtype=torch.float64)[:, None] * 1000 * f
         cond = F.silu(self.t2(F.silu(self.t1(torch.cat([a.cos(), a.sin()], dim=1).float()))))
-        h = self.patch_embed(x.permute(0, 2, 3, 1).reshape(b, N, CHANNELS))
+        tokens = x.permute(0, 2, 3, 1).reshape(b, N, CHANNELS)
+        h = self.patch_embed(tokens) + self.positions
         tables = [mrope_tables(n) for n in lengths]
         cos = torch.stack([c for c, _ in tables])[:, None]
         sin = torch.stack([s for _, s in tables])[:, None]
@@ -198,7 +203,7 @@ class Experts(torch.nn.Module):
         scores = None
         for l in layers:
             h, scores = self.layers[l](h, cond, pk[l], pv[l], bias, cos, sin, scores)
-        return self.heads[k](h, cond).view(b, SIDE, SIDE, CHANNELS).permute(0, 3, 1, 2)
+        return self.heads[k](h, cond, tokens).view(b, SIDE, SIDE, CHANNELS).permute(0, 3, 1, 2)
 
 
 def batched_prompt(cond, null, n):

@@ -65,6 +65,9 @@ public struct PaperSampleBenchmark {
             guard shortSteps <= steps, batchedSteps <= steps else {
                 throw BenchmarkOptionError("--short-steps (\(shortSteps)) and --batched-steps (\(batchedSteps)) cannot exceed --steps (\(steps))")
             }
+            guard !weightVariants || batchSizes.contains(1) else {
+                throw BenchmarkOptionError("the weight variants are compared with f32 at batch 1: --batch must include 1 (or pass --no-variants)")
+            }
         }
     }
 

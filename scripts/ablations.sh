@@ -33,9 +33,9 @@ if [ "$SMOKE" = 1 ]; then
   PER_CLASS=1; EVAL_BATCH=10; EVAL_EXTRA=(--skip-fid); SAMPLER=(--solver heun --steps 2 --cfg 2 --guide-weight 1)
   GRID_STEPS="2"; GRID_CFG="1 2"; GATE_TIMES="0:1:0.1"
 else
-  STEPS=6000; CHECKPOINTS="1000 2000 4000 6000"; BATCH=32; WARMUP=500; CHECKPOINT_EVERY=500; TRAIN_EXTRA=()
+  STEPS=4000; CHECKPOINTS="1000 2000 4000"; BATCH=32; WARMUP=500; CHECKPOINT_EVERY=500; TRAIN_EXTRA=()
   PER_CLASS=200; EVAL_BATCH=50; EVAL_EXTRA=(); SAMPLER=(--solver heun --steps 15 --cfg 2 --guide-weight 1)
-  GRID_STEPS="5 10 15 25"; GRID_CFG="1 1.25 2 3"; GATE_TIMES="0:1:0.01"
+  GRID_STEPS="5 10 15 25"; GRID_CFG="1 2 3"; GATE_TIMES="0:1:0.01"
 fi
 SEED_A=1000000   # images 1,000,000 … 1,001,999 (class-major, image i has seed + i)
 SEED_B=2000000   # the second, disjoint seed set: the spread

@@ -176,7 +176,7 @@ def tables(study):
         parts = os.path.basename(path)[:-5].split("-")
         grid[(int(parts[1]), float(parts[3]))] = load(path)
     all_steps = sorted({s for s, _ in grid}) or [5, 10, 15, 25]
-    all_cfg = sorted({c for _, c in grid}) or [1, 1.25, 2, 3]
+    all_cfg = sorted({c for _, c in grid}) or [1, 2, 3]
     lines = ["| null-prompt guidance \\ Heun steps | " + " | ".join(str(s) for s in all_steps) + " |", "|---" * (len(all_steps) + 1) + "|"]
     for c in all_cfg:
         cells = []
@@ -264,7 +264,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", required=True, help="the study's folder (ABLATIONS_DIR)")
     ap.add_argument("--latte", required=True, help="the latte binary (draws the figures)")
-    ap.add_argument("--steps", type=int, default=6000, help="the training budget: the final checkpoint")
+    ap.add_argument("--steps", type=int, default=4000, help="the training budget: the final checkpoint")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--publish", metavar="REPO", help="copy figures into REPO/docs/images and tables into REPO/docs/ablations.md")
     args = ap.parse_args()

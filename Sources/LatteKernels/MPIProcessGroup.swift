@@ -1,10 +1,10 @@
 // The ranks of an `mpirun` (or Slurm `srun`) launch as a `ProcessGroup`, over Open MPI loaded at run
 // time (`MPILibrary`).
 //
-// Every collective is started non-blocking and then polled (MPI_Test), first yielding the core, then
-// sleeping a little: a rank waiting for another does not spin a core the others need, and a wait
-// longer than `timeout` ends the whole job with MPI_Abort and a message saying which operation waited,
-// instead of hanging when a rank died or stopped. (mpirun itself takes the job down when a rank exits;
+// Every collective is started non-blocking and then polled (MPI_Test), yielding the core for the first
+// second, then sleeping a little: a rank waiting long for another does not spin a core the others
+// need, and a wait longer than `timeout` ends the whole job with MPI_Abort and a message saying which
+// operation waited, instead of hanging when a rank died or stopped. (mpirun itself takes the job down when a rank exits;
 // the timeout covers a rank that hangs, and launchers that do not.) All calls come from one thread.
 #if canImport(Glibc)
 import Glibc
@@ -97,8 +97,13 @@ public final class MPIProcessGroup: ProcessGroup {
             if waited > timeout {
                 abort("\(what) waited \(Int(waited)) s for the other ranks (more than the \(Int(timeout)) s timeout): a rank died or hangs; ending the job")
             }
-            // Yield at first (a collective usually completes within microseconds to milliseconds), then sleep.
-            if waited < 0.01 { sched_yield() } else { usleep(polls % 16 == 0 ? 2000 : 200) }
+            // Open MPI moves a non-blocking collective's data only inside MPI calls, so every poll is
+            // progress: sleeping between polls while a 20 MB gradient exchange is under way stretched it
+            // (and the 2-rank training step by up to 40 %, `latte bench distributed`). Poll with a yield
+            // for the first second (a rank that has its own core loses nothing; an oversubscribed one
+            // hands the core over), then sleep between polls: a long wait is a rank writing a
+            // checkpoint, starting up, or gone.
+            if waited < 1 { sched_yield() } else { usleep(polls % 16 == 0 ? 2000 : 200) }
         }
     }
 

@@ -75,6 +75,11 @@ struct BenchDistributedCommand: ParsableCommand {
             return kv.count == 2 ? (String(kv[0]), Double(kv[1]) ?? .nan) : nil
         })
 
+        // Both runs trained the same model: the claim `DistributedTrainingTests` makes on a tiny
+        // configuration, checked here on the default recipe.
+        let sameModel = Self.sameBytes(work.appendingPathComponent("one/model/generator.safetensors"),
+                                       work.appendingPathComponent("two/model/generator.safetensors"))
+        let sameLosses = Self.loggedValues(work.appendingPathComponent("one/log.jsonl")) == Self.loggedValues(work.appendingPathComponent("two/log.jsonl"))
         let oneStep = try Self.medianStepSeconds(work.appendingPathComponent("one/log.jsonl"), skipping: warmupSteps)
         let twoStep = try Self.medianStepSeconds(work.appendingPathComponent("two/log.jsonl"), skipping: warmupSteps)
         let total = fields["total", default: .nan], allToAll = fields["all_to_all", default: .nan]
@@ -86,6 +91,7 @@ struct BenchDistributedCommand: ParsableCommand {
               1 rank × 2 threads:   \(String(format: "%.3f", oneStep)) s/step  \(String(format: "%.1f", Double(batch) / oneStep)) samples/s
               2 ranks × 1 thread:   \(String(format: "%.3f", twoStep)) s/step  \(String(format: "%.1f", Double(batch) / twoStep)) samples/s
               ratio (2 ranks / 1 rank, samples/s): \(String(format: "%.2f", oneStep / twoStep))×
+              same model both ways: \(sameModel ? "yes" : "NO"), generator weights byte for byte; every step's logged values: \(sameLosses ? "the same" : "DIFFERENT")
               communication per step: \(String(format: "%.4f", total)) s (all-to-all \(String(format: "%.4f", allToAll)), sum in shard order \(String(format: "%.4f", sum)), all-gather \(String(format: "%.4f", allGather))) = \(String(format: "%.1f", 100 * total / twoStep)) % of the 2-rank step
               bandwidth per rank: all-to-all \(String(format: "%.2f", sentBytes / allToAll / 1e9)) GB/s, all-gather \(String(format: "%.2f", sentBytes / allGather / 1e9)) GB/s (\(String(format: "%.1f", sentBytes / 1e6)) MB sent in each)
             """)
@@ -160,6 +166,21 @@ struct BenchDistributedCommand: ParsableCommand {
         guard let line = output.split(separator: "\n").first(where: { $0.contains("training ") && $0.contains(" parameters)") }),
               let open = line.range(of: "("), let close = line.range(of: " parameters)") else { return nil }
         return Int(line[open.upperBound..<close.lowerBound])
+    }
+
+    static func sameBytes(_ a: URL, _ b: URL) -> Bool {
+        guard let x = try? Data(contentsOf: a), let y = try? Data(contentsOf: b) else { return false }
+        return x == y
+    }
+
+    /// Every logged line with its wall seconds left out (nil when the log is unreadable).
+    static func loggedValues(_ log: URL) -> [String]? {
+        guard let text = try? String(contentsOf: log, encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").map { line in
+            guard var o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return String(line) }
+            o["seconds"] = nil
+            return (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? String(line)
+        }
     }
 
     /// The median of the logged steps' wall seconds after the first `skip`.

@@ -76,14 +76,7 @@ struct TrainCommand: ParsableCommand {
     var promptCacheMemory = PromptTable.defaultMemoryBudget / 1_000_000
     @Option(help: "Use only the first N training images (quick experiments).") var limit: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "Threads (default: all cores; with --distributed, the cores shared among this machine's ranks).") var threads: Int?
-    @Flag(help: "Data-parallel over MPI: launch as `mpirun -np N latte train … --distributed` (or under Slurm's srun); each rank computes its share of every batch, rank 0 writes the run folder (docs/distributed.md). Needs Open MPI.")
-    var distributed = false
-    @Option(help: "Compute each batch's gradient as the sum of this many shards in shard order: the same count gives the same model on any number of ranks dividing it (default: the resumed checkpoint's, else the number of ranks; without --distributed, the whole batch at once).")
-    var gradientShards: Int?
-    @Option(help: "With --distributed: check every N steps that the ranks hold the same parameters (0: only at the start).") var checkEvery = 100
-    @Option(help: "With --distributed: seconds a rank waits for the others in a collective operation before the job is ended (a rank died or hangs).")
-    var collectiveTimeout: Double = 600
+    @OptionGroup var parallel: DistributedOptions
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
     @Flag(help: "Encode the images again into the run folder's latent cache (latents/), replacing it; a cache made with another autoencoder, image preparation or dataset is refused without this.")
     var rebuildLatents = false
@@ -159,8 +152,8 @@ struct TrainCommand: ParsableCommand {
         o.initializeFrom = initializeFrom.map { URL(fileURLWithPath: $0) }
         o.trainGroups = trainGroups?.groups
         o.pauseAfterLogging = Double(stepDelayMs) / 1000
-        o.gradientShards = gradientShards
-        o.checkEvery = checkEvery
+        o.gradientShards = parallel.gradientShards
+        o.checkEvery = parallel.checkEvery
         return o
     }
 
@@ -189,8 +182,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         var o = try options()
-        let group = distributed ? try DistributedLaunch.start(timeout: collectiveTimeout, threads: threads) : nil
-        if !distributed, let threads { Parallel.threadCount = threads }
+        let group = try parallel.start()
         o.group = group
         let result = try DistributedLaunch.run(group) { try TextToImageTraining.run(o, assets: .fetchIfMissing(log: say), report: say) }
         if group?.isWriter ?? true {

@@ -34,14 +34,7 @@ struct TrainVAECommand: ParsableCommand {
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 250
     @Option(help: "Random seed (weights, data order, posterior samples).") var seed: UInt64 = 0
     @Option(help: "Storage type of the saved model: f32 or f16.") var dtype = "f16"
-    @Option(help: "Threads (default: all cores; with --distributed, the cores shared among this machine's ranks).") var threads: Int?
-    @Flag(help: "Data-parallel over MPI: launch as `mpirun -np N latte train-vae … --distributed` (or under Slurm's srun); each rank computes its share of every batch, rank 0 writes the run folder and the model (docs/distributed.md). Needs Open MPI.")
-    var distributed = false
-    @Option(help: "Compute each batch's gradient as the sum of this many shards in shard order: the same count gives the same model on any number of ranks dividing it (default: the resumed checkpoint's, else the number of ranks; without --distributed, the whole batch at once).")
-    var gradientShards: Int?
-    @Option(help: "With --distributed: check every N steps that the ranks hold the same parameters (0: only at the start).") var checkEvery = 100
-    @Option(help: "With --distributed: seconds a rank waits for the others in a collective operation before the job is ended (a rank died or hangs).")
-    var collectiveTimeout: Double = 600
+    @OptionGroup var parallel: DistributedOptions
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
     @Option(help: "Start from this trained autoencoder folder (its config and weights) instead of random weights.") var initFrom: String?
     @Flag(help: "Fine-tune the decoder only (needs --init-from): the encoder and the latent scaling stay as they are, so latents cached for a generator stay valid.") var decoderOnly = false
@@ -58,9 +51,6 @@ struct TrainVAECommand: ParsableCommand {
         if channels != nil && (config != nil || initFrom != nil) {
             throw ValidationError("--channels sets the built-in configuration; with --config or --init-from the configuration's in_channels decides")
         }
-        if let gradientShards, gradientShards < 1 { throw ValidationError("--gradient-shards must be at least 1") }
-        if checkEvery < 0 { throw ValidationError("--check-every must not be negative") }
-        if !(collectiveTimeout > 0) { throw ValidationError("--collective-timeout must be positive") }
         if resolution != nil && pad != nil { throw ValidationError("--pad borders images of their own size; with --resolution they are resized and cropped instead: give one") }
         _ = try preparation(channels: 1)
     }
@@ -94,8 +84,7 @@ struct TrainVAECommand: ParsableCommand {
     }
 
     func run() throws {
-        let group = distributed ? try DistributedLaunch.start(timeout: collectiveTimeout, threads: threads) : nil
-        if !distributed, let threads { Parallel.threadCount = threads }
+        let group = try parallel.start()
         try DistributedLaunch.run(group) { try train(group: group) }
         group?.finish()
     }
@@ -134,13 +123,13 @@ struct TrainVAECommand: ParsableCommand {
         let runURL = URL(fileURLWithPath: runDir)
         // Gradient shards: asked for, else the resumed checkpoint's, else one per rank of a distributed run.
         let saved = restart ? nil : TrainingRun.savedGradientShards(in: runURL)
-        if let asked = gradientShards, let saved, asked != saved {
+        if let asked = parallel.gradientShards, let saved, asked != saved {
             say("note: continuing with \(asked) gradient shard\(asked == 1 ? "" : "s") where the checkpoint used \(saved): the same training, but not bit-identical to an uninterrupted run")
         }
-        let shards = gradientShards ?? saved ?? group?.size ?? 1
+        let shards = parallel.gradientShards ?? saved ?? group?.size ?? 1
         if shards > 1 || group != nil {
             guard shards % (group?.size ?? 1) == 0 else {
-                throw TrainingError(message: "\(shards) gradient shards\(gradientShards == nil ? " (the checkpoint's)" : "") do not split over \(group?.size ?? 1) ranks: run on a number of ranks dividing \(shards), or give --gradient-shards (a multiple of the ranks)")
+                throw TrainingError(message: "\(shards) gradient shards\(parallel.gradientShards == nil ? " (the checkpoint's)" : "") do not split over \(group?.size ?? 1) ranks: run on a number of ranks dividing \(shards), or give --gradient-shards (a multiple of the ranks)")
             }
             if let group { try trainer.useShards(shards, group: group) } else { try trainer.useShards(shards, group: SingleProcessGroup()) }
             say("gradient: \(shards) shards of \(batch / shards)\(batch % shards == 0 ? "" : "–\(batch / shards + 1)") images, summed in shard order\(group.map { ", over \($0.size) ranks" } ?? "")")
@@ -150,7 +139,7 @@ struct TrainVAECommand: ParsableCommand {
         let identity = "settings=\(String(decoding: try sorted.encode(settings), as: UTF8.self)) configuration=\(String(decoding: try sorted.encode(model.configuration), as: UTF8.self)) data=\(data) images=\(dataset.count) preparation=\(preparation.fingerprint) shards=\(trainer.sharded?.shards ?? 0)"
         let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(
             directory: runURL, steps: steps, checkpointEvery: checkpointEvery, restart: restart, progressLabel: "train-vae",
-            group: group, checkEvery: checkEvery, identity: identity), report: say)
+            group: group, checkEvery: parallel.checkEvery, identity: identity), report: say)
         say("training AutoencoderKL (\(model.parameterCount()) parameters) on \(data) (\(dataset.count) images; \(preparation.fingerprint)): \(steps) steps × \(batch) images, \(Parallel.threadCount) threads")
         try run.run()
         // The other ranks are done: rank 0 alone draws the curve, measures the latents and saves the model.

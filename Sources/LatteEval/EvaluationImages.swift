@@ -55,25 +55,36 @@ public enum EvaluationImages {
     }
 }
 
-/// FID against Fashion-MNIST's 10k test images, whose statistics are computed once and cached next
-/// to the converted network (`$LATTE_HOME/fid-inception/fashion_mnist_test_fid_stats.safetensors`).
+/// FID against Fashion-MNIST's 10k test images, whose statistics are computed once per machine and
+/// cached beside the converted network, keyed by content:
+/// `$LATTE_HOME/fid-inception/statistics/fashion-mnist-t10k-<hash>.safetensors`, where the hash covers
+/// the images' shape and 8-bit pixels, the network file and the statistics version
+/// (InceptionFeatureCache.key). Other test images or another network give another file, so a stale
+/// entry is never read; the file is written atomically, so concurrent evaluations cannot see half of it.
 public enum FashionMNISTFID {
-    public static let statisticsFileName = "fashion_mnist_test_fid_stats.safetensors"
     static let statisticsVersion = "1"
 
-    public static func statisticsFile(assetCache: AssetCache = AssetCache()) throws -> URL {
-        try assetCache.require(InceptionFIDWeights.assetName).deletingLastPathComponent().appendingPathComponent(statisticsFileName)
+    /// Where the statistics of `images` (the test split as `EvaluationImages.fashionMNIST` loads it) live.
+    public static func statisticsFile(for images: Tensor, assetCache: AssetCache = AssetCache()) throws -> URL {
+        let weights = try InceptionFIDWeights.convertedFile(assetCache: assetCache)
+        let tag = InceptionFeatureCache.networkTag(of: weights) + "|statistics v\(statisticsVersion)"
+        return weights.deletingLastPathComponent().appendingPathComponent("statistics")
+            .appendingPathComponent("fashion-mnist-t10k-\(InceptionFeatureCache.key(images, networkTag: tag)).safetensors")
     }
 
     /// The cached test-split statistics, computing them (minutes) on first use.
     public static func testStatistics(network: InceptionFID, assetCache: AssetCache = AssetCache(),
                                       log: (String) -> Void = { _ in }, progress: (Int, Int) -> Void = { _, _ in }) throws -> FIDStatistics {
-        let url = try statisticsFile(assetCache: assetCache)
-        if FileManager.default.fileExists(atPath: url.path) {
-            do { return try FIDStatistics(contentsOf: url) } catch { log("ignoring unreadable \(url.path): \(error)") }
-        }
-        log("computing FID statistics of the 10k Fashion-MNIST test images (once; cached at \(url.path))")
         let (images, _) = try EvaluationImages.fashionMNIST(split: .test, assetCache: assetCache)
+        let url = try statisticsFile(for: images, assetCache: assetCache)
+        if FileManager.default.fileExists(atPath: url.path) {
+            do {
+                let stats = try FIDStatistics(contentsOf: url)
+                if stats.count == images.dim(0) && stats.dimension == InceptionFID.featureDimension { return stats }
+                log("ignoring \(url.path): \(stats.count) images of dimension \(stats.dimension), expected \(images.dim(0)) of \(InceptionFID.featureDimension)")
+            } catch { log("ignoring unreadable \(url.path): \(error)") }
+        }
+        log("computing FID statistics of the 10k Fashion-MNIST test images (once per machine; cached at \(url.path))")
         let stats = try FIDStatistics(features: try network.features(of: images, progress: progress))
         try stats.write(to: url, metadata: ["images": "fashion-mnist t10k", "version": statisticsVersion,
                                             "preprocessing": "grey→RGB, round(255x), nv_bilinear 299, x/128−1"])

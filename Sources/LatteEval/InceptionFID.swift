@@ -123,6 +123,11 @@ public final class InceptionFID {
                 let s = src + (img * c + ch) * h * w
                 for i in 0..<(h * w) { plane[i] = (min(max(s[i], 0), 1) * 255).rounded(.toNearestOrEven) }
                 let d = dst + (ch * n + img) * size * size
+                if h == size && w == size {
+                    // Every tap falls on a pixel with weight 0 for its neighbour: the resize is the identity.
+                    for i in 0..<(h * w) { d[i] = min(max(plane[i] / 128 - 1, -1), 0.9921875) }
+                    return
+                }
                 plane.withUnsafeBufferPointer { p in
                     for (oy, (y0, y1, fy)) in ty.enumerated() {
                         for (ox, (x0, x1, fx)) in tx.enumerated() {
@@ -169,53 +174,70 @@ public final class InceptionFID {
         return out
     }
 
-    /// Concatenates branch outputs along channels: each branch writes its own row block.
-    private func concat(_ branches: [Activation]) -> Activation {
-        let first = branches[0]
-        let out = Activation(c: branches.reduce(0) { $0 + $1.c }, n: first.n, h: first.h, w: first.w)
-        var offset = 0
+    /// One branch of an Inception block: how many channels it adds and how it writes them.
+    private struct Branch {
+        let width: Int
+        let write: (Activation) -> Void
+    }
+
+    /// The last convolution of a branch, writing straight into the block's output.
+    private func convBranch(_ path: String, _ x: Activation) -> Branch {
+        let c = conv(path)
+        return Branch(width: c.o) { c.forward(x, into: $0) }
+    }
+
+    private func maxPoolBranch(_ x: Activation, stride: Int, pad: Int) -> Branch {
+        Branch(width: x.c) { InceptionPooling.max3x3(x, stride: stride, pad: pad, into: $0.pointer) }
+    }
+
+    /// Concatenates branch outputs along channels without copying: each branch writes its own row
+    /// block of the result ([C, N, H, W] keeps a channel range contiguous).
+    private func concat(_ branches: [Branch], h: Int, w: Int, n: Int) -> Activation {
+        let out = Activation(c: branches.reduce(0) { $0 + $1.width }, n: n, h: h, w: w)
+        var start = 0
         for b in branches {
-            precondition(b.n == first.n && b.h == first.h && b.w == first.w, "inception branches disagree in size")
-            withExtendedLifetime(b.data) { (out.pointer + offset).update(from: b.pointer, count: b.c * b.channelSize) }
-            offset += b.c * b.channelSize
+            b.write(out.channels(start..<(start + b.width)))
+            start += b.width
         }
         return out
     }
 
     private func inceptionA(_ m: String, _ x: Activation) -> Activation {
-        concat([conv("\(m).conv")(x),
-                chain(["\(m).tower.conv", "\(m).tower.conv_1"], x),
-                chain(["\(m).tower_1.conv", "\(m).tower_1.conv_1", "\(m).tower_1.conv_2"], x),
-                conv("\(m).tower_2.conv")(InceptionPooling.average3x3(x))])
+        concat([convBranch("\(m).conv", x),
+                convBranch("\(m).tower.conv_1", conv("\(m).tower.conv")(x)),
+                convBranch("\(m).tower_1.conv_2", chain(["\(m).tower_1.conv", "\(m).tower_1.conv_1"], x)),
+                convBranch("\(m).tower_2.conv", InceptionPooling.average3x3(x))], h: x.h, w: x.w, n: x.n)
     }
 
     private func inceptionB(_ m: String, _ x: Activation) -> Activation {
-        concat([conv("\(m).conv")(x),
-                chain(["\(m).tower.conv", "\(m).tower.conv_1", "\(m).tower.conv_2"], x),
-                maxPool(x, stride: 2, pad: 0)])
+        let (oh, ow) = conv("\(m).conv").outputSize(x)
+        return concat([convBranch("\(m).conv", x),
+                       convBranch("\(m).tower.conv_2", chain(["\(m).tower.conv", "\(m).tower.conv_1"], x)),
+                       maxPoolBranch(x, stride: 2, pad: 0)], h: oh, w: ow, n: x.n)
     }
 
     private func inceptionC(_ m: String, _ x: Activation) -> Activation {
-        concat([conv("\(m).conv")(x),
-                chain(["\(m).tower.conv", "\(m).tower.conv_1", "\(m).tower.conv_2"], x),
-                chain((0..<5).map { "\(m).tower_1.conv\($0 == 0 ? "" : "_\($0)")" }, x),
-                conv("\(m).tower_2.conv")(InceptionPooling.average3x3(x))])
+        concat([convBranch("\(m).conv", x),
+                convBranch("\(m).tower.conv_2", chain(["\(m).tower.conv", "\(m).tower.conv_1"], x)),
+                convBranch("\(m).tower_1.conv_4", chain((0..<4).map { "\(m).tower_1.conv\($0 == 0 ? "" : "_\($0)")" }, x)),
+                convBranch("\(m).tower_2.conv", InceptionPooling.average3x3(x))], h: x.h, w: x.w, n: x.n)
     }
 
     private func inceptionD(_ m: String, _ x: Activation) -> Activation {
-        concat([chain(["\(m).tower.conv", "\(m).tower.conv_1"], x),
-                chain((0..<4).map { "\(m).tower_1.conv\($0 == 0 ? "" : "_\($0)")" }, x),
-                maxPool(x, stride: 2, pad: 0)])
+        let (oh, ow) = conv("\(m).tower.conv_1").outputSize(conv("\(m).tower.conv")(x))
+        return concat([convBranch("\(m).tower.conv_1", conv("\(m).tower.conv")(x)),
+                       convBranch("\(m).tower_1.conv_3", chain((0..<3).map { "\(m).tower_1.conv\($0 == 0 ? "" : "_\($0)")" }, x)),
+                       maxPoolBranch(x, stride: 2, pad: 0)], h: oh, w: ow, n: x.n)
     }
 
     private func inceptionE(_ m: String, _ x: Activation, maxPooling: Bool) -> Activation {
         let a = conv("\(m).tower_conv")(x)
         let b = conv("\(m).tower_1_conv_1")(conv("\(m).tower_1_conv")(x))
         let pooled = maxPooling ? maxPool(x, stride: 1, pad: 1) : InceptionPooling.average3x3(x)
-        return concat([conv("\(m).conv")(x),
-                       conv("\(m).tower_mixed_conv")(a), conv("\(m).tower_mixed_conv_1")(a),
-                       conv("\(m).tower_1_mixed_conv")(b), conv("\(m).tower_1_mixed_conv_1")(b),
-                       conv("\(m).tower_2_conv")(pooled)])
+        return concat([convBranch("\(m).conv", x),
+                       convBranch("\(m).tower_mixed_conv", a), convBranch("\(m).tower_mixed_conv_1", a),
+                       convBranch("\(m).tower_1_mixed_conv", b), convBranch("\(m).tower_1_mixed_conv_1", b),
+                       convBranch("\(m).tower_2_conv", pooled)], h: x.h, w: x.w, n: x.n)
     }
 }
 

@@ -18,8 +18,14 @@ public struct InceptionFeatureCache {
         let weights = try InceptionFIDWeights.convertedFile(assetCache: assetCache)
         directory = weights.deletingLastPathComponent().appendingPathComponent("features")
         self.network = network
+        networkTag = Self.networkTag(of: weights)
+    }
+
+    /// The converted network file's name and size: part of every key, so features (and the FID
+    /// statistics keyed the same way) of another network are never read back.
+    static func networkTag(of weights: URL) -> String {
         let size = (try? FileManager.default.attributesOfItem(atPath: weights.path)[.size] as? Int) ?? 0
-        networkTag = "\(weights.lastPathComponent):\(size)"
+        return "\(weights.lastPathComponent):\(size)"
     }
 
     /// Features [N, 2048] of images [N, C, H, W] in [0, 1]: read from the cache, or computed and stored.

@@ -9,14 +9,28 @@ import LatteTensor
 /// A [C, N, H, W] float32 activation.
 struct Activation {
     let data: Tensor
+    /// Where channel 0 starts in `data` (a view of some channels of a larger activation).
+    let offset: Int
     let c, n, h, w: Int
 
     init(c: Int, n: Int, h: Int, w: Int) {
         (self.c, self.n, self.h, self.w) = (c, n, h, w)
+        offset = 0
         data = Tensor.empty([c, n, h, w])
     }
 
-    var pointer: UnsafeMutablePointer<Float> { data.f32 }
+    private init(data: Tensor, offset: Int, c: Int, n: Int, h: Int, w: Int) {
+        (self.data, self.offset, self.c, self.n, self.h, self.w) = (data, offset, c, n, h, w)
+    }
+
+    /// Channels `range` of this activation, sharing its storage: a concatenation's branches write
+    /// their own row blocks, so joining them copies nothing.
+    func channels(_ range: Range<Int>) -> Activation {
+        precondition(range.lowerBound >= 0 && range.upperBound <= c, "channels \(range) of a \(c)-channel activation")
+        return Activation(data: data, offset: offset + range.lowerBound * channelSize, c: range.count, n: n, h: h, w: w)
+    }
+
+    var pointer: UnsafeMutablePointer<Float> { data.f32 + offset }
     var planeSize: Int { h * w }
     var channelSize: Int { n * h * w }
 }
@@ -75,100 +89,37 @@ struct FoldedConv {
         forward(x, into: out.pointer)
         return out
     }
-
-    /// Writes relu(conv(x) + b) as [O, N, OH, OW] at `dst`.
-    func forward(_ x: Activation, into dst: UnsafeMutablePointer<Float>) {
-        let cin = c
-        precondition(x.c == cin, "conv expects \(cin) channels, got \(x.c)")
-        let (oh, ow) = outputSize(x)
-        let total = x.n * oh * ow
-        let k = cin * kh * kw
-        let w = weight
-        withExtendedLifetime((w, x.data)) {
-            if kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 {
-                Gemm.sgemm(transposeA: false, transposeB: false, m: o, n: total, k: k, alpha: 1,
-                           a: w.f32, lda: k, b: x.pointer, ldb: total, beta: 0, c: dst, ldc: total)
-            } else {
-                // im2col in chunks of whole output rows, so the column buffer stays near 16 MiB.
-                let rowsTotal = x.n * oh
-                let chunkRows = max(1, min(rowsTotal, (4 << 20) / max(1, k * ow)))
-                let cols = UnsafeMutablePointer<Float>.allocate(capacity: k * chunkRows * ow)
-                defer { cols.deallocate() }
-                var q0 = 0
-                while q0 < rowsTotal {
-                    let rows = min(chunkRows, rowsTotal - q0)
-                    im2col(x, firstRow: q0, rows: rows, oh: oh, ow: ow, cols: cols)
-                    Gemm.sgemm(transposeA: false, transposeB: false, m: o, n: rows * ow, k: k, alpha: 1,
-                               a: w.f32, lda: k, b: cols, ldb: rows * ow, beta: 0, c: dst + q0 * ow, ldc: total)
-                    q0 += rows
-                }
-            }
-            let b = bias.f32
-            Parallel.forEach(o) { oc in
-                let row = dst + oc * total
-                let bv = b[oc]
-                var i = 0
-                let zero = SIMD16<Float>(repeating: 0), bb = SIMD16<Float>(repeating: bv)
-                while i + 16 <= total {
-                    let v = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(row + i).storeBytes(of: pointwiseMax(v + bb, zero), as: SIMD16<Float>.self)
-                    i += 16
-                }
-                while i < total { row[i] = max(row[i] + bv, 0); i += 1 }
-            }
-        }
-    }
-
-    /// cols[(ci·kh + ky)·kw + kx, (q − q0)·OW + ox] = x[ci, n, oy·s − p + ky, ox·s − p + kx] for output
-    /// rows q = n·OH + oy in [q0, q0 + rows), zero outside the image.
-    private func im2col(_ x: Activation, firstRow q0: Int, rows: Int, oh: Int, ow: Int, cols: UnsafeMutablePointer<Float>) {
-        let ncols = rows * ow
-        let (h, w, sh, sw, ph, pw) = (x.h, x.w, strideH, strideW, padH, padW)
-        let src = x.pointer
-        let (n, kh, kw) = (x.n, kh, kw)
-        Parallel.forEach(x.c * kh) { task in
-            let ci = task / kh, ky = task % kh
-            for kx in 0..<kw {
-                let rowPtr = cols + ((ci * kh + ky) * kw + kx) * ncols
-                // Output columns whose input x lies inside the image: ox·sw − pw + kx ∈ [0, w).
-                let lo = max(0, (pw - kx + sw - 1) / sw)
-                let hi = min(ow, (w - 1 + pw - kx) / sw + 1)
-                for r in 0..<rows {
-                    let q = q0 + r
-                    let img = q / oh, oy = q % oh
-                    let iy = oy * sh - ph + ky
-                    let dst = rowPtr + r * ow
-                    if iy < 0 || iy >= h || hi <= lo { dst.update(repeating: 0, count: ow); continue }
-                    let line = src + ((ci * n + img) * h + iy) * w
-                    if lo > 0 { dst.update(repeating: 0, count: lo) }
-                    if sw == 1 {
-                        dst.advanced(by: lo).update(from: line + (lo - pw + kx), count: hi - lo)
-                    } else {
-                        var ix = lo * sw - pw + kx
-                        for ox in lo..<hi { dst[ox] = line[ix]; ix += sw }
-                    }
-                    if hi < ow { dst.advanced(by: hi).update(repeating: 0, count: ow - hi) }
-                }
-            }
-        }
-    }
 }
 
 enum InceptionPooling {
+    // Both pools reduce the (up to) three input rows of an output row into one row first, then take
+    // three neighbours of that row: 3 + 3 operations per output instead of 9 bounds-checked loads.
+
     /// 3×3 max pooling, stride `stride`, padding `pad` (padded cells never win, as torch).
     static func max3x3(_ x: Activation, stride: Int, pad: Int, into dst: UnsafeMutablePointer<Float>) {
         let oh = (x.h + 2 * pad - 3) / stride + 1, ow = (x.w + 2 * pad - 3) / stride + 1
         let (h, w) = (x.h, x.w)
         let src = x.pointer
-        Parallel.forEach(x.c * x.n) { plane in
-            let s = src + plane * h * w, d = dst + plane * oh * ow
-            for oy in 0..<oh {
-                let y0 = max(0, oy * stride - pad), y1 = min(h, oy * stride - pad + 3)
-                for ox in 0..<ow {
-                    let x0 = max(0, ox * stride - pad), x1 = min(w, ox * stride - pad + 3)
-                    var m = -Float.infinity
-                    for yy in y0..<y1 { for xx in x0..<x1 { m = max(m, s[yy * w + xx]) } }
-                    d[oy * ow + ox] = m
+        withExtendedLifetime(x.data) {
+            Parallel.forEach(x.c * x.n) { plane in
+                let s = src + plane * h * w, d = dst + plane * oh * ow
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { buffer in
+                    let rowMax = buffer.baseAddress!
+                    for oy in 0..<oh {
+                        let y0 = max(0, oy * stride - pad), y1 = min(h, oy * stride - pad + 3)
+                        rowMax.update(from: s + y0 * w, count: w)
+                        for yy in (y0 + 1)..<y1 {
+                            let r = s + yy * w
+                            for i in 0..<w { rowMax[i] = max(rowMax[i], r[i]) }
+                        }
+                        let out = d + oy * ow
+                        for ox in 0..<ow {
+                            let x0 = max(0, ox * stride - pad), x1 = min(w, ox * stride - pad + 3)
+                            var m = rowMax[x0]
+                            for xx in (x0 + 1)..<x1 { m = max(m, rowMax[xx]) }
+                            out[ox] = m
+                        }
+                    }
                 }
             }
         }
@@ -180,15 +131,26 @@ enum InceptionPooling {
         let out = Activation(c: x.c, n: x.n, h: x.h, w: x.w)
         let (h, w) = (x.h, x.w)
         let src = x.pointer, dst = out.pointer
-        Parallel.forEach(x.c * x.n) { plane in
-            let s = src + plane * h * w, d = dst + plane * h * w
-            for oy in 0..<h {
-                let y0 = max(0, oy - 1), y1 = min(h, oy + 2)
-                for ox in 0..<w {
-                    let x0 = max(0, ox - 1), x1 = min(w, ox + 2)
-                    var sum: Float = 0
-                    for yy in y0..<y1 { for xx in x0..<x1 { sum += s[yy * w + xx] } }
-                    d[oy * w + ox] = sum / Float((y1 - y0) * (x1 - x0))
+        withExtendedLifetime(x.data) {
+            Parallel.forEach(x.c * x.n) { plane in
+                let s = src + plane * h * w, d = dst + plane * h * w
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { buffer in
+                    let rowSum = buffer.baseAddress!
+                    for oy in 0..<h {
+                        let y0 = max(0, oy - 1), y1 = min(h, oy + 2)
+                        rowSum.update(from: s + y0 * w, count: w)
+                        for yy in (y0 + 1)..<y1 {
+                            let r = s + yy * w
+                            for i in 0..<w { rowSum[i] += r[i] }
+                        }
+                        let rows = Float(y1 - y0)
+                        let o = d + oy * w
+                        if w == 1 { o[0] = rowSum[0] / rows; continue }
+                        o[0] = (rowSum[0] + rowSum[1]) / (2 * rows)
+                        let inner = 1 / (3 * rows)
+                        for ox in 1..<max(1, w - 1) { o[ox] = (rowSum[ox - 1] + rowSum[ox] + rowSum[ox + 1]) * inner }
+                        o[w - 1] = (rowSum[w - 2] + rowSum[w - 1]) / (2 * rows)
+                    }
                 }
             }
         }

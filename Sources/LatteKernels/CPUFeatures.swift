@@ -17,8 +17,25 @@ public struct CPUFeatures: OptionSet, Sendable, CustomStringConvertible {
     public static let avx512bf16 = CPUFeatures(rawValue: UInt32(LATTE_CPU_AVX512BF16))
     public static let neon = CPUFeatures(rawValue: UInt32(LATTE_CPU_NEON))
 
-    /// Features of the running CPU.
+    /// Features the kernels may use: the running CPU's, lowered by LATTE_KERNELS when set.
     public static let current = CPUFeatures(rawValue: UInt32(latte_cpu_features()))
+
+    /// Features of the running CPU before LATTE_KERNELS.
+    public static let detected = CPUFeatures(rawValue: UInt32(latte_cpu_detected_features()))
+
+    /// What `latte info` adds when LATTE_KERNELS is set: the override in force, or why it was
+    /// ignored. nil when unset (or "auto").
+    public static var overrideNote: String? {
+        let raw = getenv("LATTE_KERNELS").map { String(cString: $0) } ?? ""
+        switch latte_cpu_kernel_override() {
+        case Int32(LATTE_KERNELS_AVX2), Int32(LATTE_KERNELS_GENERIC):
+            return "override: LATTE_KERNELS=\(raw) (cpu has: \(detected))"
+        case Int32(LATTE_KERNELS_INVALID):
+            return "LATTE_KERNELS=\(raw) not understood (expected avx512, avx2, generic or auto): ignored"
+        default:
+            return raw.isEmpty || raw == "auto" ? nil : "LATTE_KERNELS=\(raw): no change"
+        }
+    }
 
     public var description: String {
         let names: [(CPUFeatures, String)] = [
@@ -30,3 +47,11 @@ public struct CPUFeatures: OptionSet, Sendable, CustomStringConvertible {
         return present.isEmpty ? "baseline" : present.joined(separator: " ")
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -10,6 +10,7 @@ public enum KernelInfo {
             "gemv=\(Gemm.kernel.name)",
             "vecmath=\(VectorMath.variant)",
             "attention=\(VectorMath.variant)",
+            "conv3x3=\(VectorMath.variant)",
         ]
     }
 
@@ -18,6 +19,7 @@ public enum KernelInfo {
     public static var summary: String {
         let blas = OpenBLAS.shared.map { "found (\($0.library))" } ?? "not found"
         return "cpu: \(CPUFeatures.current) | kernels: \(kernels.joined(separator: " "))"
+            + (CPUFeatures.overrideNote.map { " | \($0)" } ?? "")
             + " | threads: \(Parallel.threadCount) | openblas: \(blas)"
     }
 }

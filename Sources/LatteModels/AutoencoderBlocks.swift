@@ -42,8 +42,8 @@ public final class ResnetBlock2D: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = conv1(norm1(x).silu())
-        h = conv2(norm2(h).silu())
+        var h = conv1(norm1.silu(x))
+        h = conv2(norm2.silu(h))
         return (conv_shortcut?(x) ?? x) + h
     }
 }

@@ -108,7 +108,7 @@ public final class VAEEncoder: Module {
         var h = conv_in(x)
         for b in down_blocks { h = b(h) }
         h = mid_block(h)
-        return conv_out(conv_norm_out(h).silu())
+        return conv_out(conv_norm_out.silu(h))
     }
 }
 
@@ -139,7 +139,7 @@ public final class VAEDecoder: Module {
     public func callAsFunction(_ z: Tensor) -> Tensor {
         var h = mid_block(conv_in(z))
         for b in up_blocks { h = b(h) }
-        return conv_out(conv_norm_out(h).silu())
+        return conv_out(conv_norm_out.silu(h))
     }
 }
 

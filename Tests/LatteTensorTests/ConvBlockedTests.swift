@@ -10,6 +10,11 @@ import LatteKernels
 final class ConvBlockedTests: XCTestCase {
     struct Shape { let n, c, h, w, o, k, stride, padding, groups: Int }
 
+    // These shapes include small 3×3 stride-1 convs, which conv2d now sends to the direct kernel
+    // (ConvDirect3x3Tests); here the implicit-GEMM path itself is under test.
+    override func setUp() { ConvGeometry.direct3x3Enabled = false }
+    override func tearDown() { ConvGeometry.direct3x3Enabled = true }
+
     let shapes = [
         Shape(n: 5, c: 32, h: 13, w: 17, o: 40, k: 3, stride: 1, padding: 1, groups: 1),  // 3 column blocks, K = 288 in 2 blocks
         Shape(n: 3, c: 32, h: 12, w: 11, o: 20, k: 3, stride: 2, padding: 1, groups: 2),  // stride 2, groups, K = 144

@@ -58,6 +58,15 @@ final class ConvolutionTests: XCTestCase {
         let x = Tensor([1, 2, 3, 4], shape: [1, 1, 2, 2])
         XCTAssertEqual(x.upsampledNearest(scale: 2).toArray(), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
         assertGradientsMatch([randomTensor([1, 2, 2, 3], seed: 8)]) { $0[0].upsampledNearest(scale: 3) }
+        // Every scale against the index formula, over several planes (the parallel split) and odd sides.
+        let big = randomTensor([3, 5, 3, 7], seed: 9), values = big.toArray()
+        for scale in [1, 2, 3] {
+            let up = big.upsampledNearest(scale: scale)
+            XCTAssertEqual(up.shape, [3, 5, 3 * scale, 7 * scale])
+            var expected = [Float]()
+            for p in 0..<15 { for y in 0..<(3 * scale) { for x in 0..<(7 * scale) { expected.append(values[p * 21 + (y / scale) * 7 + x / scale]) } } }
+            XCTAssertEqual(up.toArray(), expected, "scale \(scale)")
+        }
     }
 }
 

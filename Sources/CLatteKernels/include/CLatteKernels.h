@@ -8,4 +8,5 @@
 #include "latte_optimizer.h"
 #include "latte_quant.h"
 #include "latte_gemv.h"
+#include "latte_conv.h"
 #endif

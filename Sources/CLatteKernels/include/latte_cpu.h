@@ -17,7 +17,21 @@ enum {
     LATTE_CPU_NEON = 1 << 16,
 };
 
-/// Bit set of LATTE_CPU_* flags for the running CPU (computed once, then cached).
+/// Bit set of LATTE_CPU_* flags the kernels may use: the running CPU's, lowered by the
+/// LATTE_KERNELS environment variable when set (computed once, then cached).
 unsigned latte_cpu_features(void);
+
+/// The running CPU's flags before LATTE_KERNELS is applied.
+unsigned latte_cpu_detected_features(void);
+
+/// LATTE_KERNELS, read from the environment: unset, "auto" or "avx512" (the best the CPU has),
+/// "avx2" (no AVX-512), "generic" (portable C only), anything else INVALID (then ignored).
+enum {
+    LATTE_KERNELS_AUTO = 0,
+    LATTE_KERNELS_AVX2 = 1,
+    LATTE_KERNELS_GENERIC = 2,
+    LATTE_KERNELS_INVALID = -1,
+};
+int latte_cpu_kernel_override(void);
 
 #endif

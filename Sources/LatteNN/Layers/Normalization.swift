@@ -48,4 +48,9 @@ public final class GroupNorm: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         Tensor.groupNorm(x, groups: groups, weight: weight?.tensor, bias: bias?.tensor, eps: eps)
     }
+
+    /// silu(self(x)), fused into one pass when no gradient is recorded (Tensor.groupNormSiLU).
+    public func silu(_ x: Tensor) -> Tensor {
+        Tensor.groupNormSiLU(x, groups: groups, weight: weight?.tensor, bias: bias?.tensor, eps: eps)
+    }
 }

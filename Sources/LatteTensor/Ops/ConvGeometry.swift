@@ -18,6 +18,16 @@ struct ConvGeometry {
     /// Output rows of the whole batch.
     var totalRows: Int { n * oh }
 
+    /// Whether the forward pass takes the direct 3×3 kernel: stride 1, padding 1, one group, and at
+    /// most `direct3x3MaxChannels` input channels (above that the implicit GEMM measured as fast or
+    /// faster, and its packing is a small share of the work). Tests switch it off for A/B.
+    var usesDirect3x3: Bool {
+        ConvGeometry.direct3x3Enabled && kh == 3 && kw == 3 && stride == 1 && padding == 1 && groups == 1
+            && c <= ConvGeometry.direct3x3MaxChannels
+    }
+    nonisolated(unsafe) static var direct3x3Enabled = true
+    nonisolated(unsafe) static var direct3x3MaxChannels = 64
+
     /// Column-buffer size in floats (32 MB); tests lower it to exercise chunking.
     nonisolated(unsafe) static var columnBudget = 1 << 23
 

@@ -6,7 +6,8 @@ extension Tensor {
     /// Cross-correlation as torch.nn.functional.conv2d: x [N, C, H, W], weight [O, C/groups, kh, kw],
     /// bias [O].
     ///
-    /// The forward pass is an implicit GEMM over the whole batch's output pixels, im2col packing
+    /// 3×3 convolutions with stride 1, padding 1 and few channels run the direct kernel
+    /// (`DirectConv3x3`, see `ConvGeometry.usesDirect3x3`). Otherwise the forward pass is an implicit GEMM over the whole batch's output pixels, im2col packing
     /// straight into the GEMM's panels block by block (ConvPackedColumns.swift): small images
     /// (8×8 latents, 32×32 pictures) still give enough blocks for every core, and memory stays
     /// bounded by a block. The backward pass is one GEMM per group over chunks of output rows (see
@@ -24,7 +25,10 @@ extension Tensor {
         let b = bias?.toFloat32().contiguous()
         withExtendedLifetime((xc, wc, b)) {
             let bp = b.map { UnsafePointer($0.f32) }
-            if ConvGeometry.packedForward {
+            if geo.usesDirect3x3 {
+                DirectConv3x3.forward(x: xc.f32, n: geo.n, c: geo.c, h: geo.h, w: geo.w, weight: wc.f32, bias: bp,
+                                      o: geo.o, out: out.f32)
+            } else if ConvGeometry.packedForward {
                 geo.forwardPacked(x: xc.f32, weight: wc.f32, bias: bp, out: out.f32)
             } else {
                 geo.forwardChunked(x: xc.f32, weight: wc.f32, bias: bp, out: out.f32)
@@ -77,12 +81,22 @@ extension Tensor {
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let x = toFloat32().contiguous()
         let out = Tensor.empty([n, c, h * scale, w * scale])
+        // Each source row is widened once (no per-pixel division), then copied to the other
+        // scale − 1 output rows; planes run in parallel.
+        let ws = w * scale
         withExtendedLifetime(x) {
-            for p in 0..<(n * c) {
-                let src = x.f32 + p * h * w, dst = out.f32 + p * h * w * scale * scale
-                for y in 0..<(h * scale) {
-                    let srow = src + (y / scale) * w, drow = dst + y * w * scale
-                    for xx in 0..<(w * scale) { drow[xx] = srow[xx / scale] }
+            parallelRanges(n * c, minChunk: Swift.max(1, 8192 / Swift.max(1, h * w))) { p0, p1 in
+                for p in p0..<p1 {
+                    let src = x.f32 + p * h * w, dst = out.f32 + p * h * w * scale * scale
+                    for y in 0..<h {
+                        let srow = src + y * w, drow = dst + y * scale * ws
+                        if scale == 2 {
+                            for xx in 0..<w { let v = srow[xx]; drow[2 * xx] = v; drow[2 * xx + 1] = v }
+                        } else {
+                            for xx in 0..<w { (drow + xx * scale).update(repeating: srow[xx], count: scale) }
+                        }
+                        for k in 1..<scale { (drow + k * ws).update(from: drow, count: ws) }
+                    }
                 }
             }
         }

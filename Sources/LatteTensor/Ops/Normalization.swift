@@ -108,4 +108,56 @@ extension Tensor {
         if let bias { y = y + bias.reshaped(affineShape) }
         return y
     }
+
+    /// silu(groupNorm(x)), as the autoencoders' ResNet blocks and output heads use it.
+    ///
+    /// When no gradient is being recorded for x, weight or bias (inference, frozen autoencoders), one
+    /// pass per (image, group) normalises the group (in cache), applies the affine and SiLU in place:
+    /// one read of x and one write, where the composed ops made four full-size tensors (normalised,
+    /// scaled, shifted, activated), each freshly allocated and streamed through memory. With a
+    /// gradient, the composed ops run (their backward passes are the tested ones).
+    public static func groupNormSiLU(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
+        let inputs = [x] + [weight, bias].compactMap { $0 }
+        if TapeState.recordingTape != nil && inputs.contains(where: { $0.gradSlot != nil }) {
+            return groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps).silu()
+        }
+        let n = x.shape[0], c = x.shape[1]
+        precondition(c % groups == 0, "groupNormSiLU: \(c) channels do not split into \(groups) groups")
+        let spatial = x.count / Swift.max(1, n * c), cg = c / groups, len = cg * spatial
+        precondition(weight == nil || weight!.count == c, "groupNormSiLU: weight has \(weight!.count) values for \(c) channels")
+        precondition(bias == nil || bias!.count == c, "groupNormSiLU: bias has \(bias!.count) values for \(c) channels")
+        let xc = x.toFloat32().contiguous(), w = weight?.toFloat32().contiguous(), b = bias?.toFloat32().contiguous()
+        let out = Tensor.empty(x.shape)
+        withExtendedLifetime((xc, w, b)) {
+            parallelRanges(n * groups, minChunk: Swift.max(1, 8192 / Swift.max(len, 1))) { s, e in
+                var mean: Float = 0, inverseStd: Float = 0
+                for row in s..<e {
+                    let src = xc.f32 + row * len, dst = out.f32 + row * len
+                    VectorMath.layerNormRows(src, weight: nil, bias: nil, dst, rows: 1, cols: len, eps: eps,
+                                             mean: &mean, inverseStd: &inverseStd)
+                    let g = row % groups
+                    for j in 0..<cg {
+                        let ch = g * cg + j
+                        let scale = w?.f32[ch] ?? 1, shift = b?.f32[ch] ?? 0
+                        if scale != 1 || shift != 0 { scaleAndShift(dst + j * spatial, spatial, scale, shift) }
+                    }
+                    VectorMath.silu(dst, dst, len)
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// p[i] = p[i] · scale + shift in 8-float vectors.
+@inline(__always)
+private func scaleAndShift(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ scale: Float, _ shift: Float) {
+    let s8 = SIMD8<Float>(repeating: scale), t8 = SIMD8<Float>(repeating: shift)
+    var i = 0
+    while i + 8 <= n {
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v * s8 + t8, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { p[i] = p[i] * scale + shift; i += 1 }
 }

@@ -22,25 +22,29 @@ struct Activation {
 }
 
 /// Conv2dLayer of the TorchScript port: conv (no bias) → batch norm (eval, no scale, ε = 1e-3) →
-/// ReLU, with the batch norm folded into the weights: w' = w / √(var + ε), b' = β − mean / √(var + ε).
+/// ReLU, with the batch norm folded into the weights: w' = w / √(var + ε), b' = β − mean / √(var + ε)
+/// (times γ when the norm has a scale, as EfficientNet's do).
 struct FoldedConv {
     private(set) var weight: Tensor     // [O, C·kh·kw], already scaled
     let bias: Tensor                    // [O]
     private(set) var c: Int
     let o, kh, kw, strideH, strideW, padH, padW: Int
+    /// The output is clamped to [lower, upper] after the bias: ReLU (0, ∞) for Inception, ReLU6 (0, 6)
+    /// or none (−∞, ∞) for EfficientNet-Lite's expansion and projection convolutions.
+    var lower: Float = 0, upper: Float = .infinity
 
-    init(weight w: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, stride: Int, padH: Int, padW: Int, eps: Float = 1e-3) {
+    init(weight w: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, stride: Int, padH: Int, padW: Int, gamma: Tensor? = nil, eps: Float = 1e-3) {
         let wc = w.contiguous()
         (o, c, kh, kw) = (wc.shape[0], wc.shape[1], wc.shape[2], wc.shape[3])
         (strideH, strideW, self.padH, self.padW) = (stride, stride, padH, padW)
         let k = c * kh * kw
         weight = Tensor.empty([o, k])
         bias = Tensor.empty([o])
-        let (b, m, v) = (beta.contiguous(), mean.contiguous(), variance.contiguous())
-        withExtendedLifetime((wc, b, m, v)) {
+        let (b, m, v, g) = (beta.contiguous(), mean.contiguous(), variance.contiguous(), gamma?.contiguous())
+        withExtendedLifetime((wc, b, m, v, g)) {
             for oc in 0..<o {
                 // In double so the folded constants round once.
-                let scale = 1 / (Double(v.f32[oc]) + Double(eps)).squareRoot()
+                let scale = Double(g.map { $0.f32[oc] } ?? 1) / (Double(v.f32[oc]) + Double(eps)).squareRoot()
                 let src = wc.f32 + oc * k, dst = weight.f32 + oc * k
                 for i in 0..<k { dst[i] = Float(Double(src[i]) * scale) }
                 bias.f32[oc] = Float(Double(b.f32[oc]) - Double(m.f32[oc]) * scale)
@@ -76,7 +80,7 @@ struct FoldedConv {
         return out
     }
 
-    /// Writes relu(conv(x) + b) as [O, N, OH, OW] at `dst`.
+    /// Writes clamp(conv(x) + b, lower, upper) as [O, N, OH, OW] at `dst`.
     func forward(_ x: Activation, into dst: UnsafeMutablePointer<Float>) {
         let cin = c
         precondition(x.c == cin, "conv expects \(cin) channels, got \(x.c)")
@@ -104,17 +108,18 @@ struct FoldedConv {
                 }
             }
             let b = bias.f32
+            let (lo, hi) = (lower, upper)
             Parallel.forEach(o) { oc in
                 let row = dst + oc * total
                 let bv = b[oc]
                 var i = 0
-                let zero = SIMD16<Float>(repeating: 0), bb = SIMD16<Float>(repeating: bv)
+                let low = SIMD16<Float>(repeating: lo), high = SIMD16<Float>(repeating: hi), bb = SIMD16<Float>(repeating: bv)
                 while i + 16 <= total {
                     let v = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(row + i).storeBytes(of: pointwiseMax(v + bb, zero), as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(row + i).storeBytes(of: pointwiseMin(pointwiseMax(v + bb, low), high), as: SIMD16<Float>.self)
                     i += 16
                 }
-                while i < total { row[i] = max(row[i] + bv, 0); i += 1 }
+                while i < total { row[i] = min(max(row[i] + bv, lo), hi); i += 1 }
             }
         }
     }

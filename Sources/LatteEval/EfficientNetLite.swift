@@ -16,10 +16,10 @@ import LatteTensor
 public final class EfficientNetLite {
     /// (kernel, stride, expansion, in, out) of blocks 0…15: repeats 1, 2, 2, 3, 3, 4, 1.
     static let blocks: [(k: Int, s: Int, e: Int, cin: Int, cout: Int)] = {
-        var b: [(Int, Int, Int, Int, Int)] = []
+        var b: [(k: Int, s: Int, e: Int, cin: Int, cout: Int)] = []
         for (k, s, e, cin, cout, n) in [(3, 1, 1, 32, 16, 1), (3, 2, 6, 16, 24, 2), (5, 2, 6, 24, 40, 2), (3, 2, 6, 40, 80, 3),
                                         (5, 1, 6, 80, 112, 3), (5, 2, 6, 112, 192, 4), (3, 1, 6, 192, 320, 1)] {
-            for i in 0..<n { b.append((k, i == 0 ? s : 1, e, i == 0 ? cin : cout, cout)) }
+            for i in 0..<n { b.append((k: k, s: i == 0 ? s : 1, e: e, cin: i == 0 ? cin : cout, cout: cout)) }
         }
         return b
     }()
@@ -48,20 +48,21 @@ public final class EfficientNetLite {
         func bn(_ p: String) throws -> (Tensor, Tensor, Tensor, Tensor) {
             (try tensor("\(p).weight"), try tensor("\(p).bias"), try tensor("\(p).running_mean"), try tensor("\(p).running_var"))
         }
-        func conv(_ c: String, _ b: String, clamp: (Float, Float)) throws -> FoldedConv {
+        func conv(_ c: String, _ b: String, stride: Int = 1, clamp: (Float, Float)) throws -> FoldedConv {
             let w = try tensor("\(c).weight")
             let (g, beta, mean, variance) = try bn(b)
-            var f = FoldedConv(weight: w, beta: beta, mean: mean, variance: variance, stride: 1, padH: 0, padW: 0, gamma: g)
+            var f = FoldedConv(weight: w, beta: beta, mean: mean, variance: variance, stride: stride, padH: 0, padW: 0, gamma: g)
             (f.lower, f.upper) = clamp
             return f
         }
         let relu6: (Float, Float) = (0, 6), linear: (Float, Float) = (-.infinity, .infinity)
-        stem = try conv("_conv_stem", "_bn0", clamp: relu6)
+        stem = try conv("_conv_stem", "_bn0", stride: 2, clamp: relu6)   // padded by `samePadded` before it runs
         stemGrey = stem.summedOverInputChannels()
-        var stages: [(FoldedConv?, DepthwiseConv, FoldedConv)] = []
+        var stages: [(expand: FoldedConv?, depthwise: DepthwiseConv, project: FoldedConv)] = []
         for (i, b) in Self.blocks.enumerated() {
             let p = "_blocks.\(i)."
-            let expand = b.e == 1 ? nil : try conv(p + "_expand_conv", p + "_bn0", clamp: relu6)
+            var expand: FoldedConv?
+            if b.e != 1 { expand = try conv(p + "_expand_conv", p + "_bn0", clamp: relu6) }
             let (g, beta, mean, variance) = try bn(p + "_bn1")
             let dw = DepthwiseConv(weight: try tensor(p + "_depthwise_conv.weight"), gamma: g, beta: beta, mean: mean,
                                    variance: variance, stride: b.s)
@@ -69,7 +70,7 @@ public final class EfficientNetLite {
             guard dw.c == b.cin * b.e, dw.k == b.k, project.o == b.cout else {
                 throw TorchArchiveError(file: url.path, "block \(i): depthwise \(dw.c)×\(dw.k)², projection to \(project.o); EfficientNet-Lite0 has \(b.cin * b.e)×\(b.k)² to \(b.cout)")
             }
-            stages.append((expand, dw, project))
+            stages.append((expand: expand, depthwise: dw, project: project))
         }
         self.stages = stages
         head = try conv("_conv_head", "_bn1", clamp: relu6)
@@ -90,15 +91,17 @@ public final class EfficientNetLite {
                 for ch in 0..<c {
                     let plane = src.f32 + (i * c + ch) * images.shape[2] * images.shape[3]
                     let dst = x.pointer + (ch * n + i) * inputSize * inputSize
-                    BilinearResize.halfPixel(plane, h: images.shape[2], w: images.shape[3], into: dst, h: inputSize, w: inputSize)
+                    BilinearResize.halfPixel(plane, height: images.shape[2], width: images.shape[3], into: dst, height: inputSize, width: inputSize)
                     for j in 0..<(inputSize * inputSize) { dst[j] = (dst[j] * 255 - 127) / 128 }
                 }
             }
         }
-        var a = (c == 1 ? stemGrey : stem)(x.samePadded(kernel: 3, stride: 2))
+        let first = c == 1 ? stemGrey : stem
+        var a = first(x.samePadded(kernel: 3, stride: 2))
         for (i, stage) in stages.enumerated() {
             let b = Self.blocks[i]
-            var h = stage.expand.map { $0(a) } ?? a
+            var h = a
+            if let expand = stage.expand { h = expand(a) }
             h = stage.depthwise(h)
             h = stage.project(h)
             if b.s == 1 && b.cin == b.cout { h.add(a) }
@@ -141,7 +144,7 @@ struct DepthwiseConv {
         let (ow, padLeft) = SamePadding.output(x.w, kernel: k, stride: stride)
         let out = Activation(c: c, n: x.n, h: oh, w: ow)
         let (src, dst, w, b) = (x.pointer, out.pointer, weight.f32, bias.f32)
-        let (n, h, wd, k, s) = (x.n, x.h, x.w, k, stride)
+        let (n, h, wd, k, s) = (x.n, x.h, x.w, self.k, stride)
         withExtendedLifetime((x.data, out.data, weight, bias)) {
             Parallel.forEach(c) { ch in
                 let kernel = w + ch * k * k
@@ -181,7 +184,7 @@ enum SamePadding {
 enum BilinearResize {
     /// torch's `interpolate(mode="bilinear", align_corners=False, antialias=False)` of one plane: source
     /// coordinate (j + ½)·in/out − ½, clamped at 0, neighbours clamped at the edge.
-    static func halfPixel(_ src: UnsafePointer<Float>, h: Int, w: Int, into dst: UnsafeMutablePointer<Float>, h oh: Int, w ow: Int) {
+    static func halfPixel(_ src: UnsafePointer<Float>, height h: Int, width w: Int, into dst: UnsafeMutablePointer<Float>, height oh: Int, width ow: Int) {
         func taps(_ j: Int, _ n: Int, _ on: Int) -> (Int, Int, Float) {
             let x = max((Float(j) + 0.5) * Float(n) / Float(on) - 0.5, 0)
             let i0 = min(Int(x), n - 1)

@@ -64,7 +64,8 @@ public struct TorchLegacyArchive {
                 guard let name = k.string, case .tensor(let t) = value else { continue }
                 guard t.storage.typeName == "FloatStorage" else { skipped.append(name); continue }
                 guard let raw = storages[t.storage.key] else { throw fail("tensor '\(name)' names storage '\(t.storage.key)', which is not in the file") }
-                tensors.append((name, try TorchScriptWeights.materialise(t, storage: raw, file: file, name: name)))
+                let tensor = try TorchScriptWeights.materialise(t, storage: raw, file: file, name: name)
+                tensors.append((name: name, tensor: tensor))
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import LatteFormats
+import LatteKernels
 import LatteNN
 import LatteTensor
 
@@ -95,6 +96,10 @@ public final class AutoencoderTrainer: StepTrainer {
     /// The parameter averages sampling uses (always present: `ParameterUpdate.adamW` keeps them).
     public var ema: ExponentialMovingAverage { update.ema! }
     public private(set) var generator: RandomGenerator
+    /// When set, each batch's gradient is the sum over its shards in shard order, computed by this
+    /// process alone or across the ranks of a data-parallel run (`useShards`); nil: the whole batch at
+    /// once (the arithmetic of runs before sharding existed).
+    public private(set) var sharded: ShardedGradients?
 
     public init(model: AutoencoderKL, settings: AutoencoderTrainingSettings, images: any AutoencoderTrainingImages) {
         self.model = model
@@ -108,10 +113,20 @@ public final class AutoencoderTrainer: StepTrainer {
     /// PSNR in dB for a mean squared error on the [−1, 1] scale (peak-to-peak 2).
     public static func psnr(mse: Float) -> Float { 10 * log10(4 / Swift.max(mse, 1e-12)) }
 
+    /// Computes each batch as `shards` micro-batches of consecutive images, split over `group`'s ranks.
+    /// The same `shards` on any number of ranks dividing it gives the same bits (`ShardedGradients`).
+    public func useShards(_ shards: Int, group: ProcessGroup) throws {
+        guard shards <= settings.batchSize else {
+            throw AutoencoderError("--gradient-shards \(shards) is more than the batch's \(settings.batchSize) images")
+        }
+        sharded = try ShardedGradients(arena: arena, shards: shards, group: group)
+    }
+
     /// The loss of the next images (checked to fit the model first); its terms are of the batch before the update.
     public func computeGradients() throws -> StepLoss {
         let images = try self.images.next()
         try model.validateImages(images)
+        if let sharded { return try shardedGradients(images, sharded) }
         var parts: (mse: Float, l1: Float, kl: Float) = (0, 0, 0)
         let s = settings
         let loss = valueAndGradient(model, accumulatingInto: arena) { m in
@@ -140,11 +155,69 @@ public final class AutoencoderTrainer: StepTrainer {
                         display: [("psnr", String(format: "%.1f dB", Self.psnr(mse: parts.mse)))])
     }
 
+    /// Every rank draws the whole batch's noise (so an image's depends on its place in the global batch,
+    /// not on the rank) in the order one process draws it, computes its shards one after another, then
+    /// the shards' gradients and loss terms are combined in shard order on every rank. A shard's loss
+    /// terms are its means weighted by its share of the batch, so they add up to the batch's.
+    private func shardedGradients(_ images: Tensor, _ sharded: ShardedGradients) throws -> StepLoss {
+        let s = settings, c = model.configuration
+        let b = images.dim(0), shards = sharded.shards
+        guard b >= shards else {
+            throw AutoencoderError("a batch of \(b) images cannot be cut into \(shards) gradient shards")
+        }
+        let f = c.downsamplingFactor
+        let latentShape = [b, c.latentChannels, images.dim(2) / f, images.dim(3) / f]
+        var sigmas: [Float] = []
+        var noise: Tensor?
+        if s.decoderOnly {
+            sigmas = (0..<b).map { _ in generator.nextFloat() * s.decoderNoise / c.scalingFactor }
+            noise = Tensor.normal(latentShape, generator: &generator)
+        } else if s.samplePosterior {
+            noise = Tensor.normal(latentShape, generator: &generator)
+        }
+        var local: [Float] = []
+        for (q, shard) in sharded.localShards.enumerated() {
+            let lo = b * shard / shards, hi = b * (shard + 1) / shards
+            let idx = Tensor(indices: Array(lo..<hi))
+            let x = images.indexSelect(axis: 0, indices: idx), eps = noise?.indexSelect(axis: 0, indices: idx)
+            let share = Float(hi - lo) / Float(b)
+            var parts: (mse: Float, l1: Float, kl: Float) = (0, 0, 0)
+            arena.zeroGradients()
+            let loss = valueAndGradient(model, accumulatingInto: arena) { m in
+                if s.decoderOnly {
+                    let mean = withoutGradient { m.encode(x).mean }
+                    let diff = m.decode(mean + eps! * Tensor(Array(sigmas[lo..<hi]), shape: [hi - lo, 1, 1, 1])) - x
+                    let mse = (diff * diff).mean() * share, l1 = diff.abs().mean() * share
+                    parts = (mse.item(), l1.item(), 0)
+                    return mse * s.mseWeight + l1 * s.l1Weight
+                }
+                let dist = m.encode(x)
+                let z = eps.map { dist.mean + dist.std * $0 } ?? dist.mean
+                let diff = m.decode(z) - x
+                let mse = (diff * diff).mean() * share, l1 = diff.abs().mean() * share
+                let kl = dist.klDivergence() / Float(dist.mean.count / dist.mean.shape[0]) * share
+                parts = (mse.item(), l1.item(), kl.item())
+                return mse * s.mseWeight + l1 * s.l1Weight + kl * s.klWeight
+            }
+            sharded.keep(localShard: q)
+            local += [loss, parts.mse, parts.l1, parts.kl]
+        }
+        try sharded.reduce()
+        let all = try sharded.group.allGather(local, "shard losses")
+        var sums: [Float] = [0, 0, 0, 0]
+        for shard in 0..<shards { for k in 0..<4 { sums[k] += all[shard * 4 + k] } }
+        return StepLoss(loss: sums[0], metrics: [("mse", sums[1]), ("l1", sums[2]), ("kl", sums[3])],
+                        display: [("psnr", String(format: "%.1f dB", Self.psnr(mse: sums[1])))])
+    }
+
     public func checkpointState() throws -> [String: String] {
         let rng = String(decoding: try JSONEncoder().encode(generator), as: UTF8.self)
         let config = String(decoding: try JSONEncoder().encode(model.configuration), as: UTF8.self)
         let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
-        return ["rng": rng, "data": try images.savedState(), "autoencoder_configuration": config, "autoencoder_training": settingsJSON]
+        var state = ["rng": rng, "data": try images.savedState(), "autoencoder_configuration": config, "autoencoder_training": settingsJSON]
+        // The arithmetic of the gradient (not its meaning): a resumed run with the same count reproduces.
+        if let sharded { state["gradient_shards"] = "\(sharded.shards)" }
+        return state
     }
 
     public func restore(checkpointState extra: [String: String]) throws {

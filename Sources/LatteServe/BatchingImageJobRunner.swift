@@ -30,7 +30,7 @@ public final class BatchingImageJobRunner: ImageJobRunning, @unchecked Sendable 
 
     /// A job from `submit` to its terminal event. `batcherID`, `started`, `previewIndex` are touched by
     /// the loop thread only (and `batcherID` under `condition` by `cancel`).
-    private final class Job: @unchecked Sendable {
+    private final class Job: WaitingImageJob, @unchecked Sendable {
         let id: String
         let request: ImageJobRequest
         let events: @Sendable (ImageJobEvent) -> Void
@@ -44,7 +44,7 @@ public final class BatchingImageJobRunner: ImageJobRunning, @unchecked Sendable 
 
     private let condition = NSCondition()
     /// Jobs not yet handed to the batcher, in submission order.
-    private var waiting: [Job] = []
+    private var waiting = WaitingImageJobs<Job>()
     /// Jobs handed to the batcher and not yet ended.
     private var admitted: [String: Job] = [:]
     private var stopped = false
@@ -91,7 +91,7 @@ public final class BatchingImageJobRunner: ImageJobRunning, @unchecked Sendable 
         do { try batcher.validate(Self.batcherRequest(request)) } catch {
             throw ImageJobRejection.invalid(field: "prompt", message: "the request cannot be sampled: \(error)")
         }
-        let job = Job(id: "imgjob_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24), request: request, events: events)
+        let job = Job(id: WaitingImageJobs<Job>.newID(), request: request, events: events)
         condition.lock()
         if stopped { condition.unlock(); throw ImageJobRejection.shuttingDown }
         // Jobs beyond the free batch slots are the queue; a burst that arrives between two ticks is not
@@ -105,8 +105,6 @@ public final class BatchingImageJobRunner: ImageJobRunning, @unchecked Sendable 
             throw ImageJobRejection.queueFull(waiting: depth, retryAfter: retry)
         }
         waiting.append(job)
-        // Reported before the loop can hand the job on, so `.queued` always comes first.
-        events(.queued(position: waiting.count))
         condition.signal()
         condition.unlock()
         return job.id
@@ -114,8 +112,7 @@ public final class BatchingImageJobRunner: ImageJobRunning, @unchecked Sendable 
 
     @discardableResult public func cancel(_ id: String) -> Bool {
         condition.lock()
-        if let i = waiting.firstIndex(where: { $0.id == id }) {
-            let job = waiting.remove(at: i)
+        if let job = waiting.remove(id: id) {
             condition.unlock()
             job.events(.cancelled)
             return true
@@ -129,8 +126,7 @@ public final class BatchingImageJobRunner: ImageJobRunning, @unchecked Sendable 
     public func shutdown() {
         condition.lock()
         stopped = true
-        let dropped = waiting
-        waiting.removeAll()
+        let dropped = waiting.removeAll()
         for job in admitted.values { if let bid = job.batcherID { batcher.cancel(bid) } }
         condition.broadcast()
         condition.unlock()
@@ -152,8 +148,7 @@ public final class BatchingImageJobRunner: ImageJobRunning, @unchecked Sendable 
             if stopped && waiting.isEmpty && admitted.isEmpty { condition.unlock(); return }
             // Hand waiting jobs to the batcher while it has room; it admits them at this tick.
             let room = max(maxActiveJobs - admitted.count, 0)
-            let handed = Array(waiting.prefix(room))
-            waiting.removeFirst(handed.count)
+            let handed = waiting.takeFirst(room)
             for job in handed {
                 admitted[job.id] = job
                 job.batcherID = batcher.submit(Self.batcherRequest(job.request)) { [self] event in handle(event, of: job) }
@@ -163,11 +158,8 @@ public final class BatchingImageJobRunner: ImageJobRunning, @unchecked Sendable 
             tickStarted = Date()
             let report = gate.run { batcher.tickReport() }
             if !report.calls.isEmpty { onStepSeconds(Date().timeIntervalSince(tickStarted)) }
-            if report.didWork {
-                // An unfair lock would go straight back to this thread: a short pause lets a waiting chat
-                // request take the gate between ticks.
-                usleep(200)
-            } else {
+            // The gate is first come, first served: a chat request waiting now goes before the next tick.
+            if !report.didWork {
                 // Nothing ran although jobs are admitted (cannot happen while the batcher admits what it
                 // is handed; guards against spinning if it ever does).
                 condition.lock()

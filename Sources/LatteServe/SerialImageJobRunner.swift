@@ -16,14 +16,14 @@ public final class SerialImageJobRunner: ImageJobRunning, @unchecked Sendable {
     private let gate: ComputeGate
     private let onStepSeconds: @Sendable (Double) -> Void
 
-    private struct Job {
+    private struct Job: WaitingImageJob {
         let id: String
         let request: ImageJobRequest
         let events: @Sendable (ImageJobEvent) -> Void
     }
 
     private let condition = NSCondition()
-    private var waiting: [Job] = []
+    private var waiting = WaitingImageJobs<Job>()
     private var runningID: String?
     private var cancelRunning = false
     private var stopped = false
@@ -52,7 +52,7 @@ public final class SerialImageJobRunner: ImageJobRunning, @unchecked Sendable {
 
     public func submit(_ request: ImageJobRequest, events: @escaping @Sendable (ImageJobEvent) -> Void) throws -> String {
         try Self.validate(request, model: model)
-        let job = Job(id: "imgjob_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24), request: request, events: events)
+        let job = Job(id: WaitingImageJobs<Job>.newID(), request: request, events: events)
         condition.lock()
         if stopped { condition.unlock(); throw ImageJobRejection.shuttingDown }
         guard waiting.count < maxQueue else {
@@ -62,9 +62,6 @@ public final class SerialImageJobRunner: ImageJobRunning, @unchecked Sendable {
             throw ImageJobRejection.queueFull(waiting: depth, retryAfter: retry)
         }
         waiting.append(job)
-        let position = waiting.count
-        // Reported before the runner thread can start it, so `.queued` always comes first.
-        events(.queued(position: position))
         condition.signal()
         condition.unlock()
         return job.id
@@ -72,8 +69,7 @@ public final class SerialImageJobRunner: ImageJobRunning, @unchecked Sendable {
 
     @discardableResult public func cancel(_ id: String) -> Bool {
         condition.lock()
-        if let i = waiting.firstIndex(where: { $0.id == id }) {
-            let job = waiting.remove(at: i)
+        if let job = waiting.remove(id: id) {
             condition.unlock()
             job.events(.cancelled)
             return true
@@ -87,8 +83,7 @@ public final class SerialImageJobRunner: ImageJobRunning, @unchecked Sendable {
     public func shutdown() {
         condition.lock()
         stopped = true
-        let dropped = waiting
-        waiting.removeAll()
+        let dropped = waiting.removeAll()
         if runningID != nil { cancelRunning = true }
         condition.broadcast()
         condition.unlock()
@@ -125,7 +120,7 @@ public final class SerialImageJobRunner: ImageJobRunning, @unchecked Sendable {
             condition.lock()
             while waiting.isEmpty && !stopped { condition.wait() }
             if waiting.isEmpty && stopped { condition.unlock(); return }
-            let job = waiting.removeFirst()
+            let job = waiting.takeFirst(1)[0]
             runningID = job.id
             cancelRunning = stopped
             condition.unlock()

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import LatteServe
 
 /// A minimal HTTP/1.1 client for `latte bench serve`: one blocking socket per request on its own thread,
 /// `Connection: close`, bodies by Content-Length, chunked encoding or end of stream.
@@ -32,44 +30,19 @@ enum LoopbackHTTPClient {
 
     private static func exchangeBlocking(port: Int, method: String, path: String, body: Data?, contentType: String?,
                                          deadline: Date) throws -> Response {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LoadFailure("socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: max(Int(deadline.timeIntervalSinceNow.rounded(.up)), 1), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw LoadFailure("\(method) \(path): connect to 127.0.0.1:\(port) failed: errno \(errno)") }
-
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         head += "Content-Length: \(body?.count ?? 0)\r\n\r\n"
         var request = Data(head.utf8)
         if let body { request.append(body) }
-        try request.withUnsafeBytes { raw in
-            var sent = 0
-            while sent < raw.count {
-                let n = Glibc.send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
-                guard n > 0 else { throw LoadFailure("\(method) \(path): send failed: errno \(errno)") }
-                sent += n
-            }
-        }
-
-        var received = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n == 0 { break }
-            guard n > 0 else {
-                throw LoadFailure("\(method) \(path): " + (errno == EAGAIN || errno == EWOULDBLOCK ? "no response before the time limit" : "recv failed: errno \(errno)"))
-            }
-            received.append(contentsOf: buffer[0..<n])
+        let received: Data
+        do {
+            let socket = try LoopbackSocket(port: port, timeout: max(deadline.timeIntervalSinceNow, 1))
+            defer { socket.close() }
+            try socket.send(request)
+            received = try socket.receiveAll()
+        } catch {
+            throw LoadFailure("\(method) \(path): \(error)")
         }
         return try parse(received, what: "\(method) \(path)")
     }

@@ -107,6 +107,8 @@ struct TrainCommand: ParsableCommand {
 
     /// Pause after each logged step: gives the SIGKILL-resume test time to kill a real run.
     @Option(help: .hidden) var stepDelayMs = 0
+    /// Dataset items per latent-cache shard: small in the test that ranks encode a cache between them.
+    @Option(help: .hidden) var latentShardItems: Int?
 
     func validate() throws {
         if let residualAttention, ResidualAttentionMode(rawValue: residualAttention) == nil {
@@ -153,6 +155,7 @@ struct TrainCommand: ParsableCommand {
         o.seed = seed
         o.restart = restart
         o.rebuildLatents = rebuildLatents
+        o.latentShardItems = latentShardItems
         o.initializeFrom = initializeFrom.map { URL(fileURLWithPath: $0) }
         o.trainGroups = trainGroups?.groups
         o.pauseAfterLogging = Double(stepDelayMs) / 1000

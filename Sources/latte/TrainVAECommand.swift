@@ -34,7 +34,14 @@ struct TrainVAECommand: ParsableCommand {
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 250
     @Option(help: "Random seed (weights, data order, posterior samples).") var seed: UInt64 = 0
     @Option(help: "Storage type of the saved model: f32 or f16.") var dtype = "f16"
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Threads (default: all cores; with --distributed, the cores shared among this machine's ranks).") var threads: Int?
+    @Flag(help: "Data-parallel over MPI: launch as `mpirun -np N latte train-vae … --distributed` (or under Slurm's srun); each rank computes its share of every batch, rank 0 writes the run folder and the model (docs/distributed.md). Needs Open MPI.")
+    var distributed = false
+    @Option(help: "Compute each batch's gradient as the sum of this many shards in shard order: the same count gives the same model on any number of ranks dividing it (default: the resumed checkpoint's, else the number of ranks; without --distributed, the whole batch at once).")
+    var gradientShards: Int?
+    @Option(help: "With --distributed: check every N steps that the ranks hold the same parameters (0: only at the start).") var checkEvery = 100
+    @Option(help: "With --distributed: seconds a rank waits for the others in a collective operation before the job is ended (a rank died or hangs).")
+    var collectiveTimeout: Double = 600
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
     @Option(help: "Start from this trained autoencoder folder (its config and weights) instead of random weights.") var initFrom: String?
     @Flag(help: "Fine-tune the decoder only (needs --init-from): the encoder and the latent scaling stay as they are, so latents cached for a generator stay valid.") var decoderOnly = false
@@ -51,6 +58,9 @@ struct TrainVAECommand: ParsableCommand {
         if channels != nil && (config != nil || initFrom != nil) {
             throw ValidationError("--channels sets the built-in configuration; with --config or --init-from the configuration's in_channels decides")
         }
+        if let gradientShards, gradientShards < 1 { throw ValidationError("--gradient-shards must be at least 1") }
+        if checkEvery < 0 { throw ValidationError("--check-every must not be negative") }
+        if !(collectiveTimeout > 0) { throw ValidationError("--collective-timeout must be positive") }
         if resolution != nil && pad != nil { throw ValidationError("--pad borders images of their own size; with --resolution they are resized and cropped instead: give one") }
         _ = try preparation(channels: 1)
     }
@@ -84,7 +94,16 @@ struct TrainVAECommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
+        let group = distributed ? try DistributedLaunch.start(timeout: collectiveTimeout, threads: threads) : nil
+        if !distributed, let threads { Parallel.threadCount = threads }
+        try DistributedLaunch.run(group) { try train(group: group) }
+        group?.finish()
+    }
+
+    /// One rank's run (the whole run without --distributed): every rank trains in step; rank 0 alone
+    /// reports, writes the run folder, measures the latent scaling and saves the model.
+    func train(group: MPIProcessGroup?) throws {
+        let isWriter = group?.isWriter ?? true
         let model: AutoencoderKL
         if let initFrom {
             if config != nil { throw ValidationError("--config and --init-from both give the configuration: choose one") }
@@ -101,19 +120,41 @@ struct TrainVAECommand: ParsableCommand {
         }
         let settings = AutoencoderTrainingSettings(steps: steps, batchSize: batch, learningRate: lr, warmupSteps: warmup,
                                                    l1Weight: l1, klWeight: kl, decoderOnly: decoderOnly, decoderNoise: decoderNoise, seed: seed)
-        let say: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        let say: @Sendable (String) -> Void = { s in if isWriter { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
         let preparation = try preparation(channels: model.configuration.inChannels)
+        // Rank 0 opens the dataset first (fetching a missing asset into the shared cache) while the others wait.
+        if let group, !isWriter { try group.barrier("rank 0 opening the dataset", timeout: .infinity) }
         let dataset = try ImageDataSource.dataset(data, split: .train)
+        if let group, isWriter { try group.barrier("rank 0 opening the dataset", timeout: .infinity) }
         // A corrupt or unreadable image is reported once, left out, and counted at the end.
         let skipped = SkippedFiles { say("skipped unreadable image \($0.file): \($0.reason)") }
         let loader = try DataLoader(dataset: dataset, options: preparation.loaderOptions(batchSize: batch, shuffle: true, seed: seed,
                                                                                          unreadableImages: .skip(skipped)))
         let trainer = AutoencoderTrainer(model: model, settings: settings, images: LoaderImages(loader))
         let runURL = URL(fileURLWithPath: runDir)
+        // Gradient shards: asked for, else the resumed checkpoint's, else one per rank of a distributed run.
+        let saved = restart ? nil : TrainingRun.savedGradientShards(in: runURL)
+        if let asked = gradientShards, let saved, asked != saved {
+            say("note: continuing with \(asked) gradient shard\(asked == 1 ? "" : "s") where the checkpoint used \(saved): the same training, but not bit-identical to an uninterrupted run")
+        }
+        let shards = gradientShards ?? saved ?? group?.size ?? 1
+        if shards > 1 || group != nil {
+            guard shards % (group?.size ?? 1) == 0 else {
+                throw TrainingError(message: "\(shards) gradient shards\(gradientShards == nil ? " (the checkpoint's)" : "") do not split over \(group?.size ?? 1) ranks: run on a number of ranks dividing \(shards), or give --gradient-shards (a multiple of the ranks)")
+            }
+            if let group { try trainer.useShards(shards, group: group) } else { try trainer.useShards(shards, group: SingleProcessGroup()) }
+            say("gradient: \(shards) shards of \(batch / shards)\(batch % shards == 0 ? "" : "–\(batch / shards + 1)") images, summed in shard order\(group.map { ", over \($0.size) ranks" } ?? "")")
+        }
+        let sorted = JSONEncoder()
+        sorted.outputFormatting = [.sortedKeys]
+        let identity = "settings=\(String(decoding: try sorted.encode(settings), as: UTF8.self)) configuration=\(String(decoding: try sorted.encode(model.configuration), as: UTF8.self)) data=\(data) images=\(dataset.count) preparation=\(preparation.fingerprint) shards=\(trainer.sharded?.shards ?? 0)"
         let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(
-            directory: runURL, steps: steps, checkpointEvery: checkpointEvery, restart: restart, progressLabel: "train-vae"), report: say)
+            directory: runURL, steps: steps, checkpointEvery: checkpointEvery, restart: restart, progressLabel: "train-vae",
+            group: group, checkEvery: checkEvery, identity: identity), report: say)
         say("training AutoencoderKL (\(model.parameterCount()) parameters) on \(data) (\(dataset.count) images; \(preparation.fingerprint)): \(steps) steps × \(batch) images, \(Parallel.threadCount) threads")
         try run.run()
+        // The other ranks are done: rank 0 alone draws the curve, measures the latents and saves the model.
+        guard isWriter else { return }
         let countSkipped = {
             if skipped.count > 0 { say("\(skipped.count) unreadable image\(skipped.count == 1 ? "" : "s") skipped of \(dataset.count)") }
         }

@@ -13,6 +13,9 @@ import XCTest
 /// hanging, and the same command run again resumes from rank 0's last checkpoint and logs exactly the
 /// uninterrupted run's steps.
 ///
+/// The latent cache the two ranks encode between them (each its share of the shards) is checked to be
+/// the one process's, byte for byte.
+///
 /// The tiny configuration of `KilledTrainingResumeTests` (needs the fashion-mnist and smollm2 assets).
 /// Needs Open MPI's `mpirun` on the PATH: without it the test is skipped with a message, and fails
 /// under CI=true (.ci/run installs Open MPI).
@@ -33,6 +36,8 @@ final class DistributedTrainingTests: XCTestCase {
         ["train", "--autoencoder", Self.repository.appendingPathComponent("models/fashion-vae").path,
          "--limit", "64", "--batch", "4", "--width", "16", "--mlp-width", "24", "--groups", "2",
          "--steps", "6", "--warmup", "2", "--checkpoint-every", "\(checkpointEvery)",
+         // 4 latent-cache shards of 16 images: under mpirun each rank encodes 2 of them.
+         "--latent-shard-items", "16",
          "--run-dir", runDirectory.path, "--output", runDirectory.appendingPathComponent("model").path]
     }
 
@@ -115,6 +120,16 @@ final class DistributedTrainingTests: XCTestCase {
             XCTAssertTrue(a == b, "checkpoint/\(file) differs between one process and two ranks")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: two.appendingPathComponent("model/model.json").path), "rank 0 exported no model folder")
+        // The latent cache the two ranks encoded between them is the one process's, byte for byte.
+        let cacheFiles = try FileManager.default.contentsOfDirectory(atPath: one.appendingPathComponent("latents").path).sorted()
+        XCTAssertEqual(cacheFiles, ["manifest.json"] + (0..<4).map { String(format: "shard-%05d.safetensors", $0) })
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: two.appendingPathComponent("latents").path).sorted(), cacheFiles,
+                       "the distributed cache holds other files (a shard note left behind?)")
+        for file in cacheFiles {
+            let a = try Data(contentsOf: one.appendingPathComponent("latents/\(file)"))
+            let b = try Data(contentsOf: two.appendingPathComponent("latents/\(file)"))
+            XCTAssertTrue(a == b, "latents/\(file) differs between one process and two ranks")
+        }
 
         // A rank killed mid-run takes the job down; the rerun resumes with the uninterrupted losses.
         let three = dir.appendingPathComponent("three"), log = three.appendingPathComponent("log.jsonl")
@@ -144,6 +159,41 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, "the rerun failed:\n\(resumed.stderr)")
         XCTAssertTrue(resumed.stderr.contains("resuming"), resumed.stderr)
         XCTAssertEqual(try steps(log), expected, "killed after \(before) logged steps")
+    }
+
+    /// `latte train-vae --distributed` on 2 ranks × 1 thread trains the autoencoder of one process ×
+    /// 2 threads with the same 2 gradient shards: every logged value and the checkpoint's weights,
+    /// moments and EMA, byte for byte. A tiny autoencoder (8/16 channels, 2 levels) on Fashion-MNIST,
+    /// 4 steps of 4 images, so the convolutions' backward (whose weight gradient used to be summed per
+    /// thread) is what this checks, in seconds.
+    func testTrainVAEOnTwoRanksEqualsOneProcess() throws {
+        let mpirun = try requirements()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latte-mpi-vae-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("config.json")
+        try Data(#"{"in_channels": 1, "out_channels": 1, "block_out_channels": [8, 16], "layers_per_block": 1, "latent_channels": 4, "norm_num_groups": 4, "sample_size": 32}"#.utf8).write(to: config)
+        func arguments(_ run: URL) -> [String] {
+            ["train-vae", "--config", config.path, "--steps", "4", "--batch", "4", "--warmup", "1", "--checkpoint-every", "2",
+             "--dtype", "f32", "--run-dir", run.path, "--output", run.appendingPathComponent("model").path]
+        }
+        let one = dir.appendingPathComponent("one")
+        let single = try run(latte, arguments(one) + ["--gradient-shards", "2", "--threads", "2"])
+        XCTAssertEqual(single.status, 0, "one process failed:\n\(single.stderr)")
+        let two = dir.appendingPathComponent("two")
+        let ranks = try run(mpirun, mpirunArguments(ranks: 2) + arguments(two) + ["--distributed", "--threads", "1"])
+        XCTAssertEqual(ranks.status, 0, "mpirun -np 2 failed:\n\(ranks.stderr)")
+        XCTAssertTrue(ranks.stderr.contains("distributed: 2 ranks"), ranks.stderr)
+
+        let expected = try steps(one.appendingPathComponent("log.jsonl"))
+        XCTAssertEqual(expected.keys.sorted(), Array(1...4))
+        XCTAssertEqual(try steps(two.appendingPathComponent("log.jsonl")), expected)
+        for file in ["model.safetensors", "optimizer.safetensors", "ema.safetensors"] {
+            let a = try Data(contentsOf: one.appendingPathComponent("checkpoint/\(file)"))
+            let b = try Data(contentsOf: two.appendingPathComponent("checkpoint/\(file)"))
+            XCTAssertTrue(a == b, "checkpoint/\(file) differs between one process and two ranks")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: two.appendingPathComponent("model/config.json").path), "rank 0 saved no model")
     }
 
     func logged(_ log: URL) -> Int { (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0 }

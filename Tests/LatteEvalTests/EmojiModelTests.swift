@@ -46,16 +46,22 @@ final class EmojiModelTests: XCTestCase {
 
         // Not copies: every generated image differs clearly from the real image its caption belongs to
         // (pixel RMS on [0, 1]; a copy through the autoencoder would be ≈ 0.04).
-        let real = heldOut.images
+        let size = 3 * 32 * 32
+        let generated = pixels.toArray(), real = heldOut.images.toArray()
         for (row, position) in positions.enumerated() {
-            let g = pixels[row].toArray(), r = real[position].toArray()
-            let rms = (zip(g, r).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / Float(g.count)).squareRoot()
+            var squares: Float = 0
+            for i in 0..<size {
+                let d = generated[row * size + i] - real[position * size + i]
+                squares += d * d
+            }
+            let rms = (squares / Float(size)).squareRoot()
             XCTAssertGreaterThan(rms, 0.08, "generated image \(row) (\"\(prompts[row])\") is nearly the held-out image itself")
         }
     }
 
     static let captions = 40
-    /// Generated images may trail the real ones by this many of the 40 (the full evaluation's gap is 7.7 points ≈ 3 of 40;
-    /// the margin also covers other CPUs' rounding).
+    /// Generated images may trail the real ones by this many of the 40. Measured on the committed weights (AVX-512
+    /// kernels): 31 of 40 generated, 32 of 40 real; the full evaluation's gap is 7.7 points (≈ 3 of 40); the margin
+    /// also covers other CPUs' rounding.
     static let margin = 8
 }

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import LatteServe
 import XCTest
 
 /// A client that closes its connection while its image job runs cancels the job — for a plain
@@ -28,7 +29,7 @@ final class ClientDisconnectTests: XCTestCase {
         let cancelledBefore = try await cancelledJobs(s)
         let runningBefore = try await runningJobs(s)
         let body = try JSONSerialization.data(withJSONObject: ["prompt": "walk away", "steps": 1000, "stream": stream, "partial_images": 0])
-        let socket = try RawHTTPConnection(port: s.port)
+        let socket = try LoopbackSocket(port: s.port)
         try socket.send("POST /v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(TestServer.apiKey)\r\n"
                         + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n" + String(decoding: body, as: UTF8.self))
         var deadline = Date().addingTimeInterval(60)
@@ -64,7 +65,7 @@ final class ClientDisconnectTests: XCTestCase {
     func testPlainChatWhoseClientDisconnectsLeavesTheServerUp() async throws {
         let s = try await TestServer.get()
         let body = try JSONSerialization.data(withJSONObject: ["messages": [["role": "user", "content": "Tell me a long story."]], "max_tokens": 500])
-        let socket = try RawHTTPConnection(port: s.port)
+        let socket = try LoopbackSocket(port: s.port)
         try socket.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(TestServer.apiKey)\r\n"
                         + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n" + String(decoding: body, as: UTF8.self))
         try await Task.sleep(nanoseconds: 500_000_000)
@@ -77,40 +78,3 @@ final class ClientDisconnectTests: XCTestCase {
     }
 }
 
-/// A TCP connection to the loopback server, written to by hand.
-final class RawHTTPConnection {
-    private var fd: Int32
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ServerTestError("socket() failed: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            Glibc.close(fd)
-            throw ServerTestError("connect to 127.0.0.1:\(port) failed: errno \(errno)")
-        }
-    }
-
-    func send(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw ServerTestError("send failed: errno \(errno)") }
-            sent += n
-        }
-    }
-
-    func close() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
-    }
-
-    deinit { close() }
-}

@@ -7,9 +7,8 @@ import XCTest
 final class ComputeGateTests: XCTestCase {
     func testAWaitingCallerGoesBeforeACallerThatArrivedLater() {
         let gate = ComputeGate()
-        let lock = NSLock()
-        var order: [String] = []
-        func note(_ s: String) { lock.lock(); order.append(s); lock.unlock() }
+        let log = OrderLog()
+        let note = log.note
         let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         let done = DispatchGroup()
 
@@ -27,15 +26,14 @@ final class ComputeGateTests: XCTestCase {
         Thread.sleep(forTimeInterval: 0.2)   // the hog is waiting behind the waiter
         release.signal()
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "the gate never let the callers through")
-        XCTAssertEqual(order.first, "waiter", "a caller that arrived later went first")
-        XCTAssertEqual(order.count, 1001)
+        XCTAssertEqual(log.entries.first, "waiter", "a caller that arrived later went first")
+        XCTAssertEqual(log.entries.count, 1001)
     }
 
     func testYieldLetsEveryWaitingCallerGoFirst() {
         let gate = ComputeGate()
-        let lock = NSLock()
-        var order: [String] = []
-        func note(_ s: String) { lock.lock(); order.append(s); lock.unlock() }
+        let log = OrderLog()
+        let note = log.note
         let inside = DispatchSemaphore(value: 0), proceed = DispatchSemaphore(value: 0)
         let done = DispatchGroup()
         done.enter()
@@ -56,6 +54,14 @@ final class ComputeGateTests: XCTestCase {
         Thread.sleep(forTimeInterval: 0.2)
         proceed.signal()
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
-        XCTAssertEqual(order, ["tick 1", "chat", "chat", "chat", "tick 2"])
+        XCTAssertEqual(log.entries, ["tick 1", "chat", "chat", "chat", "tick 2"])
     }
+}
+
+/// What the callers did, in the order they did it (appended from many threads).
+private final class OrderLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func note(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
+    var entries: [String] { lock.lock(); defer { lock.unlock() }; return list }
 }

@@ -110,4 +110,34 @@ final class ConvBlockedTests: XCTestCase {
             for i in 0..<4 { assertClose(results[0][i].toArray(), results[1][i].toArray(), tolerance: 2e-3) }
         }
     }
+
+    /// dX and dW have the same bits at 1, 2 and 3 threads (what lets 1 rank × 2 threads and 2 ranks ×
+    /// 1 thread train the same autoencoder): one image (the chunked backward), two, and five with tile
+    /// budgets whose row blocks cut through images. Before the partitions were fixed, dW was summed
+    /// over one range of images per thread and differed in its last bits between thread counts.
+    func testBackwardBitsDoNotDependOnThreadCount() {
+        let savedBudget = ConvGeometry.backwardTileBudget
+        defer { ConvGeometry.backwardTileBudget = savedBudget }
+        let cases = [Shape(n: 1, c: 16, h: 12, w: 12, o: 24, k: 3, stride: 1, padding: 1, groups: 1),
+                     Shape(n: 2, c: 16, h: 12, w: 12, o: 24, k: 3, stride: 1, padding: 1, groups: 1),
+                     Shape(n: 5, c: 32, h: 13, w: 17, o: 40, k: 3, stride: 1, padding: 1, groups: 1),
+                     Shape(n: 3, c: 32, h: 12, w: 11, o: 20, k: 3, stride: 2, padding: 1, groups: 2)]
+        for (index, s) in cases.enumerated() {
+            let seed = UInt64(100 + 10 * index)
+            let x = randomTensor([s.n, s.c, s.h, s.w], seed: seed + 1), w = randomTensor([s.o, s.c / s.groups, s.k, s.k], seed: seed + 2, scale: 0.2)
+            let b = randomTensor([s.o], seed: seed + 3)
+            let oh = (s.h + 2 * s.padding - s.k) / s.stride + 1, ow = (s.w + 2 * s.padding - s.k) / s.stride + 1
+            let gy = randomTensor([s.n, s.o, oh, ow], seed: seed + 4)
+            for budget in [savedBudget, 3 * s.c * s.k * s.k * ow] {
+                ConvGeometry.backwardTileBudget = budget
+                let runs = [1, 2, 3].map { threads in Parallel.withThreadCount(threads) { gradients(s, x, w, b, gy).1 } }
+                for (threads, grads) in zip([2, 3], runs.dropFirst()) {
+                    for (k, name) in ["dX", "dW", "dB"].enumerated() {
+                        let one = runs[0][k].toArray().map(\.bitPattern), other = grads[k].toArray().map(\.bitPattern)
+                        XCTAssertEqual(one, other, "case \(index) budget \(budget): \(name) at \(threads) threads differs from 1 thread")
+                    }
+                }
+            }
+        }
+    }
 }

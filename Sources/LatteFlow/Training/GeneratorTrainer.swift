@@ -6,7 +6,39 @@ import LatteTensor
 /// A source of generator training batches whose position can be saved and restored, so a resumed run
 /// sees the same batches as an uninterrupted one. Each row brings its own one-row prompt cache; the
 /// loss stacks the rows of each expert group once (`FlowMatchingLoss`).
-public protocol GeneratorTrainingData: ResumableBatches where Batch == (latents: Tensor, prompts: [PromptCache]) {}
+public protocol GeneratorTrainingData: ResumableBatches where Batch == (latents: Tensor, prompts: [PromptCache]) {
+    /// The next batch, as `next()` would give it, with only the rows `keep(B)` of its B rows read
+    /// (latents and prompt caches): what one rank of a data-parallel run computes. Every row's prompt
+    /// length comes too, since the rows are padded to the whole batch's longest.
+    mutating func next(keeping keep: (Int) -> Range<Int>) throws -> PartialBatch
+}
+
+/// Rows `kept` of a global batch of `rows` rows: their latents and prompt caches, and every row's prompt length.
+public struct PartialBatch {
+    public var rows: Int
+    public var kept: Range<Int>
+    public var latents: Tensor
+    public var prompts: [PromptCache]
+    public var lengths: [Int]
+
+    public init(rows: Int, kept: Range<Int>, latents: Tensor, prompts: [PromptCache], lengths: [Int]) {
+        self.rows = rows
+        self.kept = kept
+        self.latents = latents
+        self.prompts = prompts
+        self.lengths = lengths
+    }
+}
+
+extension GeneratorTrainingData {
+    /// Reads the whole batch and keeps the rows (sources that cannot read part of a batch).
+    public mutating func next(keeping keep: (Int) -> Range<Int>) throws -> PartialBatch {
+        let batch = try next()
+        let b = batch.latents.dim(0), kept = keep(b)
+        return PartialBatch(rows: b, kept: kept, latents: batch.latents.indexSelect(axis: 0, indices: Tensor(indices: Array(kept))),
+                            prompts: Array(batch.prompts[kept]), lengths: batch.prompts.map(\.length))
+    }
+}
 
 /// How the generator trains: optimiser, schedule and the flow-matching objective. How long the run is
 /// and when it checkpoints belong to `TrainingRun.Options`.
@@ -93,9 +125,9 @@ public final class GeneratorTrainer: StepTrainer {
     /// The loss of the next batch, each row's prompt dropped to the null prompt with probability
     /// `conditionDropout`; logs each group's loss as "g<k>" (groups without a sample this step are absent).
     public func computeGradients() throws -> StepLoss {
+        if let sharded { return try shardedGradients(sharded) }
         let batch = try data.next()
         let prompts = batch.prompts.map { generator.nextFloat() < settings.conditionDropout ? nullPrompt : $0 }
-        if let sharded { return try shardedGradients(batch.latents, prompts: prompts, sharded) }
         var perGroup: [(count: Int, loss: Float)?] = []
         let loss = valueAndGradient(model, accumulatingInto: arena) { m in
             let r = objective(m, data: batch.latents, prompts: prompts, generator: &generator)
@@ -106,33 +138,43 @@ public final class GeneratorTrainer: StepTrainer {
         return StepLoss(loss: loss, metrics: metrics)
     }
 
-    /// Every rank draws the whole batch's times and noise (so a row's depend on its place in the global
-    /// batch, not on the rank), computes its shards one after another, then the shards' gradients and
-    /// losses are combined in shard order on every rank.
-    private func shardedGradients(_ x1: Tensor, prompts: [PromptCache], _ sharded: ShardedGradients) throws -> StepLoss {
-        let (t, noise) = objective.draw(shape: x1.shape, generator: &generator)
-        let b = x1.dim(0), shards = sharded.shards, groups = model.configuration.groups
-        let length = prompts.map(\.length).max() ?? 0
+    /// Every rank reads only its shards' rows of the global batch (latents and prompt caches) but draws
+    /// the whole batch's condition dropout, times and noise in the order one process does (so a row's
+    /// depend on its place in the global batch, not on the rank), computes its shards one after
+    /// another, then the shards' gradients and losses are combined in shard order on every rank.
+    private func shardedGradients(_ sharded: ShardedGradients) throws -> StepLoss {
+        let shards = sharded.shards, local = sharded.localShards
+        let part = try data.next(keeping: { b in b * local.lowerBound / shards ..< b * local.upperBound / shards })
+        let b = part.rows, kept = part.kept
+        var prompts = part.prompts, lengths = part.lengths
+        for row in 0..<b where generator.nextFloat() < settings.conditionDropout {
+            lengths[row] = nullPrompt.length
+            if kept.contains(row) { prompts[row - kept.lowerBound] = nullPrompt }
+        }
+        let (t, noise) = objective.draw(shape: [b] + part.latents.shape.dropFirst(), generator: &generator)
+        let groups = model.configuration.groups
+        let length = lengths.max() ?? 0
         // Per local shard: its loss, then (count, mean loss) per group.
-        var local: [Float] = []
-        for (q, shard) in sharded.localShards.enumerated() {
+        var losses: [Float] = []
+        for (q, shard) in local.enumerated() {
             let lo = b * shard / shards, hi = b * (shard + 1) / shards
-            let idx = Tensor(indices: Array(lo..<hi))
-            let x = x1.indexSelect(axis: 0, indices: idx), n = noise.indexSelect(axis: 0, indices: idx)
+            let x = part.latents.indexSelect(axis: 0, indices: Tensor(indices: Array((lo - kept.lowerBound)..<(hi - kept.lowerBound))))
+            let n = noise.indexSelect(axis: 0, indices: Tensor(indices: Array(lo..<hi)))
             var perGroup: [(count: Int, loss: Float)?] = []
             arena.zeroGradients()
             let loss = valueAndGradient(model, accumulatingInto: arena) { m in
-                let r = objective.shardLoss(m, data: x, noise: n, t: Array(t[lo..<hi]), prompts: Array(prompts[lo..<hi]),
+                let r = objective.shardLoss(m, data: x, noise: n, t: Array(t[lo..<hi]),
+                                            prompts: Array(prompts[(lo - kept.lowerBound)..<(hi - kept.lowerBound)]),
                                             paddedTo: length, batchRows: b)
                 perGroup = r.perGroup
                 return r.loss
             }
             sharded.keep(localShard: q)
-            local.append(loss)
-            for g in perGroup { local += [Float(g?.count ?? 0), g?.loss ?? 0] }
+            losses.append(loss)
+            for g in perGroup { losses += [Float(g?.count ?? 0), g?.loss ?? 0] }
         }
         try sharded.reduce()
-        let all = try sharded.group.allGather(local, "shard losses")
+        let all = try sharded.group.allGather(losses, "shard losses")
         let stride = 1 + 2 * groups
         var loss: Float = 0
         var counts = [Float](repeating: 0, count: groups), sums = [Double](repeating: 0, count: groups)

@@ -62,6 +62,18 @@ public struct LabelledLatentData: GeneratorTrainingData {
         return (try latents.rows(rows, seed: seed, epoch: epoch), try prompts.caches(entries))
     }
 
+    /// Reads only rows `keep(B)` of the batch from the cache and the prompt table.
+    public mutating func next(keeping keep: (Int) -> Range<Int>) throws -> PartialBatch {
+        let rows = epochs.nextRows()
+        let entries = rows.map { item -> Int in
+            let choices = phrases[labels[item]]
+            return choices[epochs.choice(item: item, among: choices.count)]
+        }
+        let kept = keep(rows.count)
+        return PartialBatch(rows: rows.count, kept: kept, latents: try latents.rows(Array(rows[kept]), seed: seed, epoch: epoch),
+                            prompts: try prompts.caches(Array(entries[kept])), lengths: entries.map { prompts.lengths[$0] })
+    }
+
     public func savedState() throws -> String { try epochs.savedState() }
 
     public mutating func restore(_ state: String) throws { try epochs.restore(state) }

@@ -1,5 +1,6 @@
 import Foundation
 import LatteFormats
+import LatteKernels
 import LatteTensor
 
 /// The autoencoder latents of a training set, encoded once into a folder and read back memory-mapped,
@@ -59,14 +60,50 @@ public final class LatentCache: LatentRows {
 
     /// The cache of `dataset` in `directory`: opened when it was made with these settings and is complete,
     /// continued when it was interrupted, encoded when there is none. See the type's notes.
+    ///
+    /// With a `group` of several ranks every rank calls this together: rank 0 checks (or starts) the
+    /// manifest, the ranks encode the missing shards between them (`encodeDistributed`), rank 0 lists
+    /// them, and every rank opens the result — the same bytes as one process makes.
     public static func open(encoder: LatentEncoder, dataset: any Dataset, preparation: ImagePreparation, directory: URL,
-                            options: Options = Options(), report: (String) -> Void) throws -> LatentCache {
+                            options: Options = Options(), group: ProcessGroup? = nil, report: (String) -> Void) throws -> LatentCache {
         try preparation.validate()
         guard encoder.inputChannels == preparation.channels else {
             throw LatentCacheError("the \(encoder.kind) takes \(encoder.inputChannels)-channel images but the images are prepared with \(preparation.channels)")
         }
         guard dataset.count > 0 else { throw LatentCacheError("the dataset is empty: nothing to encode") }
         guard options.shardItems >= 1 else { throw LatentCacheError("shardItems must be at least 1, got \(options.shardItems)") }
+        let manifestURL = directory.appendingPathComponent(LatentCacheManifest.fileName)
+        if let group, group.size > 1 {
+            let started = try group.isWriter ? startOrCheck(encoder: encoder, dataset: dataset, preparation: preparation,
+                                                            directory: directory, options: options, report: report) : nil
+            try group.barrier("rank 0 opening the latent cache", timeout: .infinity)
+            var manifest = try started ?? LatentCacheManifest.read(manifestURL)
+            if !manifest.complete {
+                try encodeDistributed(into: &manifest, directory: directory, encoder: encoder, dataset: dataset,
+                                      preparation: preparation, group: group, report: report)
+            }
+            return try opened(directory: directory, manifest: manifest, report: report)
+        }
+        var manifest = try startOrCheck(encoder: encoder, dataset: dataset, preparation: preparation, directory: directory,
+                                        options: options, report: report)
+        if !manifest.complete {
+            try encode(into: &manifest, directory: directory, encoder: encoder, dataset: dataset, preparation: preparation,
+                       options: options, report: report)
+        }
+        return try opened(directory: directory, manifest: manifest, report: report)
+    }
+
+    static func opened(directory: URL, manifest: LatentCacheManifest, report: (String) -> Void) throws -> LatentCache {
+        let cache = try LatentCache(directory: directory, manifest: manifest)
+        report("latents: \(cache.count) rows \(cache.itemShape)\(cache.variantCount > 1 ? " × \(cache.variantCount) (as is, mirrored)" : "") in \(directory.path)"
+            + (cache.skipped.isEmpty ? "" : ", \(cache.skipped.count) unreadable images skipped (listed in its manifest)"))
+        return cache
+    }
+
+    /// The folder's manifest, checked against these settings, with its listed shards checked; or a new
+    /// empty one written there (after removing the cache with `rebuild`).
+    static func startOrCheck(encoder: LatentEncoder, dataset: any Dataset, preparation: ImagePreparation, directory: URL,
+                             options: Options, report: (String) -> Void) throws -> LatentCacheManifest {
         let weights: String
         do { weights = try SHA256.hash(fileAt: encoder.weightsFile.path) } catch {
             throw LatentCacheError("\(encoder.weightsFile.path): cannot hash the autoencoder's weights (\(error))")
@@ -101,13 +138,8 @@ public final class LatentCache: LatentRows {
         }
         if !manifest.complete {
             for shard in manifest.shards { try checkSize(shard, in: directory) }
-            try encode(into: &manifest, directory: directory, encoder: encoder, dataset: dataset, preparation: preparation,
-                       options: options, report: report)
         }
-        let cache = try LatentCache(directory: directory, manifest: manifest)
-        report("latents: \(cache.count) rows \(cache.itemShape)\(cache.variantCount > 1 ? " × \(cache.variantCount) (as is, mirrored)" : "") in \(directory.path)"
-            + (cache.skipped.isEmpty ? "" : ", \(cache.skipped.count) unreadable images skipped (listed in its manifest)"))
-        return cache
+        return manifest
     }
 
     /// Maps the shards a complete manifest lists, checking each against it.

@@ -30,10 +30,12 @@ public enum TextToImageTraining {
                            report everyRank: @escaping (String) -> Void) throws -> Result {
         try o.validate()
         let group = o.group
-        // Data parallel: rank 0 alone reports, and prepares the run folder (latent cache, prompt-cache
-        // file, assets) while the others wait; then they open what it made.
+        // Data parallel: rank 0 alone reports. It opens the data (fetching a missing asset) while the
+        // others wait; every rank then encodes its share of a missing latent cache; then rank 0 prepares
+        // the rest of the run folder (prompt-cache file, backbone assets) while the others wait, and
+        // they open what it made.
         let report: (String) -> Void = group?.isWriter ?? true ? everyRank : { _ in }
-        if let group, !group.isWriter { try group.barrier("rank 0 preparing the run folder", timeout: .infinity) }
+        if let group, !group.isWriter { try group.barrier("rank 0 opening the data", timeout: .infinity) }
         try FileManager.default.createDirectory(at: o.runDirectory, withIntermediateDirectories: true)
 
         // 1. Latents of the training set, cached against the autoencoder's weights and the image preparation.
@@ -47,9 +49,15 @@ public enum TextToImageTraining {
         let classes = TrainingClasses(data: o.data, dataset: dataset)
         if let limit = o.limit { dataset = try DatasetPrefix(base: dataset, count: limit) }
         guard dataset.count > 0 else { throw TrainingError(message: "--data \(o.data): the dataset has no images") }
+        // Every rank encodes its share of a missing cache (rank 0 has fetched the data by now).
+        if let group, group.isWriter { try group.barrier("rank 0 opening the data", timeout: .infinity) }
+        var cacheOptions = LatentCache.Options(rebuild: o.rebuildLatents)
+        if let items = o.latentShardItems { cacheOptions.shardItems = items }
         let latents = try LatentCache.open(encoder: LatentEncoder(vae, folder: o.autoencoder), dataset: dataset, preparation: image,
                                            directory: o.runDirectory.appendingPathComponent("latents"),
-                                           options: LatentCache.Options(rebuild: o.rebuildLatents && group?.isWriter ?? true), report: report)
+                                           options: cacheOptions, group: group, report: report)
+        // Then rank 0 alone prepares the rest (prompt-cache file, backbone assets) while the others wait.
+        if let group, !group.isWriter { try group.barrier("rank 0 preparing the run folder", timeout: .infinity) }
         // Each latent row's texts, looked up by the dataset item behind it (images that could not be read
         // have no row), from the items' annotations: no image is decoded a second time.
         let prompts = try TrainingPrompts(dataset: dataset, items: latents.datasetIndices, classes: classes)
@@ -152,11 +160,7 @@ public enum TextToImageTraining {
     /// The gradient shard count the run folder's checkpoint was trained with (1 for a checkpoint from
     /// before sharding; nil without a checkpoint).
     static func savedGradientShards(in runDirectory: URL) -> Int? {
-        let manifest = runDirectory.appendingPathComponent("checkpoint/checkpoint.json")
-        guard let data = try? Data(contentsOf: manifest),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        let extra = json["extra"] as? [String: String] ?? [:]
-        return extra["gradient_shards"].flatMap(Int.init) ?? 1
+        TrainingRun.savedGradientShards(in: runDirectory)
     }
 
     /// Loads generator weights from a model folder (its manifest's weights file) or a safetensors file.

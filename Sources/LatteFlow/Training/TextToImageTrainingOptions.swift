@@ -50,6 +50,9 @@ public struct TextToImageTrainingOptions {
     /// Delete the run folder's latent cache and encode the images again (a cache made with other settings
     /// is refused, not replaced, without this).
     public var rebuildLatents = false
+    /// Dataset items per latent-cache shard when the cache is started (nil: `LatentCache.Options`'
+    /// default): small in tests, so that the ranks of a distributed run each encode some.
+    public var latentShardItems: Int?
     /// Generator weights to start from (a model folder or a .safetensors file); a checkpoint still wins.
     public var initializeFrom: URL?
     /// For an image folder: a class-name map (`folder<TAB>name, name…`, ImageNet's synset files) and prompt

@@ -1,3 +1,4 @@
+import Foundation
 import LatteKernels
 import LatteTensor
 
@@ -113,5 +114,17 @@ extension ProcessGroup {
         guard differing.isEmpty else {
             throw TrainingError(message: "rank\(differing.count > 1 ? "s" : "") \(differing.map(String.init).joined(separator: ", ")) of \(size): \(what) differ\(differing.count > 1 ? "" : "s") from rank 0's (checksum \(String(all[differing[0]], radix: 16)) against \(String(all[0], radix: 16)))")
         }
+    }
+}
+
+extension TrainingRun {
+    /// The gradient shard count the run folder's checkpoint was trained with (1 for a checkpoint from
+    /// before sharding; nil without a checkpoint): a resumed run keeps it unless told otherwise.
+    public static func savedGradientShards(in runDirectory: URL) -> Int? {
+        let manifest = runDirectory.appendingPathComponent("checkpoint/checkpoint.json")
+        guard let data = try? Data(contentsOf: manifest),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        let extra = json["extra"] as? [String: String] ?? [:]
+        return extra["gradient_shards"].flatMap(Int.init) ?? 1
     }
 }

@@ -38,8 +38,8 @@ extension Tensor {
             let gx = Tensor.zeros(x.shape), gw = Tensor.zeros(weight.shape)
             withExtendedLifetime((g, xd, wd)) {
                 let threads = Parallel.isInsideParallelRegion ? 1 : Parallel.threadCount
-                if geo.usesBlockedBackward(threads: threads) {
-                    geo.backwardBlocked(g: g.f32, x: xd.f32, w: wd.f32, gx: gx.f32, gw: gw.f32, tasks: threads)
+                if geo.usesBlockedBackward {
+                    geo.backwardBlocked(g: g.f32, x: xd.f32, w: wd.f32, gx: gx.f32, gw: gw.f32, threads: threads)
                     return
                 }
                 let chunk = geo.chunkRows()

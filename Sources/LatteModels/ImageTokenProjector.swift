@@ -30,34 +30,9 @@ public final class ImageTokenProjector: Module {
         linear_2(linear_1(tokens).gelu())
     }
 
-    /// Pools an encoder map [N, C, h, w] to tokens [N, g·g, C], cells in row-major order, as torch's
-    /// `adaptive_avg_pool2d`: cell (i, j) averages rows ⌊i·h/g⌋ ..< ⌈(i+1)·h/g⌉ and the same for columns.
+    /// Pools an encoder map [N, C, h, w] to tokens [N, g·g, C] (`Tensor.adaptiveAveragePoolTokens`).
     /// Done once per image when the frozen features are cached, so it is outside the gradient tape.
-    public static func poolTokens(_ map: Tensor, grid g: Int) -> Tensor {
-        precondition(map.rank == 4 && g >= 1, "poolTokens expects [N, C, h, w] and a grid ≥ 1, got \(map.shape) and \(g)")
-        let (n, c, h, w) = (map.shape[0], map.shape[1], map.shape[2], map.shape[3])
-        let src = map.contiguous().toFloat32()
-        let out = Tensor.empty([n, g * g, c])
-        withExtendedLifetime(src) {
-            for img in 0..<n {
-                for i in 0..<g {
-                    let (y0, y1) = (i * h / g, ((i + 1) * h + g - 1) / g)
-                    for j in 0..<g {
-                        let (x0, x1) = (j * w / g, ((j + 1) * w + g - 1) / g)
-                        let scale = 1 / Float((y1 - y0) * (x1 - x0))
-                        let dst = out.f32 + (img * g * g + i * g + j) * c
-                        for ch in 0..<c {
-                            let plane = src.f32 + (img * c + ch) * h * w
-                            var sum: Float = 0
-                            for y in y0..<y1 { for x in x0..<x1 { sum += plane[y * w + x] } }
-                            dst[ch] = sum * scale
-                        }
-                    }
-                }
-            }
-        }
-        return out
-    }
+    public static func poolTokens(_ map: Tensor, grid g: Int) -> Tensor { map.adaptiveAveragePoolTokens(grid: g) }
 }
 
 /// Places image embeddings into a prompt's input embeddings (LLaVA): the prompt holds one placeholder
@@ -81,6 +56,20 @@ public enum ImageTokenInsertion {
             next = p + 1
         }
         if next < text.shape[1] { pieces.append(text.sliced(axis: 1, next..<text.shape[1])) }
+        return Tensor.concat(pieces, axis: 1)
+    }
+}
+
+extension ImageTokenInsertion {
+    /// A batch's input embeddings [B, T, H]: `text` with rows `block` replaced by `images` [B, block.count, H],
+    /// the same positions in every sample (the vision prompt puts the image right after the user marker).
+    public static func embeddings(batch text: Tensor, block: Range<Int>, with images: Tensor) -> Tensor {
+        precondition(text.rank == 3 && images.shape == [text.shape[0], block.count, text.shape[2]] && block.lowerBound >= 0
+                     && block.upperBound <= text.shape[1], "image embeddings \(images.shape) do not fit rows \(block) of text \(text.shape)")
+        var pieces: [Tensor] = []
+        if block.lowerBound > 0 { pieces.append(text.sliced(axis: 1, 0..<block.lowerBound)) }
+        pieces.append(images)
+        if block.upperBound < text.shape[1] { pieces.append(text.sliced(axis: 1, block.upperBound..<text.shape[1])) }
         return Tensor.concat(pieces, axis: 1)
     }
 }

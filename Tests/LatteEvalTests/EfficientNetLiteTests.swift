@@ -51,4 +51,29 @@ final class EfficientNetLiteTests: XCTestCase {
             XCTAssertTrue("\(error)".contains(url.lastPathComponent), "\(error)")
         }
     }
+
+    /// The vision path's token cache: computed once, then read back (the same values), and another
+    /// image set (one pixel changed) is another entry.
+    func testVisionFeatureCacheIsBuiltOnceAndKeyedByContent() throws {
+        let net = try Self.network()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vision-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cache = try VisionFeatureCache(encoder: net, grid: 2, directory: folder)
+        let x = try InceptionFIDTests.image("fid_image_0.png")
+        var logs: [String] = []
+        let first = try cache.tokens(of: x) { logs.append($0) }
+        XCTAssertEqual(first.shape, [1, 4, 1280])
+        XCTAssertTrue(logs.last?.contains("cached at") ?? false, "\(logs)")
+        let map = net.features(x)
+        let pooled = map.adaptiveAveragePoolTokens(grid: 2).toArray(), read = first.toArray()
+        for k in stride(from: 0, to: pooled.count, by: 97) { XCTAssertEqual(read[k], pooled[k], accuracy: 2e-3 * max(1, abs(pooled[k]))) }
+        let again = try cache.tokens(of: x) { logs.append($0) }
+        XCTAssertTrue(logs.last?.contains("read from") ?? false, "\(logs)")
+        XCTAssertEqual(again.toArray(), first.toArray())
+        var values = x.toArray()
+        values[0] = values[0] > 0.5 ? 0 : 1
+        _ = try cache.tokens(of: Tensor(values, shape: x.shape)) { logs.append($0) }
+        XCTAssertTrue(logs.last?.contains("cached at") ?? false, "a changed pixel is a new entry: \(logs)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".safetensors") }.count, 2)
+    }
 }

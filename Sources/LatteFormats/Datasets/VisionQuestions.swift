@@ -22,7 +22,7 @@ public enum VisionQuestions {
     /// The broader kind of each Fashion-MNIST class.
     public static let fashionKinds = ["a top", "clothing for the legs", "a top", "a dress", "outerwear",
                                       "footwear", "a top", "footwear", "a bag", "footwear"]
-    static let footwear: Set<Int> = [5, 7, 9]
+    public static let footwear: Set<Int> = [5, 7, 9]
 
     static let whatQuestions = ["What is this?", "What is in the picture?", "What item is shown?", "Name the item in this image."]
     static let kindQuestions = ["Which kind of item is it?", "What kind of thing is this?", "What category does this item belong to?"]

@@ -50,7 +50,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--tokens", required=True)
     p.add_argument("--held-out", type=int, default=2000)
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=30, help="epochs of the linear probes")
+    p.add_argument("--mlp-epochs", type=int, default=8)
     a = p.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -71,13 +72,13 @@ def main():
         def forward(self, x):
             return self.read(self.proj(x).flatten(1))
 
-    for name, model, x, lr, wd in [
-        ("linear(mean)", torch.nn.Linear(c, 10), t.mean(1), 1e-2, 1e-3),
-        ("linear(concat)", torch.nn.Linear(c * k, 10), t.flatten(1), 1e-2, 1e-3),
-        ("mlp", MLP(), t, 1e-3, 1e-2),
+    for name, model, x, lr, wd, epochs in [
+        ("linear(mean)", torch.nn.Linear(c, 10), t.mean(1), 1e-2, 1e-3, a.epochs),
+        ("linear(concat)", torch.nn.Linear(c * k, 10), t.flatten(1), 1e-2, 1e-3, a.epochs),
+        ("mlp", MLP(), t, 1e-3, 1e-2, a.mlp_epochs),
     ]:
         start = time.time()
-        last, best = fit(model, x[tr], y[tr], x[te], y[te], a.epochs, lr, wd)
+        last, best = fit(model, x[tr], y[tr], x[te], y[te], epochs, lr, wd)
         print(f"{name:15s} held-out accuracy {last * 100:.1f} % (best epoch {best * 100:.1f} %), {time.time() - start:.0f} s")
 
 

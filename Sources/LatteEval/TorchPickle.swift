@@ -64,10 +64,14 @@ public struct TorchPickle {
         self.file = file
     }
 
-    public func load() throws -> PickleValue {
+    public func load() throws -> PickleValue { try load(startingAt: 0).value }
+
+    /// Interprets the pickle that starts at byte `start` and returns its value and the byte after its
+    /// STOP: a legacy `torch.save` file is several pickles one after another (`TorchLegacyArchive`).
+    public func load(startingAt start: Int) throws -> (value: PickleValue, end: Int) {
         var stack: [PickleValue] = []
         var memo: [Int: PickleValue] = [:]
-        var pos = 0
+        var pos = start
         func fail(_ message: String) -> TorchArchiveError { TorchArchiveError(file: file, "pickle: \(message)") }
         func need(_ n: Int) throws { guard pos + n <= bytes.count else { throw fail("truncated at byte \(pos)") } }
         func readUInt(_ n: Int) throws -> Int {
@@ -116,7 +120,7 @@ public struct TorchPickle {
             switch op {
             case 0x80: _ = try readUInt(1)                                  // PROTO
             case 0x95: _ = try readUInt(8)                                  // FRAME
-            case 0x2E: return try pop()                                     // STOP
+            case 0x2E: return (try pop(), pos)                              // STOP
             case 0x28: stack.append(.mark)                                  // MARK
             case 0x29: stack.append(.tuple([]))                             // EMPTY_TUPLE
             case 0x74: stack.append(.tuple(try popToMark()))                // TUPLE
@@ -181,10 +185,15 @@ public struct TorchPickle {
                 stack.append(.object(PickleObject(module: module, name: name)))
             case 0x62:                                                      // BUILD
                 let state = try pop()
-                guard case .object(let o)? = stack.last else { throw fail("BUILD on a non-object at byte \(opPos)") }
-                o.state = state
+                switch stack.last {
+                case .object(let o)?: o.state = state
+                // A state dict's OrderedDict carries `_metadata` (per-module versions) as its state: not weights.
+                case .dict?: break
+                default: throw fail("BUILD on a non-object at byte \(opPos)")
+                }
             case 0x51:                                                      // BINPERSID
-                guard case .tuple(let pid) = try pop(), pid.count == 5, pid[0].string == "storage",
+                // Zip archives: ("storage", type, key, device, count); legacy files add a view (None).
+                guard case .tuple(let pid) = try pop(), pid.count == 5 || pid.count == 6, pid[0].string == "storage",
                       case .global(_, let typeName) = pid[1], let key = pid[2].string, let count = pid[4].int else {
                     throw fail("unsupported persistent id at byte \(opPos)")
                 }

@@ -54,13 +54,21 @@ public struct TorchScriptWeights {
         guard raw.count >= t.storage.count * 4 else {
             throw TorchArchiveError(file: archive.url.path, "entry '\(entry)' holds \(raw.count) bytes, storage needs \(t.storage.count * 4)")
         }
+        return try materialise(t, storage: raw, file: archive.url.path, name: name)
+    }
+
+    /// Copies a (possibly strided) float32 view of one storage's little-endian bytes into a dense tensor.
+    static func materialise(_ t: PickleTensor, storage raw: UnsafeRawBufferPointer, file: String, name: String) throws -> Tensor {
+        guard t.storage.typeName == "FloatStorage", raw.count >= t.storage.count * 4 else {
+            throw TorchArchiveError(file: file, "tensor '\(name)': \(t.storage.typeName) of \(raw.count) bytes is not a \(t.storage.count)-element FloatStorage")
+        }
         guard t.shape.count == t.strides.count, t.shape.allSatisfy({ $0 >= 0 }), t.strides.allSatisfy({ $0 >= 0 }) else {
-            throw TorchArchiveError(file: archive.url.path, "tensor '\(name)': bad size \(t.shape) / stride \(t.strides)")
+            throw TorchArchiveError(file: file, "tensor '\(name)': bad size \(t.shape) / stride \(t.strides)")
         }
         let count = t.shape.reduce(1, *)
         let last = count == 0 ? 0 : zip(t.shape, t.strides).reduce(t.offset) { $0 + ($1.0 - 1) * $1.1 }
         guard t.offset >= 0, last < t.storage.count || count == 0 else {
-            throw TorchArchiveError(file: archive.url.path, "tensor '\(name)' reaches element \(last) of a \(t.storage.count)-element storage")
+            throw TorchArchiveError(file: file, "tensor '\(name)' reaches element \(last) of a \(t.storage.count)-element storage")
         }
         let out = Tensor.empty(t.shape)
         let dst = out.f32

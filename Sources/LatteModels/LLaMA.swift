@@ -219,10 +219,25 @@ extension LLaMAModel: CausalLanguageModel {
     /// at positions following what `cache` holds; the new keys and values are appended to it.
     public func hiddenStates(_ tokens: Tensor, cache: KVCache? = nil) -> Tensor {
         precondition(tokens.rank == 2, "LLaMA expects token ids [B, T], got \(tokens.shape)")
+        return hiddenStates(embeddings: model.embed(tokens), cache: cache)
+    }
+
+    /// Input embeddings [B, T, hidden] of `tokens` [B, T]: what `hiddenStates` starts from, and what
+    /// image tokens replace rows of (`ImageTokenInsertion`).
+    public func inputEmbeddings(_ tokens: Tensor) -> Tensor {
+        precondition(tokens.rank == 2, "LLaMA expects token ids [B, T], got \(tokens.shape)")
+        return model.embed(tokens)
+    }
+
+    /// Final hidden states [B, T, hidden] of input embeddings [B, T, hidden] (text rows from
+    /// `inputEmbeddings`, image rows from a projector) at positions following what `cache` holds.
+    public func hiddenStates(embeddings: Tensor, cache: KVCache? = nil) -> Tensor {
+        precondition(embeddings.rank == 3 && embeddings.shape[2] == configuration.hiddenSize,
+                     "LLaMA expects embeddings [B, T, \(configuration.hiddenSize)], got \(embeddings.shape)")
         let start = cache?.nextPosition ?? 0
-        let rotary = Rotary.tables(positions: Array(start..<(start + tokens.shape[1])), headDim: configuration.headDim,
+        let rotary = Rotary.tables(positions: Array(start..<(start + embeddings.shape[1])), headDim: configuration.headDim,
                                    theta: configuration.ropeTheta, inverseFrequencies: inverseFrequencies)
-        return model(embeddings: model.embed(tokens), rotary: rotary, cache: cache)
+        return model(embeddings: embeddings, rotary: rotary, cache: cache)
     }
 
     /// Logits over the vocabulary for hidden states […, hidden].

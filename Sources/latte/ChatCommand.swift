@@ -4,18 +4,20 @@ import LatteFormats
 import LatteModels
 import LatteTokenizers
 
-/// `latte chat`: streams a LLaMA-family or Qwen2-VL model's answer to a prompt (and, for Qwen2-VL, an
-/// image) to standard output, and the speed to standard error.
+/// `latte chat`: streams a LLaMA-family or Qwen2-VL model's answer to a prompt (and, for Qwen2-VL, its
+/// images) to standard output, and the speed to standard error. With `--image` and no `--model`, or a
+/// `--model` folder holding vision weights (`vision.json`), the LatteFlow model's own vision path
+/// answers (`VisionChat`: frozen encoder, trained projector, frozen SmolLM2).
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
         abstract: "Answer a prompt with a language model, streaming the text as it is generated.")
 
-    @Option(name: .long, help: "A GGUF file, a Hugging Face folder (config.json, *.safetensors, tokenizer.json; LLaMA family or Qwen2-VL), or a known name (smollm2).")
-    var model: String
+    @Option(name: .long, help: "A GGUF file, a Hugging Face folder (config.json, *.safetensors, tokenizer.json; LLaMA family or Qwen2-VL), a known name (smollm2), or a LatteFlow model folder with vision weights (vision.json). Without it, --image uses the default model folder (\(defaultModelFolder)).")
+    var model: String?
 
-    @Option(name: .long, help: "An image (PNG or JPEG) to ask about; needs a Qwen2-VL model folder.")
-    var image: String?
+    @Option(name: .long, help: "An image (PNG or JPEG) to ask about; may be repeated. Needs a Qwen2-VL folder or a model folder with vision weights (the default model's, without --model).")
+    var image: [String] = []
 
     @Option(name: .long, help: "The user message (with --raw: the exact text to continue).")
     var prompt: String
@@ -62,18 +64,33 @@ struct ChatCommand: ParsableCommand {
     }
 
     func run() throws {
-        let backbone = try Backbone.load(model, assets: .requirePresent, keepQuantized: quantized)
-        if image != nil && !backbone.canSee {
-            throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder); '\(model)' is a text-only language model")
+        if model == nil && image.isEmpty {
+            throw ValidationError("--model is needed for a text-only chat (e.g. --model smollm2); with --image the default model folder answers")
         }
-        let picture = try image.map { try ImageFile.read(($0 as NSString).expandingTildeInPath) }
+        let chosen = model ?? defaultModelFolder
+        let folder = URL(fileURLWithPath: (chosen as NSString).expandingTildeInPath)
+        if VisionModelConfiguration.present(in: folder) {
+            if raw || system != nil { throw ValidationError("--raw and --system are not supported by the vision path of \(chosen)") }
+            if image.isEmpty { throw ValidationError("\(chosen) is a LatteFlow model folder: chat with it about an image (--image FILE), or give --model smollm2 for text") }
+            if temperature != 0 { say("note: the vision path decodes greedily; --temperature is ignored") }
+            return try VisionChat.load(folder: folder).answer(prompt, images: image, maxTokens: maxTokens)
+        }
+        if model == nil {
+            throw CommandFailure("the default model folder \(defaultModelFolder) holds no vision weights (vision.json + vision.safetensors, written by `latte train-vision`): give --model with a Qwen2-VL folder, or a folder that has them (docs/vision.md)")
+        }
+        let backbone = try Backbone.load(chosen, assets: .requirePresent, keepQuantized: quantized)
+        if !image.isEmpty && !backbone.canSee {
+            throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder, or a LatteFlow folder with vision weights); '\(chosen)' is a text-only language model")
+        }
+        if raw && image.count > 1 { throw ValidationError("--raw takes one --image at most") }
+        let pictures = try image.map { try ImageFile.read(($0 as NSString).expandingTildeInPath) }
         let chat: ChatPrompt
         if raw {
-            chat = try backbone.rawPrompt(prompt, image: picture)
+            chat = try backbone.rawPrompt(prompt, image: pictures.first)
         } else {
             var turns: [ChatPrompt.Turn] = []
             if let system { turns.append(.init(.system, system)) }
-            turns.append(.init(.user, prompt, images: picture.map { [$0] } ?? []))
+            turns.append(.init(.user, prompt, images: pictures))
             chat = try backbone.chatPrompt(turns)
         }
         guard !chat.ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }

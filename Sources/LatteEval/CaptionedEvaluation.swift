@@ -99,11 +99,12 @@ public enum CaptionedEvaluation {
 
         var fid: FrechetDistance.Terms?, floor: FrechetDistance.Terms?
         if options.fid {
-            let heldOutStatistics = try FIDStatistics(features: heldOutFeatures)
-            fid = try FrechetDistance.terms(try FIDStatistics(features: generatedFeatures), heldOutStatistics)
+            // Factored once, used by both distances.
+            let heldOut = try FIDReference(statistics: try FIDStatistics(features: heldOutFeatures))
+            fid = try FrechetDistance.terms(try FIDStatistics(features: generatedFeatures), reference: heldOut)
             let n = min(real.count, training.count)
             if n >= 2 {
-                floor = try FrechetDistance.terms(try FIDStatistics(features: rows(trainingFeatures, evenlySpaced(n, of: training.count))), heldOutStatistics)
+                floor = try FrechetDistance.terms(try FIDStatistics(features: rows(trainingFeatures, evenlySpaced(n, of: training.count))), reference: heldOut)
             }
         }
         let memorisation = try Memorisation.report(training: trainingFeatures, heldOut: heldOutFeatures, generated: generatedFeatures,

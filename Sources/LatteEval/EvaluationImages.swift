@@ -90,6 +90,22 @@ public enum FashionMNISTFID {
                                             "preprocessing": "grey→RGB, round(255x), nv_bilinear 299, x/128−1"])
         return stats
     }
+
+    /// The test statistics with their covariance factor (`FIDReference`), the factor cached beside
+    /// the statistics file (`….factor.safetensors`, same content hash) after its first computation.
+    public static func testReference(network: InceptionFID, assetCache: AssetCache = AssetCache(),
+                                     log: (String) -> Void = { _ in }, progress: (Int, Int) -> Void = { _, _ in }) throws -> FIDReference {
+        let stats = try testStatistics(network: network, assetCache: assetCache, log: log, progress: progress)
+        let (images, _) = try EvaluationImages.fashionMNIST(split: .test, assetCache: assetCache)
+        let url = try statisticsFile(for: images, assetCache: assetCache).deletingPathExtension().appendingPathExtension("factor.safetensors")
+        if FileManager.default.fileExists(atPath: url.path) {
+            do { return try FIDReference(statistics: stats, factorFile: url) } catch { log("ignoring \(error)") }
+        }
+        log("factoring the test images' covariance (once per machine; cached at \(url.path))")
+        let reference = try FIDReference(statistics: stats)
+        try reference.writeFactor(to: url)
+        return reference
+    }
 }
 
 extension EvaluationImages {

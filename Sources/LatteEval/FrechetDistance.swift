@@ -62,9 +62,11 @@ public struct FIDStatistics: Sendable {
 ///
 ///     FID = |μ₁ − μ₂|² + tr Σ₁ + tr Σ₂ − 2·tr √(Σ₁Σ₂)
 ///
-/// tr √(Σ₁Σ₂) is computed without a non-symmetric matrix square root: with Σ₁ = V·Λ·Vᵀ,
-/// √(Σ₁Σ₂) is similar to √Λ·Vᵀ·Σ₂·V·√Λ, a symmetric positive semi-definite matrix whose eigenvalues
-/// μᵢ give tr √(Σ₁Σ₂) = Σ √μᵢ (negative rounding noise clamped to 0).
+/// tr √(Σ₁Σ₂) is computed without a non-symmetric matrix square root: with the reference side's
+/// Σ₂ = V·Λ·Vᵀ and F = √Λ·Vᵀ, √(Σ₁Σ₂) is similar to F·Σ₁·Fᵀ, a symmetric positive semi-definite
+/// matrix whose eigenvalues μᵢ give tr √(Σ₁Σ₂) = Σ √μᵢ (negative rounding noise clamped to 0).
+/// F is the expensive part and depends on the reference alone (`FIDReference`, cached on disk for
+/// the test images), so an evaluation pays two float64 products and a values-only eigensolve.
 public enum FrechetDistance {
     public struct Terms: Sendable {
         public let fid: Double
@@ -74,22 +76,30 @@ public enum FrechetDistance {
 
     public static func between(_ a: FIDStatistics, _ b: FIDStatistics) throws -> Double { try terms(a, b).fid }
 
+    /// The distance between `a` and `b`, with `b` as the reference side (its eigenvectors are computed here).
     public static func terms(_ a: FIDStatistics, _ b: FIDStatistics) throws -> Terms {
+        guard a.dimension == b.dimension else {
+            throw FIDError("FID statistics of different dimensions (\(a.dimension) and \(b.dimension))")
+        }
+        return try terms(a, reference: FIDReference(statistics: b))
+    }
+
+    /// The distance between `generated` and a reference whose covariance factor F is known:
+    /// tr √(Σ_g·Σ_r) = Σ √μᵢ over the eigenvalues of F·Σ_g·Fᵀ (eigenvalues only: seconds, not a minute).
+    public static func terms(_ generated: FIDStatistics, reference: FIDReference) throws -> Terms {
+        let (a, b) = (generated, reference.statistics)
         guard a.dimension == b.dimension else {
             throw FIDError("FID statistics of different dimensions (\(a.dimension) and \(b.dimension))")
         }
         let n = a.dimension
         var meanTerm = 0.0
         for i in 0..<n { let d = a.mean[i] - b.mean[i]; meanTerm += d * d }
-        var traces = 0.0
-        for i in 0..<n { traces += a.covariance[i * n + i] + b.covariance[i * n + i] }
+        var traces = reference.trace
+        for i in 0..<n { traces += a.covariance[i * n + i] }
 
-        let eig = try SymmetricEigen(symmetric: a.covariance, n: n, computeVectors: true)
-        // B = Vᵀ·Σ₂·V with the eigenvectors as rows of Vt: B = Vt·Σ₂·Vtᵀ, then scaled by √λ on both sides.
-        let t = multiply(eig.vectorRows, b.covariance, n: n)                 // Vt·Σ₂
-        var m = multiplyTransposed(t, eig.vectorRows, n: n)                   // (Vt·Σ₂)·Vtᵀ
-        let roots = eig.values.map { max($0, 0).squareRoot() }
-        for r in 0..<n { for c in 0..<n { m[r * n + c] *= roots[r] * roots[c] } }
+        // Σ_g is symmetric, so F·Σ_g = F·Σ_gᵀ; then (F·Σ_g)·Fᵀ.
+        let t = multiplyTransposed(reference.factor, a.covariance, n: n)
+        var m = multiplyTransposed(t, reference.factor, n: n)
         // Symmetrise away the rounding asymmetry before the symmetric solver.
         for r in 0..<n { for c in (r + 1)..<max(r + 1, n) { let v = (m[r * n + c] + m[c * n + r]) / 2; m[r * n + c] = v; m[c * n + r] = v } }
         let mu = try SymmetricEigen(symmetric: m, n: n, computeVectors: false)
@@ -97,52 +107,12 @@ public enum FrechetDistance {
         return Terms(fid: meanTerm + traces - 2 * traceSqrt, meanTerm: meanTerm, traceSqrt: traceSqrt)
     }
 
-    /// A·B for n×n row-major matrices: each output row is a sum of B's rows (contiguous axpys).
-    static func multiply(_ a: [Double], _ b: [Double], n: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: n * n)
-        a.withUnsafeBufferPointer { ap in
-            b.withUnsafeBufferPointer { bp in
-                out.withUnsafeMutableBufferPointer { op in
-                    let (pa, pb, po) = (ap.baseAddress!, bp.baseAddress!, op.baseAddress!)
-                    Parallel.forEach(n) { r in
-                        let dst = po + r * n
-                        for k in 0..<n {
-                            let f = pa[r * n + k]
-                            if f == 0 { continue }
-                            let src = pb + k * n
-                            for c in 0..<n { dst[c] += f * src[c] }
-                        }
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    /// A·Bᵀ for n×n row-major matrices: row-by-row dot products.
+    /// A·Bᵀ for n×n row-major matrices.
     static func multiplyTransposed(_ a: [Double], _ b: [Double], n: Int) -> [Double] {
         var out = [Double](repeating: 0, count: n * n)
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
-                out.withUnsafeMutableBufferPointer { op in
-                    let (pa, pb, po) = (ap.baseAddress!, bp.baseAddress!, op.baseAddress!)
-                    Parallel.forEach(n) { r in
-                        let row = pa + r * n
-                        for c in 0..<n {
-                            let col = pb + c * n
-                            var s0 = SIMD8<Double>(repeating: 0)
-                            var k = 0
-                            while k + 8 <= n {
-                                s0 += UnsafeRawPointer(row + k).loadUnaligned(as: SIMD8<Double>.self)
-                                    * UnsafeRawPointer(col + k).loadUnaligned(as: SIMD8<Double>.self)
-                                k += 8
-                            }
-                            var s = s0.sum()
-                            while k < n { s += row[k] * col[k]; k += 1 }
-                            po[r * n + c] = s
-                        }
-                    }
-                }
+                out.withUnsafeMutableBufferPointer { Float64Gemm.multiplyTransposed(ap.baseAddress!, bp.baseAddress!, into: $0.baseAddress!, m: n, n: n, k: n) }
             }
         }
         return out

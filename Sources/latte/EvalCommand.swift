@@ -91,8 +91,8 @@ struct EvalCommand: ParsableCommand {
             let inception = try InceptionFID.load(log: say)
             var fp = TrainingProgress(total: generated.dim(0), label: "FID features")
             let features = try inception.features(of: generated) { done, _ in fp.update(step: done, fields: []) }
-            let reference = try FashionMNISTFID.testStatistics(network: inception, log: say)
-            fid = try FrechetDistance.terms(try FIDStatistics(features: features), reference)
+            let reference = try FashionMNISTFID.testReference(network: inception, log: say)
+            fid = try FrechetDistance.terms(try FIDStatistics(features: features), reference: reference)
         }
 
         let speed = skipSpeed ? [:] : try measureSpeed(pipeline, settings: settings) { phrases[$0 % classes][0] }

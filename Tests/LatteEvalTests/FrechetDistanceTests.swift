@@ -88,3 +88,39 @@ final class FrechetDistanceTests: XCTestCase {
         XCTAssertThrowsError(try FIDStatistics(features: Tensor.zeros([1, 4])))
     }
 }
+
+/// The cached reference factor: the same distance as from the statistics alone, and a factor file that
+/// belongs to other statistics is refused.
+final class FIDReferenceTests: XCTestCase {
+    func testFactoredReferenceGivesTheSameDistanceAndRoundTrips() throws {
+        var g = RandomGenerator(seed: 11)
+        let generated = try FIDStatistics(features: Tensor.normal([40, 24], generator: &g))
+        let real = try FIDStatistics(features: Tensor.normal([50, 24], generator: &g) * 1.3 + 0.2)
+        let reference = try FIDReference(statistics: real)
+        // Σ_r = Fᵀ·F.
+        let n = 24
+        var worst = 0.0
+        for r in 0..<n { for c in 0..<n {
+            var s = 0.0
+            for k in 0..<n { s += reference.factor[k * n + r] * reference.factor[k * n + c] }
+            worst = max(worst, abs(s - real.covariance[r * n + c]))
+        } }
+        XCTAssertLessThan(worst, 1e-12 * reference.trace)
+
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fid-factor-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try reference.writeFactor(to: url)
+        let back = try FIDReference(statistics: real, factorFile: url)
+        XCTAssertEqual(back.factor, reference.factor)
+        XCTAssertEqual(try FrechetDistance.terms(generated, reference: back).fid, try FrechetDistance.terms(generated, real).fid)
+        // Symmetric in theory: the other side as reference agrees to rounding.
+        let swapped = try FrechetDistance.terms(real, generated)
+        XCTAssertEqual(swapped.fid, try FrechetDistance.terms(generated, real).fid, accuracy: 1e-9 * reference.trace)
+
+        // A factor read against statistics of another sample count or dimension is refused by name.
+        let other = try FIDStatistics(features: Tensor.normal([49, 24], generator: &g))
+        XCTAssertThrowsError(try FIDReference(statistics: other, factorFile: url)) { XCTAssertTrue("\($0)".contains("samples"), "\($0)") }
+        let narrower = try FIDStatistics(features: Tensor.normal([50, 23], generator: &g))
+        XCTAssertThrowsError(try FIDReference(statistics: narrower, factorFile: url)) { XCTAssertTrue("\($0)".contains("factor"), "\($0)") }
+    }
+}

@@ -9,4 +9,5 @@
 #include "latte_quant.h"
 #include "latte_gemv.h"
 #include "latte_conv.h"
+#include "latte_float64.h"
 #endif

@@ -1,5 +1,4 @@
 import Foundation
-import LatteTensor
 
 /// A reference set's FID statistics with the part of the Fréchet distance that depends on it alone:
 /// the factor F = √Λ·Vᵀ of its covariance Σ_r = V·Λ·Vᵀ (so Σ_r = Fᵀ·F).
@@ -39,38 +38,17 @@ public struct FIDReference: Sendable {
 extension FIDReference {
     public func writeFactor(to url: URL) throws {
         let d = statistics.dimension
-        var header = Array(("{\"__metadata__\":{\"count\":\"\(statistics.count)\"},"
-            + "\"factor\":{\"dtype\":\"F64\",\"shape\":[\(d),\(d)],\"data_offsets\":[0,\(d * d * 8)]}}").utf8)
-        while header.count % 8 != 0 { header.append(0x20) }
-        try writeAtomically(url) { handle in
-            var length = UInt64(header.count).littleEndian
-            handle.write(Data(bytes: &length, count: 8))
-            handle.write(Data(header))
-            factor.withUnsafeBytes { handle.write(Data($0)) }
-        }
+        try Float64SafetensorsFile.write([("factor", [d, d], factor)], metadata: ["count": "\(statistics.count)"], to: url)
     }
 
     /// Reads a factor written by `writeFactor` for `statistics`; a file of another size or count is refused.
     public init(statistics: FIDStatistics, factorFile url: URL) throws {
-        let file = try MappedFile(url: url)
-        func fail(_ message: String) -> FIDError { FIDError("\(url.path): \(message)") }
-        guard file.size >= 8 else { throw fail("too short for a safetensors file") }
-        let headerLength = Int(UInt64(littleEndian: file.base.loadUnaligned(as: UInt64.self)))
-        guard headerLength > 0, headerLength <= file.size - 8 else { throw fail("bad header length \(headerLength)") }
-        let json = Data(bytes: file.base + 8, count: headerLength)
-        guard let header = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else { throw fail("header is not JSON") }
+        let file = try Float64SafetensorsFile.Reader(url)
         let d = statistics.dimension
-        guard let info = header["factor"] as? [String: Any], info["dtype"] as? String == "F64",
-              info["shape"] as? [Int] == [d, d], let offsets = info["data_offsets"] as? [Int], offsets.count == 2,
-              offsets[0] == 0, offsets[1] == d * d * 8, 8 + headerLength + offsets[1] <= file.size else {
-            throw fail("no F64 tensor 'factor' of shape [\(d), \(d)]")
+        guard file.shape("factor") == [d, d] else { throw FIDError("\(url.path): no F64 tensor 'factor' of shape [\(d), \(d)]") }
+        guard file.metadata["count"] == "\(statistics.count)" else {
+            throw FIDError("\(url.path): factor of \(file.metadata["count"] ?? "an unknown number of") samples, the statistics have \(statistics.count)")
         }
-        let meta = header["__metadata__"] as? [String: String] ?? [:]
-        guard meta["count"] == "\(statistics.count)" else {
-            throw fail("factor of \(meta["count"] ?? "an unknown number of") samples, the statistics have \(statistics.count)")
-        }
-        let start = file.base + 8 + headerLength
-        let factor = (0..<(d * d)).map { start.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
-        self.init(statistics: statistics, factor: factor)
+        self.init(statistics: statistics, factor: try file.values("factor", count: d * d))
     }
 }

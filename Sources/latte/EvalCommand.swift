@@ -16,7 +16,8 @@ import LatteTensor
 /// held-out split instead: FID, prompt adherence and memorisation (`EvalCommand+Captioned.swift`).
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "FID, class accuracy and speed of a LatteFlow text-to-image model.")
+        commandName: "eval", abstract: "FID, class accuracy and speed of a LatteFlow text-to-image model (`latte eval understanding`: the vision path's).",
+        subcommands: [EvalUnderstandingCommand.self])
 
     @Option(help: "A LatteFlow model folder.") var model = "models/latteflow-fashion"
     @Option(help: "The classifier folder (default: models/fashion-classifier; for a captioned model, the one its model.json names).")

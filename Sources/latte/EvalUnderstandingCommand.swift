@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import LatteBenchmarks
 import LatteEval
+import LatteFlow
 import LatteFormats
 import LatteKernels
 import LatteModels
+import LatteNN
 import LatteTensor
 
 /// `latte eval understanding`: the vision path's held-out accuracy per task (Fashion-MNIST test images,
@@ -24,6 +26,11 @@ struct EvalUnderstandingCommand: ParsableCommand {
     @Flag(help: "Skip the speed measurement.") var skipSpeed = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object (with every question, answer and verdict).") var json = false
+    @Option(help: "Self-consistency: also generate N images per class with the folder's generator (its class phrases) and ask \"What is this?\" about each; reported next to the fashion classifier's accuracy on the same images.")
+    var generated = 0
+    @Option(help: "With --generated: the Fashion-MNIST classifier folder.") var classifier = "models/fashion-classifier"
+    @Option(help: "With --generated: seed of the first generated image (image i: seed + i; `latte eval`'s default).") var generatedSeed: UInt64 = 1_000_000
+    @OptionGroup var sampling: SamplingOptions
 
     static let knownSets: Set<String> = ["fashion", "digits", "emoji"]
 
@@ -34,6 +41,7 @@ struct EvalUnderstandingCommand: ParsableCommand {
         let unknown = chosenSets.subtracting(Self.knownSets)
         if !unknown.isEmpty || chosenSets.isEmpty { throw ValidationError("--sets takes fashion, digits and/or emoji, got '\(sets)'") }
         if speedTokens < 2 { throw ValidationError("--speed-tokens must be at least 2") }
+        if generated < 0 { throw ValidationError("--generated must be 0 or more") }
     }
 
     struct Speed: Codable {
@@ -49,6 +57,19 @@ struct EvalUnderstandingCommand: ParsableCommand {
         var repeats: Int
     }
 
+    /// How often the vision path names the prompted class of the folder's own generated images, and how
+    /// often the Fashion-MNIST classifier does, on the same images.
+    struct SelfConsistency: Codable {
+        var images: Int
+        var perClass: Int
+        var visionNamesPromptedClass: Double
+        var classifierAccuracy: Double
+        /// Both judges right, or both wrong.
+        var judgesAgree: Double
+        var perClassVision: [String: Double]
+        var perClassClassifier: [String: Double]
+    }
+
     struct Report: Codable {
         var model: String
         var imagesPerSet: Int
@@ -56,6 +77,7 @@ struct EvalUnderstandingCommand: ParsableCommand {
         var matchingRule: String
         var fashionSynonyms: [[String]]
         var speed: Speed?
+        var selfConsistency: SelfConsistency?
         var peakResidentBytes: Int?
         var seconds: Double
         var examples: [VisionEvaluation.Example]
@@ -68,7 +90,9 @@ struct EvalUnderstandingCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(VisionModelConfiguration.fileName).path) else {
             throw CommandFailure("\(model) has no vision weights (\(VisionModelConfiguration.fileName) + its safetensors): train them with `latte train-vision --output \(model)`")
         }
-        let chat = try VisionChat.load(folder: folder)
+        // With --generated the generator and the vision path share one loaded backbone.
+        let loaded = generated > 0 ? try loadModelFolder(model) { try TextToImagePipeline.loadWithBackbone(directory: $0, assets: .fetchIfMissing(log: say)) } : nil
+        let chat = try VisionChat.load(folder: folder, backbone: loaded?.backbone)
         let cache = try VisionFeatureCache(encoder: chat.encoder, grid: chat.configuration.grid)
         var parts: [VisionEvaluation] = []
         for set in try VisionData.heldOut(cache: cache, images: images, seed: seed, sets: chosenSets, log: say) {
@@ -78,8 +102,9 @@ struct EvalUnderstandingCommand: ParsableCommand {
         }
         let result = VisionEvaluation.merged(parts)
         let speed = skipSpeed ? nil : try measureSpeed(chat)
+        let consistency = try loaded.map { try selfConsistency(pipeline: $0.pipeline, chat: chat) }
         let report = Report(model: model, imagesPerSet: images, tasks: result.tasks, matchingRule: result.matchingRule,
-                            fashionSynonyms: VisionQuestions.fashionSynonyms, speed: speed, peakResidentBytes: ResidentMemory.peakBytes(),
+                            fashionSynonyms: VisionQuestions.fashionSynonyms, speed: speed, selfConsistency: consistency, peakResidentBytes: ResidentMemory.peakBytes(),
                             seconds: Date().timeIntervalSince(started), examples: result.examples)
         if json {
             let encoder = JSONEncoder()
@@ -97,6 +122,10 @@ struct EvalUnderstandingCommand: ParsableCommand {
         if let s = speed {
             print(String(format: "speed (batch 1, %d threads, median of %d): time to first token %.3f s (encode %.3f s + prefill and first token %.3f s); %.1f tokens/s over %d tokens",
                          s.threads, s.repeats, s.timeToFirstTokenSeconds, s.encodeSeconds, s.prefillToFirstTokenSeconds, s.tokensPerSecond, s.decodedTokens))
+        }
+        if let c = consistency {
+            print(String(format: "self-consistency on %d generated images (%d per class): the vision path names the prompted class of %.1f %%, the classifier %.1f %%; the two judges agree on %.1f %%",
+                         c.images, c.perClass, c.visionNamesPromptedClass * 100, c.classifierAccuracy * 100, c.judgesAgree * 100))
         }
         if let peak = report.peakResidentBytes { print(String(format: "peak resident memory: %.0f MiB", Double(peak) / 1_048_576)) }
     }
@@ -121,5 +150,40 @@ struct EvalUnderstandingCommand: ParsableCommand {
         let (e, f) = (median(encode), median(first))
         return Speed(threads: Parallel.threadCount, encodeSeconds: e, prefillToFirstTokenSeconds: f, timeToFirstTokenSeconds: e + f,
                      tokensPerSecond: median(rate), decodedTokens: speedTokens, repeats: repeats)
+    }
+
+    /// `--generated` images per class (class-major, the model's class phrases in turn, seeds from
+    /// `--generated-seed`), asked "What is this?" and judged by `namesFashionClass`, and classified by the
+    /// Fashion-MNIST classifier.
+    func selfConsistency(pipeline: TextToImagePipeline, chat: VisionChat) throws -> SelfConsistency {
+        guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames, phrases.count == 10 else {
+            throw CommandFailure("--generated: \(model) is not a Fashion-MNIST class-conditional model (model.json records no ten class phrases)")
+        }
+        try sampling.guide.apply(to: pipeline)
+        let settings = try sampling.settings(for: pipeline, seed: generatedSeed)
+        let jobs = (0..<10).flatMap { c in (0..<generated).map { i in (label: c, prompt: phrases[c][i % phrases[c].count]) } }
+        let requests = jobs.enumerated().map { ImageRequest(prompt: $0.element.prompt, seed: generatedSeed &+ UInt64($0.offset)) }
+        var bar = TrainingProgress(total: jobs.count, label: "generating")
+        let images = try pipeline.generate(requests, settings: settings, batchSize: 50) { p in
+            if p.step == p.stepsPerBatch { bar.update(step: p.imagesDone + p.batchImages, fields: []) }
+            return true
+        }
+        let predicted = try FashionClassifier.load(directory: URL(fileURLWithPath: classifier)).predict(ImageTensors.unitRange(images).contiguous())
+        var vision = [Int](repeating: 0, count: 10), classified = [Int](repeating: 0, count: 10), agree = 0
+        for (i, image) in ImageTensors.images(images).enumerated() {
+            let label = jobs[i].label
+            let x = VisionImage.tensor(of: image, size: chat.configuration.inputSize)
+            let answer = try chat.answerer.answer("What is this?", tokens: chat.encoder.features(x).adaptiveAveragePoolTokens(grid: chat.configuration.grid), maxTokens: 16)
+            let named = VisionQuestions.namesFashionClass(answer, label: label), right = predicted[i] == label
+            if named { vision[label] += 1 }
+            if right { classified[label] += 1 }
+            if named == right { agree += 1 }
+            if (i + 1) % 50 == 0 || i + 1 == jobs.count { say("asked about \(i + 1)/\(jobs.count) generated images") }
+        }
+        let n = Double(jobs.count)
+        return SelfConsistency(images: jobs.count, perClass: generated, visionNamesPromptedClass: Double(vision.reduce(0, +)) / n,
+                               classifierAccuracy: Double(classified.reduce(0, +)) / n, judgesAgree: Double(agree) / n,
+                               perClassVision: Dictionary(uniqueKeysWithValues: (0..<10).map { (names[$0], Double(vision[$0]) / Double(generated)) }),
+                               perClassClassifier: Dictionary(uniqueKeysWithValues: (0..<10).map { (names[$0], Double(classified[$0]) / Double(generated)) }))
     }
 }

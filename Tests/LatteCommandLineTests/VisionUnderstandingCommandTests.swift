@@ -34,9 +34,13 @@ final class VisionUnderstandingCommandTests: XCTestCase {
     /// A folder with tiny random vision weights (input 64, 2×2 tokens); `generator` also copies the
     /// default model's generator files, so the folder generates too.
     func folder(generator: Bool) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vision-understanding-\(UUID().uuidString)")
+        // root/latteflow-fashion beside a link root/fashion-vae: model.json names its autoencoder "../fashion-vae".
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vision-understanding-\(UUID().uuidString)")
+        let dir = root.appendingPathComponent("latteflow-fashion")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         if generator {
+            try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("fashion-vae"),
+                                                       withDestinationURL: Self.repository.appendingPathComponent("models/fashion-vae"))
             let model = Self.repository.appendingPathComponent("models/latteflow-fashion")
             for name in try FileManager.default.contentsOfDirectory(atPath: model.path) where name.hasSuffix(".json") || name.hasSuffix(".safetensors") {
                 try FileManager.default.copyItem(at: model.appendingPathComponent(name), to: dir.appendingPathComponent(name))
@@ -58,7 +62,7 @@ final class VisionUnderstandingCommandTests: XCTestCase {
     func testEvalUnderstandingReportsEveryTaskAndScoresBabbleWrong() throws {
         try requireCommandAndAssets(["smollm2", "efficientnet-lite0", "fashion-mnist", "mnist-5k", "emojione", "twemoji", "unicode-emoji", "cldr-annotations"])
         let dir = try folder(generator: false)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
         let r = try run(["eval", "understanding", "--model", dir.path, "--images", "2", "--json", "--threads", "1", "--speed-tokens", "4"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
@@ -97,7 +101,7 @@ final class VisionUnderstandingCommandTests: XCTestCase {
     func testGenerateDescribePrintsAnAnswerPerImage() throws {
         try requireCommandAndAssets(["smollm2", "efficientnet-lite0"])
         let dir = try folder(generator: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
         let output = dir.appendingPathComponent("boots.png").path
         let r = try run(["generate", "--model", dir.path, "--prompt", "an ankle boot", "--count", "2", "--steps", "2", "--describe",
                          "--output", output, "--threads", "1"])
@@ -112,5 +116,23 @@ final class VisionUnderstandingCommandTests: XCTestCase {
         let refused = try run(["generate", "--model", dir.path, "--prompt", "an ankle boot", "--count", "1", "--describe", "--output", output])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("--describe: \(dir.path) has no vision weights"), refused.stderr)
+    }
+
+    func testSelfConsistencyJudgesGeneratedImagesTwice() throws {
+        try requireCommandAndAssets(["smollm2", "efficientnet-lite0", "mnist-5k"])
+        let dir = try folder(generator: true)
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
+        let classifier = Self.repository.appendingPathComponent("models/fashion-classifier").path
+        let r = try run(["eval", "understanding", "--model", dir.path, "--sets", "digits", "--images", "1", "--skip-speed", "--json",
+                         "--generated", "1", "--steps", "2", "--classifier", classifier, "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        let c = try XCTUnwrap(json["self_consistency"] as? [String: Any], r.stdout)
+        XCTAssertEqual(c["images"] as? Int, 10)
+        for key in ["vision_names_prompted_class", "classifier_accuracy", "judges_agree"] {
+            let v = try XCTUnwrap(c[key] as? Double, key)
+            XCTAssertTrue((0...1).contains(v), "\(key) \(v)")
+        }
+        XCTAssertEqual((c["per_class_vision"] as? [String: Double])?.count, 10)
     }
 }

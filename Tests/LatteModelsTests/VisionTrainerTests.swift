@@ -149,9 +149,10 @@ final class VisionTrainerTests: XCTestCase {
         XCTAssertEqual(Array(built.ids[..<single.ids.count]), single.ids, "the first turn is the one-question layout")
         XCTAssertEqual(built.answerRanges.count, 2)
         XCTAssertEqual(built.answerRanges[0], single.answerStart..<single.ids.count)
-        XCTAssertEqual(tokenizer.decode(Array(built.ids[built.answerRanges[1]]), skipSpecialTokens: false), "No.<|im_end|>")
-        XCTAssertEqual(tokenizer.decode(Array(built.ids[single.ids.count..<built.answerRanges[1].lowerBound]), skipSpecialTokens: false),
-                       "\n<|im_start|>user\nShoes?<|im_end|>\n<|im_start|>assistant\n")
+        XCTAssertEqual(Array(built.ids[built.answerRanges[1]]), tokenizer.encode("No.<|im_end|>", addSpecialTokens: false))
+        XCTAssertEqual(Array(built.ids[single.ids.count..<built.answerRanges[1].lowerBound]),
+                       tokenizer.encode("\n<|im_start|>user\nShoes?<|im_end|>\n<|im_start|>assistant\n", addSpecialTokens: false))
+        XCTAssertEqual(built.ids.count, built.answerRanges[1].upperBound)
     }
 
     /// A character-level tokenizer with ChatML's markers (printable ASCII, newline, then the markers).

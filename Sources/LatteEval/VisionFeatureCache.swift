@@ -25,15 +25,17 @@ public struct VisionFeatureCache {
     }
 
     /// Tokens [N, grid², 1280] of images [N, C, H, W] in [0, 1]: read from the cache, or computed in
-    /// chunks of `chunk` images (`progress(done, total)` after each) and stored.
-    public func tokens(of images: Tensor, chunk: Int = 64, log: (String) -> Void = { _ in },
+    /// chunks of `chunk` images (`progress(done, total)` after each) and stored. `half`: returned in
+    /// float16 as stored (60,000 images × 16 tokens are 2.5 GB so, 4.9 GB in float32), each chunk
+    /// narrowed as it is computed, so no float32 copy of the whole set ever exists.
+    public func tokens(of images: Tensor, chunk: Int = 64, half: Bool = false, log: (String) -> Void = { _ in },
                        progress: (Int, Int) -> Void = { _, _ in }) throws -> Tensor {
         let n = images.shape[0], t = grid * grid, c = EfficientNetLite.featureChannels
         let url = directory.appendingPathComponent("\(InceptionFeatureCache.key(images, networkTag: tag)).safetensors")
         if FileManager.default.fileExists(atPath: url.path) {
             if let file = try? Safetensors.read(contentsOf: url), let f = file.tensors["tokens"], f.shape == [n, t, c] {
                 log("image tokens of \(n) images read from \(url.path)")
-                return f.toFloat32().contiguous()
+                return half ? f.to(.float16).contiguous() : f.toFloat32().contiguous()
             }
             log("ignoring unreadable image-token cache \(url.path)")
         }
@@ -42,18 +44,32 @@ public struct VisionFeatureCache {
         while done < n {
             let m = min(chunk, n - done)
             let map = encoder.features(images.sliced(axis: 0, done..<(done + m)))
-            parts.append(map.adaptiveAveragePoolTokens(grid: grid))
+            parts.append(map.adaptiveAveragePoolTokens(grid: grid).to(.float16).contiguous())
             done += m
             progress(done, n)
         }
-        let all = Tensor.concat(parts, axis: 0)
+        let all = Self.concatRows(parts, shape: [n, t, c])
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // Written whole to a temporary name, then moved: a killed run leaves no half file under the key.
         let partial = url.appendingPathExtension("partial")
-        try Safetensors.write(["tokens": all.to(.float16)], metadata: ["images": "\(images.shape)", "encoder": tag], to: partial)
+        try Safetensors.write(["tokens": all], metadata: ["images": "\(images.shape)", "encoder": tag], to: partial)
         _ = try? FileManager.default.removeItem(at: url)
         try FileManager.default.moveItem(at: partial, to: url)
         log("image tokens of \(n) images cached at \(url.path)")
-        return all.to(.float16).toFloat32().contiguous()
+        return half ? all : all.toFloat32().contiguous()
+    }
+
+    /// Contiguous float16 tensors joined along their first axis without widening (`Tensor.concat` works in float32).
+    static func concatRows(_ parts: [Tensor], shape: [Int]) -> Tensor {
+        let out = Tensor.empty(shape, dtype: .float16)
+        var at = 0
+        for p in parts {
+            precondition(p.dtype == .float16 && p.isContiguous, "concatRows joins contiguous float16 tensors")
+            let bytes = p.count * 2
+            withExtendedLifetime(p) { (out.storage.base + at).copyMemory(from: p.storage.base + p.offset * 2, byteCount: bytes) }
+            at += bytes
+        }
+        precondition(at == out.count * 2, "concatRows: the parts hold \(at / 2) values, the shape \(shape) needs \(out.count)")
+        return out
     }
 }

@@ -17,8 +17,10 @@ public struct VisionAnswerer {
     }
 
     /// The answer to `question` about images given as encoder tokens [K, T, C] (K images of T tokens);
-    /// `onToken` receives each decoded piece as it comes (streaming).
-    public func answer(_ question: String, tokens: Tensor, maxTokens: Int = 24, onText: (String) -> Void = { _ in }) throws -> String {
+    /// `onText` receives each decoded piece as it comes (streaming), `onTokenID` each generated id.
+    /// `stopAtEnd` false decodes `maxTokens` tokens whatever they are (speed measurements).
+    public func answer(_ question: String, tokens: Tensor, maxTokens: Int = 24, stopAtEnd: Bool = true, onText: (String) -> Void = { _ in },
+                       onTokenID: (Int) -> Void = { _ in }) throws -> String {
         precondition(tokens.rank == 3, "image tokens must be [images, tokens, channels], got \(tokens.shape)")
         let (k, t) = (tokens.shape[0], tokens.shape[1])
         let prompt = try VisionPrompt.build(tokenizer: tokenizer, question: question, images: k, tokensPerImage: t)
@@ -36,8 +38,9 @@ public struct VisionAnswerer {
             var next = lm.logits(h.sliced(axis: 1, (h.dim(1) - 1)..<h.dim(1))).reshaped([-1]).argmax(axis: 0).toIntArray()[0]
             var ids: [Int] = []
             var shown = ""
-            while next != end && next != tokenizer.eosTokenID && ids.count < maxTokens {
+            while (!stopAtEnd || (next != end && next != tokenizer.eosTokenID)) && ids.count < maxTokens {
                 ids.append(next)
+                onTokenID(next)
                 let decoded = tokenizer.decode(ids, skipSpecialTokens: true)
                 if decoded.count > shown.count, decoded.hasPrefix(shown) { onText(String(decoded.dropFirst(shown.count))); shown = decoded }
                 next = lm.lastLogits(Tensor(indices: [next], shape: [1, 1]), cache: cache).reshaped([-1]).argmax(axis: 0).toIntArray()[0]

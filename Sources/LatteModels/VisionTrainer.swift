@@ -28,13 +28,15 @@ public struct VisionTrainingSettings: Codable, Equatable, Sendable {
     }
 }
 
-/// One training sample: a tokenized prompt with its answer (`VisionPrompt`) and the row of the cached
-/// image features it shows.
+/// One training sample: a tokenized prompt with its answer(s) (`VisionPrompt`) and the row of the
+/// cached image features it shows, in feature set `source` (one set per dataset: Fashion-MNIST, digits,
+/// emoji).
 public struct VisionTrainingSample: Equatable, Sendable {
     public var prompt: VisionPrompt
     public var feature: Int
+    public var source: Int
 
-    public init(prompt: VisionPrompt, feature: Int) { (self.prompt, self.feature) = (prompt, feature) }
+    public init(prompt: VisionPrompt, feature: Int, source: Int = 0) { (self.prompt, self.feature, self.source) = (prompt, feature, source) }
 }
 
 /// The vision path's step for `TrainingRun`: the projector maps cached frozen-encoder tokens into the
@@ -54,18 +56,29 @@ public final class VisionTrainer: StepTrainer {
     public let projector: ImageTokenProjector
     public let settings: VisionTrainingSettings
     public let samples: [VisionTrainingSample]
-    /// Cached encoder tokens [N, T, C] in float32.
-    public let features: Tensor
+    /// Cached encoder tokens [N, T, C], one tensor per source (float32 or float16: 60,000 images × 16
+    /// tokens × 1,280 channels is 2.5 GB in float16; a batch's rows are widened when drawn).
+    public let featureSets: [Tensor]
+    /// The first feature set (the one-source case).
+    public var features: Tensor { featureSets[0] }
     public let update: ParameterUpdate
     public var ema: ExponentialMovingAverage { update.ema! }
     public private(set) var drawn = 0
     private var order: [Int] = []
     private var orderEpoch = -1
 
-    public init(lm: LLaMAModel, projector: ImageTokenProjector, features: Tensor, samples: [VisionTrainingSample],
+    public convenience init(lm: LLaMAModel, projector: ImageTokenProjector, features: Tensor, samples: [VisionTrainingSample],
+                            settings: VisionTrainingSettings) throws {
+        try self.init(lm: lm, projector: projector, featureSets: [features], samples: samples, settings: settings)
+    }
+
+    public init(lm: LLaMAModel, projector: ImageTokenProjector, featureSets: [Tensor], samples: [VisionTrainingSample],
                 settings: VisionTrainingSettings) throws {
-        guard features.rank == 3, features.shape[2] == projector.encoderChannels else {
-            throw TrainingError(message: "image features must be [N, tokens, \(projector.encoderChannels)], got \(features.shape)")
+        guard let features = featureSets.first else { throw TrainingError(message: "no image features") }
+        for f in featureSets {
+            guard f.rank == 3, f.shape[2] == projector.encoderChannels, f.shape[1] == features.shape[1] else {
+                throw TrainingError(message: "image features must be [N, \(features.shape[1]) tokens, \(projector.encoderChannels)], got \(f.shape)")
+            }
         }
         guard projector.width == lm.configuration.hiddenSize else {
             throw TrainingError(message: "the projector writes \(projector.width)-wide embeddings, the language model is \(lm.configuration.hiddenSize) wide")
@@ -74,15 +87,16 @@ public final class VisionTrainer: StepTrainer {
         let tokens = features.shape[1]
         let block = samples[0].prompt.imagePositions
         for s in samples {
-            guard s.prompt.imagePositions == block, block.count == tokens, s.prompt.answerStart < s.prompt.ids.count,
-                  (0..<features.shape[0]).contains(s.feature) else {
-                throw TrainingError(message: "a sample's image block \(s.prompt.imagePositions), answer or feature row \(s.feature) does not fit \(tokens) image tokens at \(block) of \(features.shape[0]) images")
+            guard s.prompt.imagePositions == block, block.count == tokens,
+                  s.prompt.answerRanges.allSatisfy({ !$0.isEmpty && $0.lowerBound > block.upperBound && $0.upperBound <= s.prompt.ids.count }),
+                  featureSets.indices.contains(s.source), (0..<featureSets[s.source].shape[0]).contains(s.feature) else {
+                throw TrainingError(message: "a sample's image block \(s.prompt.imagePositions), answers \(s.prompt.answerRanges) or feature row \(s.feature) of set \(s.source) does not fit \(tokens) image tokens at \(block) of \(featureSets.map { $0.shape[0] }) images")
             }
         }
         lm.freeze()
         self.lm = lm
         self.projector = projector
-        self.features = features.toFloat32().contiguous()
+        self.featureSets = featureSets.map { $0.dtype == .float16 ? $0.contiguous() : $0.toFloat32().contiguous() }
         self.samples = samples
         self.settings = settings
         update = .adamW(model: projector, weightDecay: settings.weightDecay, emaDecay: settings.emaDecay,
@@ -111,18 +125,21 @@ public final class VisionTrainer: StepTrainer {
         let length = chosen.map(\.prompt.ids.count).max()!
         let ids = chosen.flatMap { $0.prompt.ids + [Int](repeating: VisionPrompt.placeholderID, count: length - $0.prompt.ids.count) }
         let text = withoutGradient { lm.inputEmbeddings(Tensor(indices: ids, shape: [batch.count, length])) }
-        let images = projector(features.indexSelect(axis: 0, indices: Tensor(indices: chosen.map(\.feature))))
+        let rows = withoutGradient { Tensor.concat(chosen.map { featureSets[$0.source].sliced(axis: 0, $0.feature..<($0.feature + 1)).toFloat32() }, axis: 0) }
+        let images = projector(rows)
         let embeddings = ImageTokenInsertion.embeddings(batch: text, block: chosen[0].prompt.imagePositions, with: images)
         let hidden = lm.hiddenStates(embeddings: embeddings)
-        // Position p predicts token p + 1: the rows before each answer token.
-        var rows: [Int] = [], targets: [Int] = []
+        // Position p predicts token p + 1: the rows before each answer token (every turn's answer).
+        var predicting: [Int] = [], targets: [Int] = []
         for (b, s) in chosen.enumerated() {
-            for p in s.prompt.answerStart..<s.prompt.ids.count {
-                rows.append(b * length + p - 1)
-                targets.append(s.prompt.ids[p])
+            for range in s.prompt.answerRanges {
+                for p in range {
+                    predicting.append(b * length + p - 1)
+                    targets.append(s.prompt.ids[p])
+                }
             }
         }
-        let picked = hidden.reshaped([batch.count * length, lm.configuration.hiddenSize]).indexSelect(axis: 0, indices: Tensor(indices: rows))
+        let picked = hidden.reshaped([batch.count * length, lm.configuration.hiddenSize]).indexSelect(axis: 0, indices: Tensor(indices: predicting))
         let logits = lm.logits(picked)
         let predicted = withoutGradient { logits.argmax(axis: 1).toIntArray() }
         let right = zip(predicted, targets).filter { $0 == $1 }.count

@@ -14,9 +14,18 @@ import LatteTensor
 /// test images and with the project's Fashion-MNIST classifier (docs/evaluation.md).
 /// A model whose model.json names an `evaluation` (a captioned model) is measured against its data's
 /// held-out split instead: FID, prompt adherence and memorisation (`EvalCommand+Captioned.swift`).
+/// `latte eval`: `latte eval generation` (the default, so `latte eval --model …` is unchanged) and
+/// `latte eval understanding` (the vision path). A group without options of its own, so each subcommand's
+/// `--model` is its own.
+struct EvalGroupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "Evaluate a model: its images (the default: FID, class accuracy, speed) or its vision path (`understanding`).",
+        subcommands: [EvalCommand.self, EvalUnderstandingCommand.self], defaultSubcommand: EvalCommand.self)
+}
+
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "FID, class accuracy and speed of a LatteFlow text-to-image model.")
+        commandName: "generation", abstract: "FID, class accuracy and speed of a LatteFlow text-to-image model (the default of `latte eval`).")
 
     @Option(help: "A LatteFlow model folder.") var model = "models/latteflow-fashion"
     @Option(help: "The classifier folder (default: models/fashion-classifier; for a captioned model, the one its model.json names).")

@@ -27,6 +27,9 @@ struct GenerateCommand: ParsableCommand {
     var groups: ExpertGroupList?
     @Flag(help: "Run every layer at every step (the vanilla model's cost) instead of the owning group only; for comparing time per image.")
     var vanilla = false
+    @Flag(help: "Then ask the model's vision path (vision.json in the model folder; the same loaded backbone) about each generated image and print the answers.")
+    var describe = false
+    @Option(help: "With --describe: the question asked about each image.") var question = "What is this?"
 
     /// The routing the switches ask for.
     func routing() throws -> ExpertRouting {
@@ -47,7 +50,11 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         if let threads { Parallel.threadCount = threads }
         let start = Date()
-        let pipeline = try loadPipeline(model)
+        if describe && !VisionModelConfiguration.present(in: URL(fileURLWithPath: model)) {
+            throw CommandFailure("--describe: \(model) has no vision weights (\(VisionModelConfiguration.fileName) + vision.safetensors); train them with `latte train-vision --output \(model)`, or leave out --describe")
+        }
+        // With --describe the vision path answers with the generator's own prompt backbone: one loaded model.
+        let (pipeline, backbone) = try loadModelFolder(model) { try TextToImagePipeline.loadWithBackbone(directory: $0, assets: .fetchIfMissing(log: say)) }
         try sampling.guide.apply(to: pipeline)
         let loaded = Date().timeIntervalSince(start)
         let prompts: [String]
@@ -75,5 +82,18 @@ struct GenerateCommand: ParsableCommand {
         let guided = settings.guideWeight != 1 && pipeline.guide != nil ? ", autoguidance \(settings.guideWeight)" : ""
         try ImageGrid.write(ImageTensors.images(images, scale: scale), columns: count, to: output)
         print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) \(settings.solver.rawValue) steps, guidance \(settings.guidance)\(guided) — \(String(format: "%.2f", seconds / Double(requests.count))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
+        if describe { try self.describe(images, prompts: requests.map(\.prompt), seeds: requests.map(\.seed), backbone: backbone) }
+    }
+
+    /// Asks the vision path `question` about each generated image ([N, C, H, W] in [−1, 1]) and prints
+    /// the answers beside the output file and the image's place in it.
+    func describe(_ images: Tensor, prompts: [String], seeds: [UInt64], backbone: Backbone) throws {
+        let chat = try VisionChat.load(folder: URL(fileURLWithPath: model), backbone: backbone)
+        for (i, image) in ImageTensors.images(images).enumerated() {
+            let x = VisionImage.tensor(of: image, size: chat.configuration.inputSize)
+            let tokens = chat.encoder.features(x).adaptiveAveragePoolTokens(grid: chat.configuration.grid)
+            let answer = try chat.answerer.answer(question, tokens: tokens)
+            print("\(output) #\(i + 1) (row \(i / count + 1), column \(i % count + 1); \"\(prompts[i])\", seed \(seeds[i])): \(answer)")
+        }
     }
 }

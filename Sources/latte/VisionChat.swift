@@ -12,7 +12,8 @@ import LatteTensor
 /// Images are checked and shrunk before any tensor is made: a file that is not a PNG or JPEG, one with
 /// no pixels, one larger than `maxPixels` (refused from its header, before decoding) each get their own
 /// message naming the file; a decodable image is flattened onto black (Fashion-MNIST's background)
-/// and resized to the encoder's input size at once, so memory is bounded by the decoded file.
+/// and, when larger than the encoder's input, shrunk to it at once, so memory is bounded by the decoded
+/// file (`VisionImage`).
 struct VisionChat {
     /// 64 M pixels: a 256 MiB RGBA buffer at most (ImageLimits' own default allows 1 GiB).
     static let maxPixels = 1 << 26
@@ -22,12 +23,14 @@ struct VisionChat {
     let answerer: VisionAnswerer
     let encoder: EfficientNetLite
 
-    static func load(folder: URL) throws -> VisionChat {
+    /// `backbone`: an already loaded backbone to share (`latte generate --describe`: the generator's
+    /// prompt backbone); nil loads the one vision.json names.
+    static func load(folder: URL, backbone shared: Backbone? = nil) throws -> VisionChat {
         let (c, projector) = try VisionModelConfiguration.load(folder: folder)
         guard c.encoder == EfficientNetLiteWeights.assetName else {
             throw CommandFailure("\(folder.path)/vision.json names the encoder '\(c.encoder)'; this build knows \(EfficientNetLiteWeights.assetName)")
         }
-        let backbone = try Backbone.load(c.backbone, assets: .fetchIfMissing(log: say))
+        let backbone = try shared ?? Backbone.load(c.backbone, assets: .fetchIfMissing(log: say))
         guard let lm = backbone.model as? LLaMAModel, lm.configuration.hiddenSize == c.width else {
             throw CommandFailure("\(folder.path)/vision.json: the projector writes \(c.width)-wide embeddings, which the backbone '\(c.backbone)' does not take")
         }
@@ -36,7 +39,7 @@ struct VisionChat {
                           encoder: encoder)
     }
 
-    /// An image file as the encoder's input [1, C, S, S] in [0, 1] (C = 1 for grey files, else 3).
+    /// An image file as the encoder's input [1, C, H, W] in [0, 1] (C = 1 for grey files, else 3; at most S × S).
     static func prepare(_ path: String, size: Int) throws -> Tensor {
         let bytes: [UInt8]
         do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
@@ -44,7 +47,7 @@ struct VisionChat {
         }
         let isPNG = bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]), isJPEG = bytes.starts(with: [0xFF, 0xD8])
         guard isPNG || isJPEG else { throw CommandFailure("--image \(path): not an image (a PNG or JPEG file is needed)") }
-        var image: Image
+        let image: Image
         do { image = try ImageFile.decode(bytes, file: path, limits: ImageLimits(maxDimension: 32768, maxPixels: maxPixels)) } catch let e as ImageError {
             switch e.kind {
             case .tooLarge: throw CommandFailure("--image \(path): too large to load (\(e.message)); the limit is \(maxPixels) pixels — shrink it first")
@@ -52,21 +55,7 @@ struct VisionChat {
             }
         }
         guard image.width > 0, image.height > 0, !image.pixels.isEmpty else { throw CommandFailure("--image \(path): no decodable pixels (an empty image)") }
-        // Alpha onto black, then one resize to the encoder's size.
-        if image.channels == 2 || image.channels == 4 {
-            let c = image.channels, colour = c - 1
-            var flat = [UInt8](repeating: 0, count: image.width * image.height * colour)
-            for i in 0..<(image.width * image.height) {
-                let a = UInt32(image.pixels[i * c + c - 1])
-                for k in 0..<colour { flat[i * colour + k] = UInt8((UInt32(image.pixels[i * c + k]) * a + 127) / 255) }
-            }
-            image = Image(width: image.width, height: image.height, channels: colour, pixels: flat)
-        }
-        if image.width != size || image.height != size { image = image.resized(width: size, height: size) }
-        let c = image.channels
-        var planes = [Float](repeating: 0, count: c * size * size)
-        for i in 0..<(size * size) { for k in 0..<c { planes[k * size * size + i] = Float(image.pixels[i * c + k]) / 255 } }
-        return Tensor(planes, shape: [1, c, size, size])
+        return VisionImage.tensor(of: image, size: size)
     }
 
     /// Streams the answer to `question` about `images` to standard output.

@@ -1,6 +1,7 @@
 import Foundation
 import LatteNN
 import LatteTensor
+import LatteTokenizers
 import XCTest
 @testable import LatteModels
 
@@ -105,5 +106,67 @@ final class VisionTrainerTests: XCTestCase {
         XCTAssertEqual(projector.linear_2.weight.value.toArray(), trainer.projector.linear_2.weight.value.toArray())
         try Data("{}".utf8).write(to: folder.appendingPathComponent("vision.json"))
         XCTAssertThrowsError(try VisionModelConfiguration.load(folder: folder)) { XCTAssertTrue("\($0)".contains("vision.json"), "\($0)") }
+    }
+
+    /// A two-turn sample: the loss is the mean over both answers' tokens, the image rows come from the
+    /// sample's own feature set (float16 widened), and `VisionPrompt.build(turns:)` lays out exactly the
+    /// one-question prompt as its first turn.
+    func testMultiTurnLossCoversEveryAnswerFromItsOwnFeatureSet() throws {
+        let lm = ImageTokenTests.tinyModel()
+        var g = RandomGenerator(seed: 4)
+        let projector = ImageTokenProjector(encoderChannels: 6, width: 16, generator: &g)
+        let first = Tensor.normal([1, 2, 6], generator: &g), second = Tensor.normal([2, 2, 6], generator: &g).to(.float16)
+        // [start, user, img, img, q, assistant, A1, end, user, q2, assistant, A2, end]
+        let ids = [1, 2, 0, 0, 5, 3, 11, 4, 2, 6, 3, 12, 4]
+        let two = VisionPrompt(ids: ids, imagePositions: 2..<4, answerStart: 6, turnAnswers: [6..<8, 11..<13])
+        XCTAssertEqual(two.answerRanges, [6..<8, 11..<13])
+        let samples = [VisionTrainingSample(prompt: two, feature: 1, source: 1),
+                       VisionTrainingSample(prompt: VisionPrompt(ids: Array(ids[..<8]), imagePositions: 2..<4, answerStart: 6), feature: 0)]
+        let trainer = try VisionTrainer(lm: lm, projector: projector, featureSets: [first, second], samples: samples,
+                                        settings: VisionTrainingSettings(steps: 1, batchSize: 2))
+        let manual: Float = withoutGradient {
+            let text = lm.inputEmbeddings(Tensor(indices: ids, shape: [1, ids.count]))
+            let images = projector(second.sliced(axis: 0, 1..<2).toFloat32())
+            let logp = lm.logits(lm.hiddenStates(embeddings: ImageTokenInsertion.embeddings(text, replacing: [2, 3], with: images)))
+                .reshaped([ids.count, -1]).logSoftmax(axis: -1).toArray()
+            let v = lm.configuration.vocabularySize
+            let picked = [6, 7, 11, 12].map { p in -logp[(p - 1) * v + ids[p]] }
+            return picked.reduce(0, +) / Float(picked.count)
+        }
+        XCTAssertEqual(withoutGradient { trainer.loss([0]).loss.item() }, manual, accuracy: 1e-5)
+        // A padded batch of a two-turn and a one-turn sample weighs every answer token alike (4 + 2 tokens).
+        let one = withoutGradient { trainer.loss([1]).loss.item() }
+        XCTAssertEqual(withoutGradient { trainer.loss([0, 1]).loss.item() }, (4 * manual + 2 * one) / 6, accuracy: 1e-5)
+        XCTAssertThrowsError(try VisionTrainer(lm: lm, projector: projector, featureSets: [first, second],
+                                               samples: [VisionTrainingSample(prompt: two, feature: 1, source: 0)],
+                                               settings: VisionTrainingSettings(steps: 1))) { error in
+            XCTAssertTrue("\(error)".contains("feature row 1 of set 0"), "\(error)")
+        }
+
+        let tokenizer = try Tokenizer.load(contentsOf: try Self.chatMLTokenizer())
+        let built = try VisionPrompt.build(tokenizer: tokenizer, turns: [("What?", "A bag."), ("Shoes?", "No.")], tokensPerImage: 3)
+        let single = try VisionPrompt.build(tokenizer: tokenizer, question: "What?", answer: "A bag.", tokensPerImage: 3)
+        XCTAssertEqual(Array(built.ids[..<single.ids.count]), single.ids, "the first turn is the one-question layout")
+        XCTAssertEqual(built.answerRanges.count, 2)
+        XCTAssertEqual(built.answerRanges[0], single.answerStart..<single.ids.count)
+        XCTAssertEqual(Array(built.ids[built.answerRanges[1]]), tokenizer.encode("No.<|im_end|>", addSpecialTokens: false))
+        XCTAssertEqual(Array(built.ids[single.ids.count..<built.answerRanges[1].lowerBound]),
+                       tokenizer.encode("\n<|im_start|>user\nShoes?<|im_end|>\n<|im_start|>assistant\n", addSpecialTokens: false))
+        XCTAssertEqual(built.ids.count, built.answerRanges[1].upperBound)
+    }
+
+    /// A character-level tokenizer with ChatML's markers (printable ASCII, newline, then the markers).
+    static func chatMLTokenizer() throws -> URL {
+        var vocab: [String: Int] = [:]
+        for (i, c) in (32...126).enumerated() { vocab[String(Character(UnicodeScalar(UInt8(c))))] = i }
+        vocab["\n"] = 95
+        let specials = [("<|im_start|>", 96), ("<|im_end|>", 97)]
+        for (text, id) in specials { vocab[text] = id }
+        let added = specials.map { ["id": $0.1, "content": $0.0, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true] as [String: Any] }
+        let json: [String: Any] = ["version": "1.0", "added_tokens": added, "normalizer": NSNull(), "pre_tokenizer": NSNull(), "post_processor": NSNull(),
+                                   "decoder": NSNull(), "model": ["type": "BPE", "vocab": vocab, "merges": [String]()] as [String: Any]]
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("chatml-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        return url
     }
 }

@@ -28,7 +28,7 @@ public enum VisionQuestions {
     static let kindQuestions = ["Which kind of item is it?", "What kind of thing is this?", "What category does this item belong to?"]
     static let footwearQuestions = ["Is this footwear?", "Is this something you wear on your feet?", "Are these shoes?"]
     static let digitQuestions = ["What digit is this?", "Which number is written here?", "What number do you see?"]
-    static let digitWords = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    public static let digitWords = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
     /// Three examples per Fashion-MNIST image (what it is, its kind, whether it is footwear).
     public static func fashion(labels: [Int], seed: UInt64) -> [VisionExample] {

@@ -9,7 +9,8 @@ import LatteTensor
 /// transformers on the same shapes). Peak memory is per process: measure each weight mode in its own.
 public struct LanguageModelBenchmark {
     public struct Options {
-        /// A GGUF file, a Hugging Face folder or a known backbone name (smollm2).
+        /// A GGUF file, a Hugging Face folder, a known backbone name (smollm2), or a randomly initialised
+        /// Qwen2-VL (`RandomQwen2VL.names`: qwen2-vl-2b-random, qwen2-vl-tiny-random).
         public var model = "smollm2"
         public var promptTokens = 256
         public var decodeTokens = 64
@@ -18,7 +19,19 @@ public struct LanguageModelBenchmark {
         public var repeats = 2
         /// Keep a GGUF's Q8_0 / Q4_1 weights quantised in memory.
         public var quantized = false
+        /// The layers' format when `quantized` quantises a Qwen2-VL folder at load.
+        public var quantizedFormat = QuantizedFormat.q8_0
+        /// The weight format of a random Qwen2-VL model.
+        public var randomWeights = RandomQwen2VL.Weights.f32
+        /// Also measure the streaming-read bandwidth at each thread count (the decode speed limit).
+        public var measureBandwidth = true
         public init() {}
+
+        /// What the weights are, as the report names them.
+        public var weightsLabel: String {
+            if RandomQwen2VL.isTiny(model) != nil { return randomWeights.rawValue }
+            return quantized ? "quantized" : "float32"
+        }
     }
 
     /// One thread count's speeds.
@@ -28,6 +41,8 @@ public struct LanguageModelBenchmark {
         public let decodeTokensPerSecond: Double
         public let prefillCPUMillisecondsPerToken: Double
         public let decodeCPUMillisecondsPerToken: Double
+        /// Streaming-read bytes per second at this thread count, measured just before decoding.
+        public let readBytesPerSecond: Double?
     }
 
     public struct Result {
@@ -37,6 +52,8 @@ public struct LanguageModelBenchmark {
         public let loadSeconds: Double
         public let rows: [Row]
         public let peakResidentMegabytes: Double?
+        /// Bytes of weights one decoded token reads, when the model can say (Qwen2-VL).
+        public let decodeWeightBytes: Int?
     }
 
     public let options: Options
@@ -44,10 +61,17 @@ public struct LanguageModelBenchmark {
 
     public func run() throws -> Result {
         let o = options
-        let modelURL = try Backbone.locate(o.model)
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let lm = try Backbone.loadModel(at: modelURL, keepQuantized: o.quantized)
+        let modelURL: URL, lm: any CausalLanguageModel
+        if let tiny = RandomQwen2VL.isTiny(o.model) {
+            modelURL = URL(fileURLWithPath: o.model)
+            lm = try RandomQwen2VL.languageModel(tiny: tiny, weights: o.randomWeights)
+        } else {
+            modelURL = try Backbone.locate(o.model)
+            lm = try Backbone.loadModel(at: modelURL, keepQuantized: o.quantized, quantizedFormat: o.quantizedFormat)
+        }
         let loadSeconds = Self.seconds(since: loadStart)
+        let weightBytes = (lm as? Qwen2VLModel)?.decodeWeightBytes
         let c = lm.geometry
         guard o.promptTokens + o.decodeTokens <= c.contextLength else {
             throw BenchmarkOptionError("\(o.promptTokens) + \(o.decodeTokens) tokens exceed the model's \(c.contextLength) positions")
@@ -62,6 +86,7 @@ public struct LanguageModelBenchmark {
             var prefillBest = Double.infinity, prefillCPU = Double.infinity
             var decode = 0.0, decodeCPU = Double.infinity
             var greedy = TokenSampler(SamplingParameters())
+            let bandwidth = o.measureBandwidth ? MemoryBandwidth.streamingRead() : nil
             for _ in 0..<o.repeats {
                 let cache = lm.makeCache()
                 var start = DispatchTime.now().uptimeNanoseconds
@@ -85,10 +110,11 @@ public struct LanguageModelBenchmark {
             // CPU time beside wall time: on a shared machine wall time includes waiting for a core.
             rows.append(Row(threads: t, prefillTokensPerSecond: Double(o.promptTokens) / prefillBest, decodeTokensPerSecond: decode,
                             prefillCPUMillisecondsPerToken: prefillCPU * 1000 / Double(o.promptTokens),
-                            decodeCPUMillisecondsPerToken: decodeCPU * 1000 / Double(o.decodeTokens)))
+                            decodeCPUMillisecondsPerToken: decodeCPU * 1000 / Double(o.decodeTokens),
+                            readBytesPerSecond: bandwidth))
         }
         return Result(model: modelURL, options: o, layers: c.layerCount, hidden: c.hiddenSize, loadSeconds: loadSeconds,
-                      rows: rows, peakResidentMegabytes: Self.peakResidentMegabytes())
+                      rows: rows, peakResidentMegabytes: Self.peakResidentMegabytes(), decodeWeightBytes: weightBytes)
     }
 
     static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -116,12 +142,14 @@ extension LanguageModelBenchmark.Result {
         let results: [[String: Any]] = rows.map {
             ["threads": $0.threads, "prefill_tokens_per_second": $0.prefillTokensPerSecond,
              "decode_tokens_per_second": $0.decodeTokensPerSecond, "prefill_cpu_ms_per_token": $0.prefillCPUMillisecondsPerToken,
-             "decode_cpu_ms_per_token": $0.decodeCPUMillisecondsPerToken]
+             "decode_cpu_ms_per_token": $0.decodeCPUMillisecondsPerToken,
+             "read_bytes_per_second": $0.readBytesPerSecond as Any,
+             "decode_limit_tokens_per_second": decodeLimit($0) as Any]
         }
         let object: [String: Any] = [
             "model": model.path, "prompt_tokens": o.promptTokens, "decode_tokens": o.decodeTokens,
             "layers": layers, "hidden": hidden, "load_seconds": loadSeconds,
-            "weights": o.quantized ? "quantized" : "float32",
+            "weights": o.weightsLabel, "decode_weight_bytes": decodeWeightBytes as Any,
             "peak_resident_mb": peakResidentMegabytes as Any, "results": results]
         return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
@@ -129,13 +157,27 @@ extension LanguageModelBenchmark.Result {
     /// The human-readable report, one line per thread count.
     public var table: String {
         let o = options
-        var lines = ["\(model.lastPathComponent) (\(o.quantized ? "weights kept quantised" : "float32 weights")): \(o.promptTokens) prompt tokens, \(o.decodeTokens) decoded, load \(String(format: "%.2f", loadSeconds)) s"]
+        var lines = ["\(model.lastPathComponent) (weights \(o.weightsLabel)): \(o.promptTokens) prompt tokens, \(o.decodeTokens) decoded, load \(String(format: "%.2f", loadSeconds)) s"
+                     + (decodeWeightBytes.map { String(format: ", %.3f GB of weights read per decoded token", Double($0) / 1e9) } ?? "")]
         for r in rows {
-            lines.append(String(format: "threads %d: prefill %.1f tok/s (%.2f CPU ms/token), decode %.1f tok/s (%.2f CPU ms/token)",
-                                r.threads, r.prefillTokensPerSecond, r.prefillCPUMillisecondsPerToken,
-                                r.decodeTokensPerSecond, r.decodeCPUMillisecondsPerToken))
+            var line = String(format: "threads %d: prefill %.2f tok/s (%.2f CPU ms/token), decode %.3f tok/s (%.2f CPU ms/token)",
+                              r.threads, r.prefillTokensPerSecond, r.prefillCPUMillisecondsPerToken,
+                              r.decodeTokensPerSecond, r.decodeCPUMillisecondsPerToken)
+            if let bw = r.readBytesPerSecond { line += String(format: "; streaming read %.1f GB/s", bw / 1e9) }
+            if let limit = decodeLimit(r) {
+                line += String(format: " → bandwidth limit %.3f tok/s, decode at %.0f %% of it", limit, 100 * r.decodeTokensPerSecond / limit)
+            }
+            lines.append(line)
         }
         lines.append(peakResidentMegabytes.map { String(format: "peak resident memory %.0f MB", $0) } ?? "peak resident memory unknown (no /proc/self/status)")
         return lines.joined(separator: "\n")
+    }
+}
+
+extension LanguageModelBenchmark.Result {
+    /// Tokens/s if decoding only streamed the weights at the measured read bandwidth.
+    func decodeLimit(_ r: LanguageModelBenchmark.Row) -> Double? {
+        guard let bw = r.readBytesPerSecond, let bytes = decodeWeightBytes, bytes > 0 else { return nil }
+        return bw / Double(bytes)
     }
 }

@@ -92,6 +92,14 @@ public enum QuantizedGemv {
         }
     }
 
+    /// Rows of float32 `x` (`columns` values, rows `ldx` apart) quantised into `format`'s blocks at
+    /// weights + j·rowBytes, rounding as ggml's reference quantisers do (see latte_quant.h).
+    public static func quantize(format: QuantizedFormat, rows: Int, columns: Int, x: UnsafePointer<Float>, ldx: Int,
+                                into weights: UnsafeMutableRawPointer, rowBytes: Int) {
+        let rc = latte_quant_quantize_rows(format.rawValue, rows, columns, x, ldx, weights, rowBytes)
+        precondition(rc == 0, "quantise: \(columns) columns are not a whole number of 32-weight blocks")
+    }
+
     /// out[j·ld + i] = W[j, i] as float32 for j in 0..<rows, i in 0..<columns.
     public static func dequantize(format: QuantizedFormat, rows: Int, columns: Int, weights: UnsafeRawPointer,
                                   rowBytes: Int, into out: UnsafeMutablePointer<Float>, ld: Int) {

@@ -1,5 +1,6 @@
 import Foundation
 import LatteFormats
+import LatteKernels
 import LatteTokenizers
 
 /// A language model and its tokenizer, loaded to back the LaTtE-Flow generator (as a
@@ -22,22 +23,40 @@ public struct Backbone {
     /// Loads `spec`: a GGUF file (LLaMA architecture; it holds its tokenizer), a Hugging Face folder with
     /// `tokenizer.json` (LLaMA family, or Qwen2-VL when its config.json says `qwen2_vl`), or the name of
     /// a pinned asset (`smollm2`), found in `cache` or fetched as `assets` allows. `keepQuantized` keeps
-    /// a GGUF's Q8_0 / Q4_1 matrices quantised (see `LLaMAModel.load(gguf:keepQuantized:)`).
+    /// a GGUF's Q8_0 / Q4_1 matrices quantised (see `LLaMAModel.load(gguf:keepQuantized:)`) and
+    /// quantises a Qwen2-VL folder's language model to `quantizedFormat` at load (`Qwen2VLQuantization`).
+    /// `mmproj` is llama.cpp's vision-projector file for a Qwen2-VL language-model GGUF.
     public static func load(_ spec: String, assets: AssetPolicy = .requirePresent, cache: AssetCache = AssetCache(),
-                            keepQuantized: Bool = false) throws -> Backbone {
+                            keepQuantized: Bool = false, quantizedFormat: QuantizedFormat = .q8_0,
+                            mmproj: URL? = nil) throws -> Backbone {
         let location = try locate(spec, assets: assets, cache: cache)
         let tokenizerURL = isFolder(location) ? location.appendingPathComponent("tokenizer.json") : location
         guard FileManager.default.fileExists(atPath: tokenizerURL.path) else {
             throw BackboneError("\(location.path) is a model folder without tokenizer.json")
         }
-        let model = try loadModel(at: location, keepQuantized: keepQuantized)
+        let model = try loadModel(at: location, keepQuantized: keepQuantized, quantizedFormat: quantizedFormat, mmproj: mmproj)
         return Backbone(model: model, tokenizer: try Tokenizer.load(contentsOf: tokenizerURL), location: location)
     }
 
-    /// The model alone (no tokenizer) from a GGUF file or a Hugging Face folder.
-    public static func loadModel(at location: URL, keepQuantized: Bool = false) throws -> any CausalLanguageModel & PromptBackbone {
-        guard isFolder(location) else { return try LLaMAModel.load(from: location, keepQuantized: keepQuantized) }
-        if Qwen2VLConfiguration.describesQwen2VL(folder: location) { return try Qwen2VLModel.load(huggingFaceFolder: location) }
+    /// The model alone (no tokenizer) from a GGUF file or a Hugging Face folder. `quantizedFormat` is the
+    /// layers' format when `keepQuantized` quantises a Qwen2-VL folder (a LLaMA folder stays as stored).
+    /// A GGUF of architecture `qwen2vl` loads as Qwen2-VL, with its vision tower from `mmproj` if given.
+    public static func loadModel(at location: URL, keepQuantized: Bool = false, quantizedFormat: QuantizedFormat = .q8_0,
+                                 mmproj: URL? = nil) throws -> any CausalLanguageModel & PromptBackbone {
+        if !isFolder(location) {
+            guard FileManager.default.fileExists(atPath: location.path) else { throw LLaMAError(file: location.path, "no such file or folder") }
+            let gguf = try GGUFFile(path: location.path)
+            if gguf.metadata["general.architecture"]?.string == "qwen2vl" {
+                return try Qwen2VLModel.load(gguf: gguf, mmproj: try mmproj.map { try GGUFFile(path: $0.path) }, keepQuantized: keepQuantized)
+            }
+            if let mmproj { throw BackboneError("\(mmproj.path): a vision projector (mmproj) goes with a Qwen2-VL GGUF; \(location.path) is not one") }
+            return try LLaMAModel.load(gguf: gguf, keepQuantized: keepQuantized)
+        }
+        if let mmproj { throw BackboneError("\(mmproj.path): a vision projector (mmproj) goes with a Qwen2-VL language-model GGUF, not a folder") }
+        if Qwen2VLConfiguration.describesQwen2VL(folder: location) {
+            return try Qwen2VLModel.load(huggingFaceFolder: location,
+                                         quantization: keepQuantized ? Qwen2VLQuantization(layers: quantizedFormat) : nil)
+        }
         return try LLaMAModel.load(huggingFaceFolder: location)
     }
 

@@ -32,7 +32,7 @@ public struct ChatPrompt {
 
 extension Backbone {
     /// Whether the backbone takes images (a Qwen2-VL model).
-    public var canSee: Bool { model is Qwen2VLModel }
+    public var canSee: Bool { (model as? Qwen2VLModel)?.hasVisionWeights == true }
 
     /// `turns` through the backbone's chat template, ending with the assistant's generation prompt:
     /// Qwen2-VL's template for a Qwen2-VL model (one `<|image_pad|>` per merged vision patch of each
@@ -89,6 +89,7 @@ extension Backbone {
             }
         }
         guard !images.isEmpty else { return (nil, []) }
+        // A folder's own preprocessor_config.json; a GGUF gets the defaults, which are Qwen2-VL's.
         let url = location.appendingPathComponent("preprocessor_config.json")
         let processor = FileManager.default.fileExists(atPath: url.path) ? try Qwen2VLImageProcessor(preprocessorConfig: url) : Qwen2VLImageProcessor()
         let input = try processor(images)

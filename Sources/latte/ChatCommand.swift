@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LatteFormats
+import LatteKernels
 import LatteModels
 import LatteTokenizers
 
@@ -16,8 +17,11 @@ struct ChatCommand: ParsableCommand {
     @Option(name: .long, help: "A GGUF file, a Hugging Face folder (config.json, *.safetensors, tokenizer.json; LLaMA family or Qwen2-VL), a known name (smollm2), or a LatteFlow model folder with vision weights (vision.json). Without it, --image uses the default model folder (\(defaultModelFolder)).")
     var model: String?
 
-    @Option(name: .long, help: "An image (PNG or JPEG) to ask about; may be repeated. Needs a Qwen2-VL folder or a model folder with vision weights (the default model's, without --model).")
+    @Option(name: .long, help: "An image (PNG or JPEG) to ask about; may be repeated. Needs a Qwen2-VL folder, a Qwen2-VL GGUF with --mmproj, or a model folder with vision weights (the default model's, without --model).")
     var image: [String] = []
+
+    @Option(name: .long, help: "llama.cpp's vision-projector GGUF (mmproj, architecture clip) for a Qwen2-VL language-model GGUF given as --model.")
+    var mmproj: String?
 
     @Option(name: .long, help: "The user message (with --raw: the exact text to continue).")
     var prompt: String
@@ -49,8 +53,10 @@ struct ChatCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue the prompt text as is, without the chat template.")
     var raw = false
 
-    @Flag(name: .long, help: "Keep a GGUF's Q8_0/Q4_1 weights quantised in memory (faster decoding, less memory; activations rounded to int8 in the dot products).")
+    @Flag(name: .long, help: "Keep a GGUF's Q8_0/Q4_1 weights quantised in memory, or quantise a Qwen2-VL folder's language model at load (faster decoding, less memory; activations rounded to int8 in the dot products).")
     var quantized = false
+    @Option(name: .long, help: "With --quantized, the format a Qwen2-VL folder's layers are quantised to: q8_0 or q4_1 (embedding/head Q8_0 either way).")
+    var quantizedFormat: QuantizedFormat = .q8_0
     @Flag(name: .long, help: "Do not print the speed to standard error.")
     var quiet = false
 
@@ -78,9 +84,14 @@ struct ChatCommand: ParsableCommand {
         if model == nil {
             throw CommandFailure("the default model folder \(defaultModelFolder) holds no vision weights (vision.json + vision.safetensors, written by `latte train-vision`): give --model with a Qwen2-VL folder, or a folder that has them (docs/vision.md)")
         }
-        let backbone = try Backbone.load(chosen, assets: .requirePresent, keepQuantized: quantized)
+        let projector = mmproj.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
+        let backbone = try Backbone.load(chosen, assets: .requirePresent, keepQuantized: quantized, quantizedFormat: quantizedFormat,
+                                         mmproj: projector)
         if !image.isEmpty && !backbone.canSee {
-            throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder, or a LatteFlow folder with vision weights); '\(chosen)' is a text-only language model")
+            if backbone.model is Qwen2VLModel {
+                throw ValidationError("--image with the Qwen2-VL GGUF '\(chosen)' needs its vision projector: --mmproj FILE (llama.cpp's mmproj GGUF)")
+            }
+            throw ValidationError("--image needs a vision-language model (a Qwen2-VL folder, a Qwen2-VL GGUF with --mmproj, or a LatteFlow folder with vision weights); '\(chosen)' is a text-only language model")
         }
         if raw && image.count > 1 { throw ValidationError("--raw takes one --image at most") }
         let pictures = try image.map { try ImageFile.read(($0 as NSString).expandingTildeInPath) }

@@ -12,5 +12,5 @@ struct Latte: AsyncParsableCommand {
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print ratios against references measured in the same run.",
-        subcommands: [BenchGemmCommand.self, BenchTransformerCommand.self, BenchKernelsCommand.self, BenchTokenizerCommand.self, BenchSampleCommand.self, BenchLMCommand.self, BenchVAECommand.self, BenchTrainCommand.self, BenchBatchingCommand.self, BenchServeCommand.self, BenchDistributedCommand.self])
+        subcommands: [BenchGemmCommand.self, BenchTransformerCommand.self, BenchKernelsCommand.self, BenchTokenizerCommand.self, BenchSampleCommand.self, BenchLMCommand.self, BenchVisionCommand.self, BenchVAECommand.self, BenchTrainCommand.self, BenchBatchingCommand.self, BenchServeCommand.self, BenchDistributedCommand.self])
 }

@@ -38,6 +38,13 @@ int latte_quant_kind_supported(int kind);
 int latte_quant_dequantize_rows(int type, ptrdiff_t n, ptrdiff_t k, const void *w, ptrdiff_t rowBytes,
                                 float *out, ptrdiff_t ldo);
 
+/// Quantises float32 rows into `type`'s blocks: row j of `x` (k values, rows `ldx` apart) into
+/// w + j·rowBytes, as ggml's reference quantisers do (Q8_0: d = max|x|/127, q = round(x/d); Q4_1:
+/// d = (max − min)/15, m = min, q = min(15, ⌊(x − m)/d + ½⌋)), scales rounded to half to nearest even.
+/// Returns 0, or -1 for an unknown type or bad k.
+int latte_quant_quantize_rows(int type, ptrdiff_t n, ptrdiff_t k, const float *x, ptrdiff_t ldx, void *w,
+                              ptrdiff_t rowBytes);
+
 /// A 64-byte aligned float buffer of at least `count` elements owned by the calling thread and kept
 /// between calls (one slot, separate from the GEMM's scratch so a panel survives the GEMM it feeds).
 /// NULL when memory is exhausted.

@@ -13,6 +13,8 @@ public final class Qwen2VLModel: Module {
     public let visual: Qwen2VLVisionTower
     public let lm_head: Linear?
     public let configuration: Qwen2VLConfiguration
+    /// False when only a language model was loaded (a GGUF without its mmproj file): images are refused.
+    public internal(set) var hasVisionWeights = true
 
     public init(configuration c: Qwen2VLConfiguration) {
         configuration = c
@@ -29,6 +31,7 @@ public final class Qwen2VLModel: Module {
 
     /// Logits over the vocabulary for hidden states […, hidden], the head converted `rows` at a time.
     public func logits(_ hidden: Tensor, headBlockRows rows: Int) -> Tensor {
+        if let q = lm_head?.quantizedWeight ?? (lm_head == nil ? model.embed_tokens.quantizedWeight : nil) { return q.linear(hidden) }
         let weight = lm_head?.weight.tensor ?? model.embed_tokens.weight.tensor
         guard weight.dtype == .bfloat16, weight.isContiguous else { return Tensor.linear(hidden, weight: weight) }
         if hidden.count / hidden.dim(-1) <= BFloat16Projection.maxRows { return BFloat16Projection.apply(hidden, weight: weight, bias: nil) }
@@ -52,6 +55,9 @@ public final class Qwen2VLModel: Module {
                                                             mergeSize: c.vision.spatialMergeSize)
         var embeddings = model.embed(Tensor(indices: tokens, shape: [1, tokens.count]))
         if let vision {
+            guard hasVisionWeights else {
+                throw LLaMAError(file: "prompt", "this Qwen2-VL model was loaded without its vision tower (a language-model GGUF needs its mmproj file for images)")
+            }
             let features = try visual(vision)
             embeddings = Self.scatter(features, into: embeddings, at: tokens.indices.filter { tokens[$0] == c.imageTokenID })
         }
@@ -104,10 +110,14 @@ extension Qwen2VLModel {
     /// model.safetensors.index.json. Strict (every parameter present with its shape, no stray key).
     /// Tensors keep their storage, so a bf16 checkpoint stays bf16 (memory-mapped) and each layer
     /// converts its weights to float32 when it runs.
-    public static func load(huggingFaceFolder folder: URL) throws -> Qwen2VLModel {
+    ///
+    /// With `quantization`, the language model's matrices are then quantised in memory
+    /// (`quantizeLanguageModel`) and the model runs forward only.
+    public static func load(huggingFaceFolder folder: URL, quantization: Qwen2VLQuantization? = nil) throws -> Qwen2VLModel {
         let configuration = try Qwen2VLConfiguration(configJSON: folder.appendingPathComponent("config.json"))
         let model = Qwen2VLModel(configuration: configuration)
         try model.loadWeights(folder: folder) { try sanitize($0, tied: configuration.tieWordEmbeddings) }
+        if let quantization { try model.quantizeLanguageModel(quantization) }
         return model
     }
 

@@ -43,6 +43,28 @@ public final class QuantizedWeight: @unchecked Sendable {
         self.bytes = UnsafeRawPointer(buffer)
     }
 
+    /// Quantises a float matrix [rows, columns] (any float dtype, e.g. a bf16 checkpoint's) into an owned
+    /// buffer, `blockRows` rows converted to float32 at a time so a large table (the 2B model's
+    /// 151936-row head) never exists as a whole float32 copy. Blocks are quantised in parallel.
+    public init(quantizing matrix: Tensor, format: QuantizedFormat, blockRows: Int = 256) throws {
+        guard matrix.rank == 2 else { throw QuantizedWeightError("only a matrix can be quantised, got shape \(matrix.shape)") }
+        let (rows, columns) = (matrix.shape[0], matrix.shape[1])
+        let rb = try Self.check(format: format, rows: rows, columns: columns, byteCount: rows * format.rowBytes(columns: max(columns, 0)))
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * rb), alignment: 64)
+        let source = matrix.detached()
+        let chunks = (rows + blockRows - 1) / blockRows
+        Parallel.forEach(chunks) { c in
+            let r0 = c * blockRows, r1 = min(rows, r0 + blockRows)
+            let block = source.sliced(axis: 0, r0..<r1).toFloat32().contiguous()
+            withExtendedLifetime(block) {
+                QuantizedGemv.quantize(format: format, rows: r1 - r0, columns: columns, x: block.f32, ldx: columns,
+                                       into: buffer + r0 * rb, rowBytes: rb)
+            }
+        }
+        (self.format, self.rows, self.columns, rowBytes, owner, ownedBuffer) = (format, rows, columns, rb, nil, buffer)
+        self.bytes = UnsafeRawPointer(buffer)
+    }
+
     deinit { ownedBuffer?.deallocate() }
 
     private static func check(format: QuantizedFormat, rows: Int, columns: Int, byteCount: Int) throws -> Int {

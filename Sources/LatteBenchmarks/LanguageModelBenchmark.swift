@@ -23,7 +23,9 @@ public struct LanguageModelBenchmark {
         public var quantizedFormat = QuantizedFormat.q8_0
         /// The weight format of a random Qwen2-VL model.
         public var randomWeights = RandomQwen2VL.Weights.f32
-        /// Also measure the streaming-read bandwidth at each thread count (the decode speed limit).
+        /// Also measure the streaming-read bandwidth at each thread count (the decode speed limit), in
+        /// this process before the model is loaded; its buffer is freed and the peak-memory mark reset
+        /// after, so it does not count in the peak.
         public var measureBandwidth = true
         public init() {}
 
@@ -41,7 +43,7 @@ public struct LanguageModelBenchmark {
         public let decodeTokensPerSecond: Double
         public let prefillCPUMillisecondsPerToken: Double
         public let decodeCPUMillisecondsPerToken: Double
-        /// Streaming-read bytes per second at this thread count, measured just before decoding.
+        /// Streaming-read bytes per second at this thread count, measured in the same process (before loading).
         public let readBytesPerSecond: Double?
     }
 
@@ -61,6 +63,11 @@ public struct LanguageModelBenchmark {
 
     public func run() throws -> Result {
         let o = options
+        var bandwidths: [Int: Double] = [:]
+        if o.measureBandwidth {
+            for t in o.threadCounts { bandwidths[t] = Parallel.withThreadCount(t) { MemoryBandwidth.streamingRead() } }
+            ResidentMemory.resetPeak()
+        }
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let modelURL: URL, lm: any CausalLanguageModel
         if let tiny = RandomQwen2VL.isTiny(o.model) {
@@ -86,7 +93,7 @@ public struct LanguageModelBenchmark {
             var prefillBest = Double.infinity, prefillCPU = Double.infinity
             var decode = 0.0, decodeCPU = Double.infinity
             var greedy = TokenSampler(SamplingParameters())
-            let bandwidth = o.measureBandwidth ? MemoryBandwidth.streamingRead() : nil
+            let bandwidth = bandwidths[t]
             for _ in 0..<o.repeats {
                 let cache = lm.makeCache()
                 var start = DispatchTime.now().uptimeNanoseconds

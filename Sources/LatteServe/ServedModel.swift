@@ -31,7 +31,7 @@ public final class ServedModel: @unchecked Sendable {
     public var size: String { "\(width)x\(height)" }
 
     /// True for a vision-language backbone (Qwen2-VL): chat accepts images.
-    public var canSee: Bool { backbone.model is Qwen2VLModel }
+    public var canSee: Bool { backbone.canSee }
 
     /// Loads a model folder and its backbone (fetching a pinned backbone only if `assets` allows).
     public static func load(directory: URL, assets: AssetPolicy) throws -> ServedModel {

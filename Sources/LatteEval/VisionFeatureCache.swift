@@ -27,7 +27,7 @@ public struct VisionFeatureCache {
     /// Tokens [N, grid², 1280] of images [N, C, H, W] in [0, 1]: read from the cache, or computed in
     /// chunks of `chunk` images (`progress(done, total)` after each) and stored. `half`: returned in
     /// float16 as stored (60,000 images × 16 tokens are 2.5 GB so, 4.9 GB in float32), each chunk
-    /// narrowed as it is computed, so no float32 copy of the whole set ever exists.
+    /// narrowed as it is computed into the one output tensor, so no float32 copy of the whole set ever exists.
     public func tokens(of images: Tensor, chunk: Int = 64, half: Bool = false, log: (String) -> Void = { _ in },
                        progress: (Int, Int) -> Void = { _, _ in }) throws -> Tensor {
         let n = images.shape[0], t = grid * grid, c = EfficientNetLite.featureChannels
@@ -39,16 +39,20 @@ public struct VisionFeatureCache {
             }
             log("ignoring unreadable image-token cache \(url.path)")
         }
-        var parts: [Tensor] = []
+        // Each chunk is narrowed to float16 straight into the one output tensor: no list of parts to join,
+        // so the peak is the output plus one chunk, and no freed parts are left fragmenting the heap.
+        let all = Tensor.empty([n, t, c], dtype: .float16)
+        let rowBytes = t * c * 2
         var done = 0
         while done < n {
             let m = min(chunk, n - done)
-            let map = encoder.features(images.sliced(axis: 0, done..<(done + m)))
-            parts.append(map.adaptiveAveragePoolTokens(grid: grid).to(.float16).contiguous())
+            let part = encoder.features(images.sliced(axis: 0, done..<(done + m))).adaptiveAveragePoolTokens(grid: grid).to(.float16).contiguous()
+            withExtendedLifetime(part) {
+                (all.storage.base + done * rowBytes).copyMemory(from: part.storage.base + part.offset * 2, byteCount: m * rowBytes)
+            }
             done += m
             progress(done, n)
         }
-        let all = Self.concatRows(parts, shape: [n, t, c])
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // Written whole to a temporary name, then moved: a killed run leaves no half file under the key.
         let partial = url.appendingPathExtension("partial")
@@ -59,17 +63,4 @@ public struct VisionFeatureCache {
         return half ? all : all.toFloat32().contiguous()
     }
 
-    /// Contiguous float16 tensors joined along their first axis without widening (`Tensor.concat` works in float32).
-    static func concatRows(_ parts: [Tensor], shape: [Int]) -> Tensor {
-        let out = Tensor.empty(shape, dtype: .float16)
-        var at = 0
-        for p in parts {
-            precondition(p.dtype == .float16 && p.isContiguous, "concatRows joins contiguous float16 tensors")
-            let bytes = p.count * 2
-            withExtendedLifetime(p) { (out.storage.base + at).copyMemory(from: p.storage.base + p.offset * 2, byteCount: bytes) }
-            at += bytes
-        }
-        precondition(at == out.count * 2, "concatRows: the parts hold \(at / 2) values, the shape \(shape) needs \(out.count)")
-        return out
-    }
 }

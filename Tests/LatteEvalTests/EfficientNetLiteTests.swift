@@ -75,5 +75,13 @@ final class EfficientNetLiteTests: XCTestCase {
         _ = try cache.tokens(of: Tensor(values, shape: x.shape)) { logs.append($0) }
         XCTAssertTrue(logs.last?.contains("cached at") ?? false, "a changed pixel is a new entry: \(logs)")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".safetensors") }.count, 2)
+        // Two images in chunks of one, kept in float16: each row is its own image's tokens.
+        let y = Tensor(values, shape: x.shape)   // the fixtures differ in size; the changed-pixel copy has x's
+        let pair = try cache.tokens(of: Tensor.concat([x, y], axis: 0), chunk: 1, half: true)
+        XCTAssertEqual(pair.dtype, .float16)
+        XCTAssertEqual(pair.shape, [2, 4, 1280])
+        XCTAssertEqual(pair.sliced(axis: 0, 0..<1).toFloat32().toArray(), first.toArray())
+        let second = net.features(y).adaptiveAveragePoolTokens(grid: 2).toArray(), row = pair.sliced(axis: 0, 1..<2).toFloat32().toArray()
+        for k in stride(from: 0, to: second.count, by: 97) { XCTAssertEqual(row[k], second[k], accuracy: 2e-3 * max(1, abs(second[k]))) }
     }
 }

@@ -8,6 +8,12 @@
 #   scripts/ablations.sh report          # tables (report.md) and figures from the JSONs present so far
 #   scripts/ablations.sh speed           # only the speed pass (run it on a quiet machine)
 #   scripts/ablations.sh publish         # copy the figures into docs/images/ and the tables into docs/ablations.md
+#   scripts/ablations.sh save            # copy the measured results (JSONs, gate maps, training logs) into results/ablations/
+#
+# Results outlive the machine: `save` copies every finished measurement into results/ablations/ (committed,
+# a few hundred kB), and every phase first copies them back into ABLATIONS_DIR, so a new machine skips
+# what is already measured (a row whose evaluations are all saved is not trained again; an unfinished row
+# is trained again from step 0 — same seed, one thread: the same weights — to the checkpoints it lacks).
 #
 # Environment: ABLATIONS_DIR (default ~/ablations; never inside the repository), ABLATIONS_THREADS
 # (default 2), ABLATIONS_CPUS (e.g. "0": pin every command with taskset), ABLATIONS_ROWS (a subset of
@@ -25,6 +31,7 @@ SMOKE=${ABLATIONS_SMOKE:-0}
 RUN=()
 if [ -n "${ABLATIONS_CPUS:-}" ]; then RUN=(taskset -c "$ABLATIONS_CPUS"); fi
 LATTE=$REPO/.build/release/latte
+RESULTS=$REPO/results/ablations
 
 # The budget (docs/ablations.md, "Budget"): every compared row trains the default recipe for the same
 # schedule; the convergence rows keep their exports at CHECKPOINTS.
@@ -117,6 +124,12 @@ gates() {
   log "gates of $row → $out"
 }
 
+# row_measured ROW: every evaluation of the row's final model (both seed sets, the gates) is present.
+row_measured() {
+  local e=$DIR/rows/$1/eval
+  [ -s "$e/step-$FINAL-a.json" ] && [ -s "$e/step-$FINAL-b.json" ] && { [ "$1" = off ] || [ -s "$e/gates.json" ]; }
+}
+
 # row ROW: train, evaluate (every checkpoint with seed set A for the convergence rows; the final one
 # with both seed sets for all), read the gates.
 row() {
@@ -124,6 +137,9 @@ row() {
   [ -n "${FLAGS[$row]+set}" ] || { log "unknown row '$row' (rows: ${!FLAGS[*]})"; return 1; }
   for step in $CHECKPOINTS; do
     if [ "$step" != "$FINAL" ] && [[ "$CONVERGENCE" != *" $row "* ]]; then continue; fi
+    # Measured already (here or restored from results/ablations): no need for the weights again.
+    if [ "$step" != "$FINAL" ] && [ -s "$DIR/rows/$row/eval/step-$step-a.json" ]; then continue; fi
+    if [ "$step" = "$FINAL" ] && row_measured "$row"; then continue; fi
     train_to "$row" "$step" || return 1
     evaluate "$DIR/rows/$row/models/step-$step" "$DIR/rows/$row/eval/step-$step-a.json" "$SEED_A" "${SAMPLER[@]}" || return 1
   done
@@ -163,11 +179,49 @@ report() {
   log "report: $DIR/report/report.md, figures in $DIR/report/"
 }
 
+# restore: results saved in the repository (results/ablations/) copied into ABLATIONS_DIR where missing.
+# A row's training log goes back only with all its evaluations (the row is then never trained again);
+# an unfinished row writes a fresh log as it is trained again.
+restore() {
+  [ "$SMOKE" = 1 ] && return 0
+  [ -d "$RESULTS" ] || return 0
+  local f rel
+  while IFS= read -r f; do
+    rel=${f#"$RESULTS"/}
+    case "$rel" in rows/*/log.jsonl) continue ;; esac
+    [ -e "$DIR/$rel" ] && continue
+    mkdir -p "$(dirname "$DIR/$rel")" && cp "$f" "$DIR/$rel"
+  done < <(find "$RESULTS" -type f)
+  for f in "$RESULTS"/rows/*/log.jsonl; do
+    [ -f "$f" ] || continue
+    rel=${f#"$RESULTS"/rows/}; local r=${rel%%/*}
+    if row_measured "$r" && [ ! -e "$DIR/rows/$r/run/log.jsonl" ]; then
+      mkdir -p "$DIR/rows/$r/run" && cp "$f" "$DIR/rows/$r/run/log.jsonl"
+    fi
+  done
+}
+
+# save: every finished measurement into results/ablations/ (to be committed): evaluation and gate JSONs,
+# gate heatmaps, speed files, the grid, and each row's training log (log.jsonl: loss and seconds per step).
+save() {
+  [ "$SMOKE" = 1 ] && { echo "save: not for a smoke run" >&2; return 1; }
+  local f rel n=0
+  while IFS= read -r f; do
+    rel=${f#"$DIR"/}
+    case "$rel" in rows/*/run/log.jsonl) rel=${rel%/run/log.jsonl}/log.jsonl ;; esac
+    mkdir -p "$(dirname "$RESULTS/$rel")"
+    cmp -s "$f" "$RESULTS/$rel" || { cp "$f" "$RESULTS/$rel.tmp" && mv "$RESULTS/$rel.tmp" "$RESULTS/$rel" && n=$((n + 1)); }
+  done < <(find "$DIR/rows" "$DIR/grid" -type f \( -path '*/eval/*.json' -o -path '*/eval/*.png' -o -path '*/eval/*.load' \
+             -o -path '*/run/log.jsonl' -o -path '*/grid/*.json' \) ! -name '*.tmp' 2>/dev/null)
+  log "saved $n new or changed files into $RESULTS (commit them)"
+}
+
 build() {
   [ "${ABLATIONS_NO_BUILD:-0}" = 1 ] && return 0
   "${RUN[@]}" swift build -c release --product latte >> "$DIR/build.log" 2>&1 || { log "FAILED: swift build (see $DIR/build.log)"; exit 1; }
 }
 
+[ "$PHASE" = save ] || restore
 case "$PHASE" in
   all)
     build
@@ -184,6 +238,7 @@ case "$PHASE" in
     ;;
   report) report ;;
   speed) build; speed; report ;;
+  save) save ;;
   publish) report && python3 scripts/ablations_report.py --dir "$DIR" --latte "$LATTE" --steps "$STEPS" --batch "$BATCH" --publish "$REPO" ;;
-  *) echo "usage: scripts/ablations.sh [all|report|speed|publish]" >&2; exit 2 ;;
+  *) echo "usage: scripts/ablations.sh [all|report|speed|save|publish]" >&2; exit 2 ;;
 esac

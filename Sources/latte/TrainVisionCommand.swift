@@ -37,6 +37,8 @@ struct TrainVisionCommand: ParsableCommand {
     @Option(help: "Seed (projector weights, phrasings, data order).") var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Start over even if the run folder holds a checkpoint.") var restart = false
+    @Option(help: "Start the projector from a trained folder's vision weights (vision.json + vision.safetensors, the same input size, grid and width) instead of random ones: a run continues an earlier one with a schedule of its own.")
+    var initFrom: String?
 
     func validate() throws {
         if trainImages < 1 || trainImages > 60_000 { throw ValidationError("--train-images must be 1…60000") }
@@ -104,13 +106,19 @@ struct TrainVisionCommand: ParsableCommand {
         let totalSteps = steps ?? max(1, Int((Double(samples.count) * epochs / Double(batch)).rounded(.up)))
         var g = RandomGenerator(seed: seed)
         let projector = ImageTokenProjector(encoderChannels: EfficientNetLite.featureChannels, width: lm.configuration.hiddenSize, generator: &g)
+        var startedFrom = ""
+        if let initFrom {
+            try startProjector(projector, from: URL(fileURLWithPath: initFrom), width: lm.configuration.hiddenSize)
+            startedFrom = " init=\(initFrom)"
+            say("projector initialised from \(initFrom)")
+        }
         let settings = VisionTrainingSettings(steps: totalSteps, batchSize: batch, learningRate: lr, warmupSteps: warmup, emaDecay: emaDecay, seed: seed)
         let trainer = try VisionTrainer(lm: lm, projector: projector, featureSets: featureSets, samples: samples, settings: settings)
         let configuration = VisionModelConfiguration(inputSize: inputSize, grid: grid, encoderChannels: EfficientNetLite.featureChannels,
                                                      width: lm.configuration.hiddenSize, backbone: backbone)
         let sorted = JSONEncoder()
         sorted.outputFormatting = [.sortedKeys]
-        let identity = "settings=\(String(decoding: try sorted.encode(settings), as: UTF8.self)) vision=\(String(decoding: try sorted.encode(configuration), as: UTF8.self)) mix=\(mix.joined(separator: ",")) turns=\(turns)"
+        let identity = "settings=\(String(decoding: try sorted.encode(settings), as: UTF8.self)) vision=\(String(decoding: try sorted.encode(configuration), as: UTF8.self)) mix=\(mix.joined(separator: ",")) turns=\(turns)\(startedFrom)"
         let run = try TrainingRun(trainer: trainer, options: TrainingRun.Options(
             directory: runURL, steps: totalSteps, checkpointEvery: checkpointEvery, restart: restart, progressLabel: "train-vision",
             identity: identity), report: say)
@@ -151,5 +159,18 @@ struct TrainVisionCommand: ParsableCommand {
             for e in result.examples.prefix(6) { print("  Q: \(e.question)  A: \(e.answer)  [\(e.correct ? "right" : "wrong"), expected \(e.expected)]") }
         }
         print(String(format: "model: %@  loss curve: %@  log: %@  (%.0f s)", outputURL.path, curve.path, logURL.path, Date().timeIntervalSince(started)))
+    }
+
+    /// Copies a trained folder's projector weights into `projector`, refusing a folder made for another
+    /// input size, grid, encoder or LM width (its tokens would mean something else).
+    private func startProjector(_ projector: ImageTokenProjector, from folder: URL, width: Int) throws {
+        guard VisionModelConfiguration.present(in: folder) else {
+            throw CommandFailure("--init-from \(folder.path): no \(VisionModelConfiguration.fileName) (a folder written by `latte train-vision --output`)")
+        }
+        let (c, trained) = try VisionModelConfiguration.load(folder: folder)
+        guard c.inputSize == inputSize, c.grid == grid, c.width == width, c.encoderChannels == EfficientNetLite.featureChannels else {
+            throw CommandFailure("--init-from \(folder.path): trained for input size \(c.inputSize), grid \(c.grid), width \(c.width), \(c.encoderChannels) encoder channels; this run uses \(inputSize), \(grid), \(width), \(EfficientNetLite.featureChannels)")
+        }
+        try projector.update(parameters: Dictionary(uniqueKeysWithValues: trained.namedParameters().map { ($0.0, $0.1.value) }), strict: true)
     }
 }

@@ -10,23 +10,8 @@ import XCTest
 /// pinned encoder and SmolLM2 (`smollm2`, `efficientnet-lite0` assets): an answer streams for one and
 /// for two images, and each bad input stops with its own message naming the file.
 final class VisionChatCommandTests: XCTestCase {
-    var latte: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte") }
-
     func chat(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = latte
-        p.arguments = ["chat"] + arguments
-        let dir = FileManager.default.temporaryDirectory
-        let out = dir.appendingPathComponent("chat-out-\(UUID().uuidString)"), err = dir.appendingPathComponent("chat-err-\(UUID().uuidString)")
-        for f in [out, err] { FileManager.default.createFile(atPath: f.path, contents: nil) }
-        defer { for f in [out, err] { try? FileManager.default.removeItem(at: f) } }
-        let (o, e) = (try FileHandle(forWritingTo: out), try FileHandle(forWritingTo: err))
-        p.standardOutput = o
-        p.standardError = e
-        try p.run()
-        p.waitUntilExit()
-        try o.close(); try e.close()
-        return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+        try LatteExecutable.run(["chat"] + arguments)
     }
 
     /// CRC-32 (PNG's) of `bytes`.
@@ -40,9 +25,7 @@ final class VisionChatCommandTests: XCTestCase {
     }
 
     func testVisionChatAnswersAndRefusesBadImagesClearly() throws {
-        guard FileManager.default.isExecutableFile(atPath: latte.path) else {
-            return XCTFail("no latte executable beside the test bundle at \(latte.path): build it with `swift build -c release`")
-        }
+        try LatteExecutable.require()
         _ = try PinnedAssets.require("smollm2")
         _ = try PinnedAssets.require("efficientnet-lite0")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vision-chat-\(UUID().uuidString)")

@@ -12,23 +12,8 @@ import XCTest
 /// weights is refused by name.
 final class VisionUnderstandingCommandTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    var latte: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte") }
-
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = latte
-        p.arguments = arguments
-        let dir = FileManager.default.temporaryDirectory
-        let out = dir.appendingPathComponent("vu-out-\(UUID().uuidString)"), err = dir.appendingPathComponent("vu-err-\(UUID().uuidString)")
-        for f in [out, err] { FileManager.default.createFile(atPath: f.path, contents: nil) }
-        defer { for f in [out, err] { try? FileManager.default.removeItem(at: f) } }
-        let (o, e) = (try FileHandle(forWritingTo: out), try FileHandle(forWritingTo: err))
-        p.standardOutput = o
-        p.standardError = e
-        try p.run()
-        p.waitUntilExit()
-        try o.close(); try e.close()
-        return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+        try LatteExecutable.run(arguments)
     }
 
     /// A folder with tiny random vision weights (input 64, 2×2 tokens); `generator` also copies the
@@ -53,9 +38,7 @@ final class VisionUnderstandingCommandTests: XCTestCase {
     }
 
     func requireCommandAndAssets(_ names: [String]) throws {
-        guard FileManager.default.isExecutableFile(atPath: latte.path) else {
-            throw XCTSkip("no latte executable beside the test bundle at \(latte.path): build it with `swift build -c release`")
-        }
+        try LatteExecutable.require()
         for name in names { _ = try PinnedAssets.require(name) }
     }
 

@@ -145,6 +145,7 @@ public struct SampleBenchmark {
         let model = try LayerwiseTimestepExperts(config(k), seed: 1)
         var g = RandomGenerator(seed: 2)
         for (_, p) in model.namedParameters() { p.assign(Tensor.normal(p.value.shape, std: 0.02, generator: &g)) }
+        model.packLinearWeightsForInference()   // as `latte generate` samples
         let sampler = FlowSampler(model: model, settings: SamplerSettings(steps: options.steps, guidance: options.guidance, seed: 3))
         return try bestTime(repeats: options.repeats) { _ = try sampler.sample(prompt: cond, nullPrompt: null) }
     }

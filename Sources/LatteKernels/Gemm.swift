@@ -90,6 +90,9 @@ public enum Gemm {
         }
     }
 
+    /// Whether sgemm runs on OpenBLAS (LATTE_BLAS=openblas and the library loaded).
+    public static var routesToOpenBLAS: Bool { useOpenBLAS && OpenBLAS.shared != nil }
+
     /// LATTE_BLAS=openblas routes sgemm to OpenBLAS when it loads (read once).
     static let useOpenBLAS: Bool = {
         guard let raw = getenv("LATTE_BLAS") else { return false }

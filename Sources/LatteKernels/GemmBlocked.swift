@@ -29,8 +29,11 @@ enum GemmBlocked {
     static func run(
         kind: GemmKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads requested: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads requested: Int,
+        packedB: GemmPackedWeight? = nil
     ) {
+        // A pre-packed B (`GemmPackedWeight`, op(B) = Wᵀ) supplies every block's panels: nothing to pack.
+        assert(packedB == nil || (packedB!.kind == kind && packedB!.n == n && packedB!.k == k && transposeB))
         let mr = kind.mr, nr = kind.nr
         let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
         let mPad = mPanels * mr
@@ -93,17 +96,22 @@ enum GemmBlocked {
             if rowStart >= rowEnd || colStart >= colEnd { return }
             let ncMax = min(nc, colEnd - colStart)
             let ncPad = (ncMax + nr - 1) / nr * nr
-            guard let bp = latte_gemm_scratch(1, ncPad * min(kc, k)) else {
-                fatalError("sgemm: out of memory for packed B")
-            }
+            let scratch = packedB != nil ? nil : latte_gemm_scratch(1, ncPad * min(kc, k))
+            if packedB == nil && scratch == nil { fatalError("sgemm: out of memory for packed B") }
             var jc = colStart
             while jc < colEnd {
                 let ncb = min(nc, colEnd - jc)
                 var pc = 0
                 while pc < k {
                     let kcb = min(kc, k - pc)
-                    let src = transposeB ? b + jc * ldb + pc : b + pc * ldb + jc
-                    latte_gemm_pack_b(kind.rawValue, transposeB ? 1 : 0, src, ldb, kcb, ncb, bp)
+                    let bp: UnsafePointer<Float>
+                    if let packedB {
+                        bp = packedB.panels(depthOffset: pc, depth: kcb, column: jc)
+                    } else {
+                        let src = transposeB ? b + jc * ldb + pc : b + pc * ldb + jc
+                        latte_gemm_pack_b(kind.rawValue, transposeB ? 1 : 0, src, ldb, kcb, ncb, scratch!)
+                        bp = UnsafePointer(scratch!)
+                    }
                     // The first K block applies beta; later ones accumulate onto it.
                     let blockBeta: Float = pc == 0 ? beta : 1
                     var ic = rowStart

@@ -36,6 +36,7 @@ public final class ServedModel: @unchecked Sendable {
     /// Loads a model folder and its backbone (fetching a pinned backbone only if `assets` allows).
     public static func load(directory: URL, assets: AssetPolicy) throws -> ServedModel {
         let (pipeline, backbone) = try TextToImagePipeline.loadWithBackbone(directory: directory, assets: assets)
+        pipeline.packForInference()   // the server only samples: weights packed for the GEMM once
         return ServedModel(id: directory.standardizedFileURL.lastPathComponent, pipeline: pipeline, backbone: backbone)
     }
 }

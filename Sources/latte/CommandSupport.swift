@@ -17,8 +17,11 @@ let defaultModelFolder = "models/latteflow-fashion"
 
 /// Loads a model folder for a command: a pinned backbone missing from the asset cache is fetched
 /// (hash-checked, saying so), and a failure says where the default model lives.
+/// The pipeline only samples, so its generator's weights are packed for the GEMM once here.
 func loadPipeline(_ model: String) throws -> TextToImagePipeline {
-    try loadModelFolder(model) { try TextToImagePipeline.load(directory: $0, assets: .fetchIfMissing(log: say)) }
+    let pipeline = try loadModelFolder(model) { try TextToImagePipeline.load(directory: $0, assets: .fetchIfMissing(log: say)) }
+    pipeline.packForInference()
+    return pipeline
 }
 
 /// Runs `load` on the folder `model`, turning a failure into the message of `loadPipeline`.

@@ -160,6 +160,7 @@ struct EvalUnderstandingCommand: ParsableCommand {
             throw CommandFailure("--generated: \(model) is not a Fashion-MNIST class-conditional model (model.json records no ten class phrases)")
         }
         try sampling.guide.apply(to: pipeline)
+        pipeline.packForInference()
         let settings = try sampling.settings(for: pipeline, seed: generatedSeed)
         let jobs = (0..<10).flatMap { c in (0..<generated).map { i in (label: c, prompt: phrases[c][i % phrases[c].count]) } }
         let requests = jobs.enumerated().map { ImageRequest(prompt: $0.element.prompt, seed: generatedSeed &+ UInt64($0.offset)) }

@@ -56,6 +56,7 @@ struct GenerateCommand: ParsableCommand {
         // With --describe the vision path answers with the generator's own prompt backbone: one loaded model.
         let (pipeline, backbone) = try loadModelFolder(model) { try TextToImagePipeline.loadWithBackbone(directory: $0, assets: .fetchIfMissing(log: say)) }
         try sampling.guide.apply(to: pipeline)
+        pipeline.packForInference()
         let loaded = Date().timeIntervalSince(start)
         let prompts: [String]
         if sheet {

@@ -39,6 +39,15 @@ public final class TextToImagePipeline {
         }
     }
 
+    /// Packs the generator's and the guide's weights for inference (`packLinearWeightsForInference`):
+    /// each sampling step then skips re-packing every weight matrix for the GEMM, with results equal bit
+    /// for bit. For commands that only sample (generate, eval, serve): the pipeline can no longer be
+    /// saved or trained. Returns how many matrices were packed.
+    @discardableResult
+    public func packForInference() -> Int {
+        generator.packLinearWeightsForInference() + (guide?.packLinearWeightsForInference() ?? 0)
+    }
+
     /// Makes `generator` the guide, after checking it reads the same backbone and makes the same latents;
     /// nil removes the guide.
     public func setGuide(_ generator: LayerwiseTimestepExperts?) throws {

@@ -95,6 +95,10 @@ extension Module {
     /// `dtype` .float16 or .bfloat16 halves the file, .int8 stores matrices as row-wise int8 codes and
     /// the rest as f16 (`Int8RowwiseWeights`); loading converts back to float32.
     public func saveSafetensors(_ url: URL, metadata: [String: String] = [:], dtype: DType = .float32) throws {
+        // A weight packed for inference has left its parameter as a placeholder: saving would write zeros.
+        for case let (key, linear as Linear) in namedModules() where linear.packedWeight != nil {
+            throw PackedWeightError("\(key.isEmpty ? "the model" : key): its weight is packed for inference (`packLinearWeightsForInference`) and cannot be saved; save a model loaded without packing")
+        }
         try Safetensors.write(Safetensors.encode(parameterTensors(), as: dtype), metadata: metadata, to: url)
     }
 }

@@ -1,3 +1,4 @@
+import LatteKernels
 import LatteTensor
 
 /// y = x·Wᵀ + b with the weight stored [out, in], as checkpoints store it (torch.nn.Linear).
@@ -12,6 +13,9 @@ public final class Linear: Module, UnaryLayer {
     /// float32 copy first. Off by default: its sums round differently from the converting GEMM's, and
     /// each model keeps the results it was checked with (Qwen2-VL turns it on).
     public var readsBFloat16Directly = false
+    /// When set, the forward pass multiplies by this pre-packed copy of the weight (`packForInference`,
+    /// inference only; `weight` is then a placeholder).
+    public internal(set) var packedWeight: GemmPackedWeight?
 
     /// Randomly initialised: by default U(±1/√in) for weight and bias, as torch.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
@@ -33,6 +37,7 @@ public final class Linear: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         if let quantizedWeight { return quantizedWeight.linear(x, bias: bias?.tensor) }
         if readsBFloat16Directly { return BFloat16Projection.apply(x, weight: weight.tensor, bias: bias?.tensor) }
+        if let packedWeight { return packedWeight.linear(x, bias: bias?.tensor) }
         return Tensor.linear(x, weight: weight.tensor, bias: bias?.tensor)
     }
 }

@@ -26,22 +26,6 @@ enum GemmBlocked {
     /// Tasks per thread in a parallel phase (dynamic load balancing).
     static let tasksPerThread = 4
 
-    /// Whether a row-major A is packed anyway (`LATTE_GEMM_PACK_A`: `always`, `never`, or unset for the
-    /// default rule below; read once). Measuring aid for the AVX2 family, whose 6-row micro-kernel
-    /// broadcasts from six rows lda apart: at lda = 1024 floats they are 4 KiB apart and share one L1 set.
-    static let rowMajorAPacking: String = {
-        guard let raw = getenv("LATTE_GEMM_PACK_A") else { return "auto" }
-        return String(cString: raw)
-    }()
-
-    static func packsRowMajorA(kind: GemmKernel, lda: Int) -> Bool {
-        switch rowMajorAPacking {
-        case "always": return true
-        case "never": return false
-        default: return false
-        }
-    }
-
     static func run(
         kind: GemmKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -60,7 +44,7 @@ enum GemmBlocked {
         // are contiguous in k, so each of the MR broadcasts per step streams one row, and skipping the
         // pack removes a serial phase before the threads start. A transposed op(A) is packed: for each
         // KC block (offset pc·mPad), mPanels panels of MR×kcb.
-        let packsA = transposeA || packsRowMajorA(kind: kind, lda: lda)
+        let packsA = transposeA
         guard let ap = packsA ? latte_gemm_scratch(0, mPad * k) : UnsafeMutablePointer(mutating: a) else {
             fatalError("sgemm: out of memory for packed A")
         }
@@ -154,9 +138,3 @@ enum GemmBlocked {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif

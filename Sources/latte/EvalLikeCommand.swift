@@ -5,6 +5,7 @@ import LatteFlow
 import LatteFormats
 import LatteKernels
 import LatteModels
+import LatteNN
 import LatteTensor
 
 /// `latte eval like`: whether image prompts work. Held-out Fashion-MNIST test images are the prompts

@@ -72,6 +72,7 @@ struct EvalLikeCommand: ParsableCommand {
         let started = Date()
         let folder = URL(fileURLWithPath: model)
         let record = try ImagePromptModel.check(folder: folder, option: "eval like")
+        let net = try FashionClassifier.load(directory: URL(fileURLWithPath: classifier))
         let (pipeline, backbone) = try loadModelFolder(model) { try TextToImagePipeline.loadWithBackbone(directory: $0, assets: .fetchIfMissing(log: say)) }
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames, names == IDXDataset.fashionMNISTClasses else {
             throw CommandFailure("eval like: \(model) is not a Fashion-MNIST class-conditional model (model.json names no Fashion-MNIST classes)")
@@ -80,7 +81,6 @@ struct EvalLikeCommand: ParsableCommand {
         let likeSettings = try like.settings(sampling, pipeline: pipeline, seed: seed)
         try sampling.guide.apply(to: pipeline)
         let textSettings = try sampling.settings(for: pipeline, seed: seed)
-        let net = try FashionClassifier.load(directory: URL(fileURLWithPath: classifier))
 
         let test = try VisionData.fashion(split: .test, count: images)
         let tokens = try VisionFeatureCache(encoder: like.chat.encoder, grid: like.chat.configuration.grid).tokens(of: test.images, log: say)

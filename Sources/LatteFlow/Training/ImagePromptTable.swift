@@ -7,10 +7,10 @@ import LatteTensor
 /// `PromptTable` (entry i = prompt image i), through `ImagePromptEncoder` — the code `latte generate
 /// --like` samples with.
 ///
-/// Why cache them: an image prompt is ~31 tokens (16 image tokens, the ChatML head and the
-/// instruction), a SmolLM2 prefill of it costs ~2 × 135 M × 31 ≈ 8 GFLOP, about as much as a whole
-/// generator step of 32 rows; drawn afresh for every row of every image step it would make the run
-/// several times dearer. Its keys and values are 31 × 11,520 values, 0.71 MB in f16 (1.4 MB in f32),
+/// Why cache them: an image prompt is 32 tokens (16 image tokens, the ChatML head and the instruction);
+/// its SmolLM2 prefill took a fifth of a 32-row generator step (measured, one loaded thread: 13 prompts/s,
+/// 2.5 steps/s), so prefilling each image step's 32 afresh would make the step ~7× dearer. Its keys and
+/// values are 32 × 11,520 values, 0.74 MB in f16 (1.5 MB in f32),
 /// so a pool of prompt images (not the whole training set: 60,000 would take 43 GB) is prefilled once
 /// and each row draws its prompt from the pool. Stores as `PromptTable.prefill`: f32 in memory within
 /// the budget, else f16 in a file of the run folder (`PromptCacheFile`), reused on resume, continued after a kill.

@@ -11,7 +11,7 @@ import LatteTensor
 /// its SmolLM2 prefill took a fifth of a 32-row generator step (measured, one loaded thread: 13 prompts/s,
 /// 2.5 steps/s), so prefilling each image step's 32 afresh would make the step ~7× dearer. Its keys and
 /// values are 32 × 11,520 values, 0.74 MB in f16 (1.5 MB in f32),
-/// so a pool of prompt images (not the whole training set: 60,000 would take 43 GB) is prefilled once
+/// so a pool of prompt images (not the whole training set: 60,000 would take 44 GB) is prefilled once
 /// and each row draws its prompt from the pool. Stores as `PromptTable.prefill`: f32 in memory within
 /// the budget, else f16 in a file of the run folder (`PromptCacheFile`), reused on resume, continued after a kill.
 extension PromptTable {

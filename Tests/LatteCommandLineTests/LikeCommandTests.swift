@@ -26,7 +26,7 @@ final class LikeCommandTests: XCTestCase {
         p.executableURL = latte
         p.arguments = arguments
         let (out, err) = (root.appendingPathComponent("out-\(UUID().uuidString)"), root.appendingPathComponent("err-\(UUID().uuidString)"))
-        for f in [out, err] { FileManager.default.createFile(atPath: f.path, contents: nil) }
+        for f in [out, err] { _ = FileManager.default.createFile(atPath: f.path, contents: nil) }
         defer { for f in [out, err] { try? FileManager.default.removeItem(at: f) } }
         let (o, e) = (try FileHandle(forWritingTo: out), try FileHandle(forWritingTo: err))
         p.standardOutput = o
@@ -90,6 +90,7 @@ final class LikeCommandTests: XCTestCase {
         let manifest = try TextToImageManifest.load(directory: out)
         let record = try XCTUnwrap(manifest.imagePrompts)
         XCTAssertEqual(record.instruction, ImagePromptEncoder.defaultInstruction)
+        XCTAssertEqual(record.steps, 4)
         XCTAssertEqual(record.visionSHA256, try SHA256.hash(fileAt: model.appendingPathComponent("vision.safetensors").path))
         XCTAssertNoThrow(try record.checkVisionWeights(in: out))
         XCTAssertEqual(manifest.classPhrases, try TextToImageManifest.load(directory: model).classPhrases)
@@ -124,6 +125,11 @@ final class LikeCommandTests: XCTestCase {
             XCTAssertEqual(e["text_right"] as? Bool, e["text_predicted"] as? String == e["label"] as? String)
         }
         XCTAssertEqual((json["examples"] as? [[String: Any]])?.map { $0["test_index"] as? Int }, [0, 1, 2])
+        // Image prompts sample with image_prompts' guidance and without the text-trained guide.
+        let likeSettings = try XCTUnwrap(json["like_settings"] as? [String: Any])
+        XCTAssertEqual(likeSettings["guidance"] as? Double, Double(record.defaultGuidance))
+        XCTAssertEqual(likeSettings["guide_weight"] as? Double, 1)
+        XCTAssertEqual((json["text_settings"] as? [String: Any])?["guide_weight"] as? Double, Double(manifest.defaultGuideWeight ?? 1))
         let promptAccuracy = try XCTUnwrap(json["prompt_image_classifier_accuracy"] as? Double)
         XCTAssertTrue((0...1).contains(promptAccuracy))
 

@@ -15,7 +15,7 @@ public struct ImagePromptRecord: Codable, Equatable, Sendable {
     /// Classifier-free guidance for image prompts when `--cfg` is not given (autoguidance is off for
     /// them: the folder's guide, if any, was trained on text prompts only).
     public var defaultGuidance: Float
-    /// Fine-tuning steps and the share of them that kept text prompts, for readers.
+    /// Fine-tuning steps behind these weights and the share of steps that kept text prompts, for readers.
     public var steps: Int
     public var textFraction: Float
     /// Prompt images per class the run drew from (the pool whose keys and values were cached).

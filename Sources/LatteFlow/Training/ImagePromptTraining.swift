@@ -116,6 +116,8 @@ public enum ImagePromptTraining {
         report("fine-tuning \(o.model.path)'s generator (\(model.parameterCount()) parameters) on image prompts, \(Int((o.textFraction * 100).rounded())) % of the steps on text: \(o.steps) steps × \(o.batch) latents, \(Parallel.threadCount) threads")
         let lossCurve = o.runDirectory.appendingPathComponent("loss.png"), log = run.logURL!
         try run.run(export: { step in
+            var exported = exported
+            exported.imagePrompts?.steps = step   // the steps this export has had, of the schedule's o.steps
             try trainer.withAveragedWeights {
                 try TextToImagePipeline.writeFolder(manifest: exported, generator: model, autoencoder: vae, guide: guide, weights: .float16,
                                                     metadata: ["step": "\(step)"],

@@ -30,11 +30,8 @@ public struct VisionAnswerer {
         }
         let end = tokenizer.tokenToID("<|im_end|>")!
         return withoutGradient {
-            let text = lm.inputEmbeddings(Tensor(indices: prompt.ids, shape: [1, prompt.ids.count]))
-            let images = projector(tokens.reshaped([1, k * t, tokens.shape[2]]))
-            let embeddings = ImageTokenInsertion.embeddings(batch: text, block: prompt.imagePositions, with: images)
             let cache = lm.makeCache(capacity: prompt.ids.count + maxTokens)
-            let h = lm.hiddenStates(embeddings: embeddings, cache: cache)
+            let h = prefill(prompt, tokens: tokens, cache: cache)
             var next = lm.logits(h.sliced(axis: 1, (h.dim(1) - 1)..<h.dim(1))).reshaped([-1]).argmax(axis: 0).toIntArray()[0]
             var ids: [Int] = []
             var shown = ""
@@ -46,6 +43,25 @@ public struct VisionAnswerer {
                 next = lm.lastLogits(Tensor(indices: [next], shape: [1, 1]), cache: cache).reshaped([-1]).argmax(axis: 0).toIntArray()[0]
             }
             return tokenizer.decode(ids, skipSpecialTokens: true).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// The prompt of `question` about images given as encoder tokens [K, T, C], laid out by `VisionPrompt`.
+    public func prompt(_ question: String, tokens: Tensor) throws -> VisionPrompt {
+        precondition(tokens.rank == 3, "image tokens must be [images, tokens, channels], got \(tokens.shape)")
+        return try VisionPrompt.build(tokenizer: tokenizer, question: question, images: tokens.shape[0], tokensPerImage: tokens.shape[1])
+    }
+
+    /// Runs `prompt` (its placeholder rows replaced by the projected `tokens` [K, T, C]) through the LM into
+    /// `cache` and returns the hidden states [1, prompt length, width]: the chat path's prefill, whose
+    /// keys and values `latte generate --like` reads as an image prompt (`ImagePromptEncoder`, tested equal).
+    public func prefill(_ prompt: VisionPrompt, tokens: Tensor, cache: KVCache) -> Tensor {
+        withoutGradient {
+            let (k, t) = (tokens.shape[0], tokens.shape[1])
+            let text = lm.inputEmbeddings(Tensor(indices: prompt.ids, shape: [1, prompt.ids.count]))
+            let images = projector(tokens.reshaped([1, k * t, tokens.shape[2]]))
+            let embeddings = ImageTokenInsertion.embeddings(batch: text, block: prompt.imagePositions, with: images)
+            return lm.hiddenStates(embeddings: embeddings, cache: cache)
         }
     }
 }

@@ -19,8 +19,8 @@ import LatteTensor
 /// `--model` is its own.
 struct EvalGroupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Evaluate a model: its images (the default: FID, class accuracy, speed) or its vision path (`understanding`).",
-        subcommands: [EvalCommand.self, EvalUnderstandingCommand.self], defaultSubcommand: EvalCommand.self)
+        commandName: "eval", abstract: "Evaluate a model: its images (the default: FID, class accuracy, speed), its vision path (`understanding`) or its image prompts (`like`).",
+        subcommands: [EvalCommand.self, EvalUnderstandingCommand.self, EvalLikeCommand.self], defaultSubcommand: EvalCommand.self)
 }
 
 struct EvalCommand: ParsableCommand {

@@ -30,6 +30,8 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Then ask the model's vision path (vision.json in the model folder; the same loaded backbone) about each generated image and print the answers.")
     var describe = false
     @Option(help: "With --describe: the question asked about each image.") var question = "What is this?"
+    @Option(name: .customLong("like"), help: ArgumentHelp("Draw images like this one instead of from text (PNG or JPEG; repeat for more rows): the image tokens go into the prompt the generator reads. Needs a model trained for it (`latte train-like`).", valueName: "image"))
+    var like: [String] = []
 
     /// The routing the switches ask for.
     func routing() throws -> ExpertRouting {
@@ -40,7 +42,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if prompt == nil && !sheet { throw ValidationError("give --prompt TEXT or --sheet") }
+        if [prompt != nil, sheet, !like.isEmpty].filter({ $0 }).count != 1 { throw ValidationError("give one of --prompt TEXT, --sheet or --like IMAGE") }
         if count < 1 || count > 256 { throw ValidationError("--count must be between 1 and 256") }
         if scale < 1 || scale > 16 { throw ValidationError("--scale must be between 1 and 16") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
@@ -53,8 +55,10 @@ struct GenerateCommand: ParsableCommand {
         if describe && !VisionModelConfiguration.present(in: URL(fileURLWithPath: model)) {
             throw CommandFailure("--describe: \(model) has no vision weights (\(VisionModelConfiguration.fileName) + vision.safetensors); train them with `latte train-vision --output \(model)`, or leave out --describe")
         }
-        // With --describe the vision path answers with the generator's own prompt backbone: one loaded model.
+        let likeRecord = like.isEmpty ? nil : try ImagePromptModel.check(folder: URL(fileURLWithPath: model), option: "--like", images: like)
+        // With --describe and --like the vision path reads with the generator's own prompt backbone: one loaded model.
         let (pipeline, backbone) = try loadModelFolder(model) { try TextToImagePipeline.loadWithBackbone(directory: $0, assets: .fetchIfMissing(log: say)) }
+        if let likeRecord { return try generateLike(pipeline: pipeline, backbone: backbone, record: likeRecord, started: start) }
         try sampling.guide.apply(to: pipeline)
         pipeline.packForInference()
         let loaded = Date().timeIntervalSince(start)
@@ -84,6 +88,30 @@ struct GenerateCommand: ParsableCommand {
         try ImageGrid.write(ImageTensors.images(images, scale: scale), columns: count, to: output)
         print("wrote \(output): \(prompts.count) prompt(s) × \(count) images, \(settings.steps) \(settings.solver.rawValue) steps, guidance \(settings.guidance)\(guided) — \(String(format: "%.2f", seconds / Double(requests.count))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
         if describe { try self.describe(images, prompts: requests.map(\.prompt), seeds: requests.map(\.seed), backbone: backbone) }
+    }
+
+    /// `--like`: one row of `count` images per prompt image (image j of a row from seed + j), guided
+    /// against the null prompt as text prompts are (autoguidance off: `ImagePromptModel.settings`).
+    func generateLike(pipeline: TextToImagePipeline, backbone: Backbone, record: ImagePromptRecord, started: Date) throws {
+        let like = try ImagePromptModel.load(folder: URL(fileURLWithPath: model), record: record, backbone: backbone)
+        let rows = try like.caches(ofFiles: self.like)
+        let settings = try like.settings(sampling, pipeline: pipeline, seed: seed)
+        let loaded = Date().timeIntervalSince(started)
+        let caches = rows.flatMap { [PromptCache](repeating: $0, count: count) }
+        let seeds = rows.indices.flatMap { _ in (0..<count).map { seed &+ UInt64($0) } }
+        var bar = TrainingProgress(total: try pipeline.samplingSteps(images: caches.count, settings: settings, batchSize: batch), label: "generate")
+        let t = Date()
+        let images = try pipeline.generate(promptCaches: caches, seeds: seeds, settings: settings, batchSize: batch, routing: try routing()) { p in
+            bar.update(step: p.completedSteps, fields: [("images", "\(p.imagesDone + p.batchImages)/\(p.imageCount)")])
+            return true
+        }
+        let seconds = Date().timeIntervalSince(t)
+        try ImageGrid.write(ImageTensors.images(images, scale: scale), columns: count, to: output)
+        print("wrote \(output): \(rows.count) image prompt(s) × \(count) images (one row each: \(self.like.joined(separator: ", "))), \(settings.steps) \(settings.solver.rawValue) steps, guidance \(settings.guidance) — \(String(format: "%.2f", seconds / Double(caches.count))) s per image (model loaded in \(String(format: "%.1f", loaded)) s)")
+        if describe {
+            let names = self.like.flatMap { path in [String](repeating: "like " + (path as NSString).lastPathComponent, count: count) }
+            try self.describe(images, prompts: names, seeds: seeds, backbone: backbone)
+        }
     }
 
     /// Asks the vision path `question` about each generated image ([N, C, H, W] in [−1, 1]) and prints

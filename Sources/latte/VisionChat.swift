@@ -40,21 +40,22 @@ struct VisionChat {
     }
 
     /// An image file as the encoder's input [1, C, H, W] in [0, 1] (C = 1 for grey files, else 3; at most S × S).
-    static func prepare(_ path: String, size: Int) throws -> Tensor {
+    /// `option` names the flag in messages (`--image`, `--like`).
+    static func prepare(_ path: String, size: Int, option: String = "--image") throws -> Tensor {
         let bytes: [UInt8]
         do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-            throw CommandFailure("--image \(path): cannot read the file (\(error.localizedDescription))")
+            throw CommandFailure("\(option) \(path): cannot read the file (\(error.localizedDescription))")
         }
         let isPNG = bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]), isJPEG = bytes.starts(with: [0xFF, 0xD8])
-        guard isPNG || isJPEG else { throw CommandFailure("--image \(path): not an image (a PNG or JPEG file is needed)") }
+        guard isPNG || isJPEG else { throw CommandFailure("\(option) \(path): not an image (a PNG or JPEG file is needed)") }
         let image: Image
         do { image = try ImageFile.decode(bytes, file: path, limits: ImageLimits(maxDimension: 32768, maxPixels: maxPixels)) } catch let e as ImageError {
             switch e.kind {
-            case .tooLarge: throw CommandFailure("--image \(path): too large to load (\(e.message)); the limit is \(maxPixels) pixels — shrink it first")
-            default: throw CommandFailure("--image \(path): no decodable pixels (\(e.message))")
+            case .tooLarge: throw CommandFailure("\(option) \(path): too large to load (\(e.message)); the limit is \(maxPixels) pixels — shrink it first")
+            default: throw CommandFailure("\(option) \(path): no decodable pixels (\(e.message))")
             }
         }
-        guard image.width > 0, image.height > 0, !image.pixels.isEmpty else { throw CommandFailure("--image \(path): no decodable pixels (an empty image)") }
+        guard image.width > 0, image.height > 0, !image.pixels.isEmpty else { throw CommandFailure("\(option) \(path): no decodable pixels (an empty image)") }
         return VisionImage.tensor(of: image, size: size)
     }
 

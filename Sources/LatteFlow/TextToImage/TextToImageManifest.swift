@@ -45,6 +45,8 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
     /// What `latte eval` measures a captioned model against (data source and category classifier);
     /// absent for class-conditional models, which are measured per class.
     public var evaluation: TextToImageEvaluation?
+    /// Present when the generator was also trained on image prompts (`latte train-like`, `--like`).
+    public var imagePrompts: ImagePromptRecord?
 
     enum CodingKeys: String, CodingKey {
         case format, backbone, generator, weights, autoencoder, crop
@@ -52,7 +54,7 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         case defaultShift = "default_shift", defaultSolver = "default_solver", defaultGuidanceInterval = "default_guidance_interval"
         case classNames = "class_names", classPhrases = "class_phrases", samplePrompts = "sample_prompts"
         case guideGenerator = "guide_generator", guideWeights = "guide_weights", defaultGuideWeight = "default_guide_weight"
-        case evaluation
+        case evaluation, imagePrompts = "image_prompts"
     }
 
     public init(backbone: String, autoencoder: String, promptStartToken: String, crop: Int, defaultSteps: Int = 30,
@@ -126,6 +128,9 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
             guard w.isFinite, w >= 1 else {
                 throw GeneratorError.invalidConfiguration("\(url.path): default_guide_weight \(w) must be at least 1 (1 = off)")
             }
+        }
+        if let p = m.imagePrompts, p.instruction.isEmpty || p.visionWeights.isEmpty || !(p.defaultGuidance >= 0) {
+            throw GeneratorError.invalidConfiguration("\(url.path): image_prompts needs an instruction, the vision weights' file and a default guidance ≥ 0")
         }
         if let e = m.evaluation, e.data.isEmpty || e.classifier.isEmpty {
             throw GeneratorError.invalidConfiguration("\(url.path): evaluation needs a non-empty \"data\" source and \"classifier\" folder")

@@ -41,9 +41,11 @@ extension TextToImagePipeline {
 
     /// The folder writer behind `save(to:)`, for callers without a loaded backbone (a training run
     /// exports its EMA weights this way). File names are the standard ones whatever `manifest` said.
+    /// `extraFiles` are copied in under their own names (`latte train-like`: the vision weights the
+    /// generator was trained to read, which must travel with it).
     public static func writeFolder(manifest: TextToImageManifest, generator: LayerwiseTimestepExperts, autoencoder: any LatentAutoencoder,
                                    guide: LayerwiseTimestepExperts?, weights dtype: DType = .float16, metadata: [String: String] = [:],
-                                   to directory: URL) throws {
+                                   extraFiles: [URL] = [], to directory: URL) throws {
         var m = manifest
         m.generator = "generator.json"; m.weights = "generator.safetensors"; m.autoencoder = "autoencoder"
         if guide == nil {
@@ -60,6 +62,7 @@ extension TextToImagePipeline {
                 try guide.configuration.save(to: staging.appendingPathComponent(configuration))
                 try guide.saveSafetensors(staging.appendingPathComponent(weights), dtype: dtype)
             }
+            for file in extraFiles { try FileManager.default.copyItem(at: file, to: staging.appendingPathComponent(file.lastPathComponent)) }
         }
     }
 

@@ -56,18 +56,37 @@ extension TextToImagePipeline {
     public func generate(_ requests: [ImageRequest], settings: SamplerSettings, batchSize: Int, routing: ExpertRouting = .owning,
                          progress: ((GenerationProgress) -> Bool)? = nil) throws -> Tensor {
         guard !requests.isEmpty else { throw GeneratorError.invalidInput("no image requested") }
+        for prompt in Set(requests.map(\.prompt)) { _ = try tokens(for: prompt) }
+        return try generate(count: requests.count, seeds: requests.map(\.seed), settings: settings, batchSize: batchSize, routing: routing,
+                            progress: progress) { rows in try prompts.encode(batch: try requests[rows].map { try tokens(for: $0.prompt) }) }
+    }
+
+    /// Images for prompts already prefilled, one one-row cache per image (image prompts: `ImagePromptEncoder`),
+    /// image i starting from `seeds[i]`; batched, decoded and cancelled as `generate(_:settings:batchSize:)`.
+    public func generate(promptCaches: [PromptCache], seeds: [UInt64], settings: SamplerSettings, batchSize: Int,
+                         routing: ExpertRouting = .owning, progress: ((GenerationProgress) -> Bool)? = nil) throws -> Tensor {
+        guard !promptCaches.isEmpty else { throw GeneratorError.invalidInput("no image requested") }
+        guard seeds.count == promptCaches.count, promptCaches.allSatisfy({ $0.batch == 1 }) else {
+            throw GeneratorError.invalidInput("\(seeds.count) seeds for \(promptCaches.count) prompt caches (one row each)")
+        }
+        return try generate(count: promptCaches.count, seeds: seeds, settings: settings, batchSize: batchSize, routing: routing,
+                            progress: progress) { rows in PromptCache.stack(Array(promptCaches[rows])) }
+    }
+
+    /// The batch loop behind both: `prompt(rows)` gives the stacked caches of the images `rows`.
+    private func generate(count: Int, seeds: [UInt64], settings: SamplerSettings, batchSize: Int, routing: ExpertRouting,
+                          progress: ((GenerationProgress) -> Bool)?, prompt: (Range<Int>) throws -> PromptCache) throws -> Tensor {
         guard batchSize >= 1 else { throw GeneratorError.invalidInput("batch size \(batchSize) must be at least 1") }
         try routing.validate(groups: generator.configuration.groups)
-        for prompt in Set(requests.map(\.prompt)) { _ = try tokens(for: prompt) }
         let steps = try samplingSteps(images: 1, settings: settings, batchSize: 1)
-        let starts = Array(stride(from: 0, to: requests.count, by: batchSize))
+        let starts = Array(stride(from: 0, to: count, by: batchSize))
         var parts: [Tensor] = []
         for (index, first) in starts.enumerated() {
-            let batch = requests[first..<min(first + batchSize, requests.count)]
+            let rows = first..<min(first + batchSize, count)
             var cancelled = false
-            let latents = try sampleLatents(prompts: batch.map(\.prompt), settings: settings, seeds: batch.map(\.seed), routing: routing) { p in
+            let latents = try sampleLatents(prompt: try prompt(rows), settings: settings, seeds: Array(seeds[rows]), routing: routing) { p in
                 guard let progress else { return true }
-                cancelled = !progress(GenerationProgress(imagesDone: first, batchImages: batch.count, imageCount: requests.count, step: p.step,
+                cancelled = !progress(GenerationProgress(imagesDone: first, batchImages: rows.count, imageCount: count, step: p.step,
                                                          stepsPerBatch: steps, batchIndex: index, batchCount: starts.count))
                 return !cancelled
             }

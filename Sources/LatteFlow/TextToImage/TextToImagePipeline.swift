@@ -93,7 +93,15 @@ public final class TextToImagePipeline {
         guard !texts.isEmpty else { throw GeneratorError.invalidInput("no prompt given") }
         let seeds = seeds ?? texts.indices.map { settings.seed &+ UInt64($0) }
         guard seeds.count == texts.count else { throw GeneratorError.invalidInput("\(seeds.count) seeds for \(texts.count) prompts") }
-        let prompt = try prompts.encode(batch: try texts.map(tokens(for:)))
+        return try sampleLatents(prompt: try prompts.encode(batch: try texts.map(tokens(for:))), settings: settings, seeds: seeds,
+                                 routing: routing, progress: progress)
+    }
+
+    /// Latents for prompts already prefilled (one row per image: text prompts from `prompts`, image
+    /// prompts from `ImagePromptEncoder`); image i starts from `noise(seed: seeds[i])`, guided against the null prompt.
+    public func sampleLatents(prompt: PromptCache, settings: SamplerSettings, seeds: [UInt64],
+                              routing: ExpertRouting = .owning, progress: ((SamplingProgress) -> Bool)? = nil) throws -> Tensor {
+        guard seeds.count == prompt.batch else { throw GeneratorError.invalidInput("\(seeds.count) seeds for \(prompt.batch) prompts") }
         let null = settings.guidance != 1 ? try prompts.encode(nullTokens) : nil
         let start = Tensor.concat(seeds.map(noise(seed:)), axis: 0)
         return try FlowSampler(model: generator, settings: settings, routing: routing, guide: guide)

@@ -11,6 +11,10 @@ public protocol GeneratorTrainingData: ResumableBatches where Batch == (latents:
     /// (latents and prompt caches): what one rank of a data-parallel run computes. Every row's prompt
     /// length comes too, since the rows are padded to the whole batch's longest.
     mutating func next(keeping keep: (Int) -> Range<Int>) throws -> PartialBatch
+    /// What the batch just drawn was prompted with, when a source mixes kinds of prompts (`ImagePromptPairs`:
+    /// "image" or "text"); the trainer then also logs the step's loss as "<kind>_loss", so each kind has
+    /// its own curve. nil (the default) logs nothing more.
+    var batchKind: String? { get }
 }
 
 /// Rows `kept` of a global batch of `rows` rows: their latents and prompt caches, and every row's prompt length.
@@ -31,6 +35,8 @@ public struct PartialBatch {
 }
 
 extension GeneratorTrainingData {
+    public var batchKind: String? { nil }
+
     /// Reads the whole batch and keeps the rows (sources that cannot read part of a batch).
     public mutating func next(keeping keep: (Int) -> Range<Int>) throws -> PartialBatch {
         let batch = try next()
@@ -134,7 +140,8 @@ public final class GeneratorTrainer: StepTrainer {
             perGroup = r.perGroup
             return r.loss
         }
-        let metrics = perGroup.enumerated().compactMap { k, g in g.map { (name: "g\(k)", value: $0.loss) } }
+        var metrics = perGroup.enumerated().compactMap { k, g in g.map { (name: "g\(k)", value: $0.loss) } }
+        if let kind = data.batchKind { metrics.append((name: "\(kind)_loss", value: loss)) }
         return StepLoss(loss: loss, metrics: metrics)
     }
 

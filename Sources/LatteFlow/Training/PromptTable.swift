@@ -56,7 +56,7 @@ public final class PromptTable {
         storage = .memory(caches)
     }
 
-    private init(lengths: [Int], entryOfText: [String: Int], storage: Storage, bytes: Int) {
+    init(lengths: [Int], entryOfText: [String: Int], storage: Storage, bytes: Int) {
         count = lengths.count
         self.lengths = lengths
         self.entryOfText = entryOfText

@@ -1,0 +1,47 @@
+import Foundation
+import LatteFormats
+
+/// model.json's `image_prompts`: present when the folder's generator was trained to read image prompts
+/// (`latte train-like`), and what it was trained with, so `latte generate --like` rebuilds the same
+/// prompt and refuses a projector it was not trained with. A folder without it (every model trained
+/// before `train-like`) draws from text only.
+public struct ImagePromptRecord: Codable, Equatable, Sendable {
+    /// The instruction after the image (`ImagePromptEncoder`).
+    public var instruction: String
+    /// The vision weights the generator read its image prompts through (the folder's own copy) and
+    /// their SHA-256: another projector gives other keys, which this generator never saw.
+    public var visionWeights: String
+    public var visionSHA256: String
+    /// Classifier-free guidance for image prompts when `--cfg` is not given (autoguidance is off for
+    /// them: the folder's guide, if any, was trained on text prompts only).
+    public var defaultGuidance: Float
+    /// Fine-tuning steps behind these weights and the share of steps that kept text prompts, for readers.
+    public var steps: Int
+    public var textFraction: Float
+    /// Prompt images per class the run drew from (the pool whose keys and values were cached).
+    public var promptImagesPerClass: Int
+
+    enum CodingKeys: String, CodingKey {
+        case instruction, steps
+        case visionWeights = "vision_weights", visionSHA256 = "vision_sha256", defaultGuidance = "default_guidance"
+        case textFraction = "text_fraction", promptImagesPerClass = "prompt_images_per_class"
+    }
+
+    public init(instruction: String, visionWeights: String, visionSHA256: String, defaultGuidance: Float, steps: Int,
+                textFraction: Float, promptImagesPerClass: Int) {
+        (self.instruction, self.visionWeights, self.visionSHA256, self.defaultGuidance) = (instruction, visionWeights, visionSHA256, defaultGuidance)
+        (self.steps, self.textFraction, self.promptImagesPerClass) = (steps, textFraction, promptImagesPerClass)
+    }
+
+    /// Throws unless `folder`'s vision weights are the ones this generator was trained with.
+    public func checkVisionWeights(in folder: URL) throws {
+        let url = folder.appendingPathComponent(visionWeights)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw GeneratorError.invalidConfiguration("\(folder.path) has no \(visionWeights), the vision weights its generator was trained to read image prompts through")
+        }
+        let digest = try SHA256.hash(fileAt: url.path)
+        guard digest == visionSHA256 else {
+            throw GeneratorError.invalidConfiguration("\(url.path) is not the projector this generator was trained with for image prompts (SHA-256 \(digest.prefix(12))…, model.json's image_prompts says \(visionSHA256.prefix(12))…): train it again with `latte train-like --model \(folder.path)`")
+        }
+    }
+}

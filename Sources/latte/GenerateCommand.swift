@@ -58,6 +58,7 @@ struct GenerateCommand: ParsableCommand {
         let likeRecord = like.isEmpty ? nil : try ImagePromptModel.check(folder: URL(fileURLWithPath: model), option: "--like", images: like)
         // With --describe and --like the vision path reads with the generator's own prompt backbone: one loaded model.
         let (pipeline, backbone) = try loadModelFolder(model) { try TextToImagePipeline.loadWithBackbone(directory: $0, assets: .fetchIfMissing(log: say)) }
+        pipeline.packForInference()   // sampling only: the generator's weights packed for the GEMM once
         if let likeRecord { return try generateLike(pipeline: pipeline, backbone: backbone, record: likeRecord, started: start) }
         try sampling.guide.apply(to: pipeline)
         pipeline.packForInference()

@@ -66,9 +66,11 @@ final class TestServer: @unchecked Sendable {
     /// A model folder `ServedModel.load` reads; random weights, fixed seeds.
     static func writeTinyModel(_ model: URL) throws { try TinyTextToImageModel.write(to: model) }
 
-    /// One HTTP exchange: status and body. `key` nil sends no Authorization header.
+    /// One HTTP exchange: status and body. `key` nil sends no Authorization header. The timeout is
+    /// generous because CI machines are shared: a tiny image that takes 0.1 s idle once outlasted 120 s
+    /// under a load average of 8 on two cores (ImageGenerationTests, sessions 13 and 14).
     func request(_ method: String, _ path: String, json: [String: Any]? = nil, body: Data? = nil, key: String? = TestServer.apiKey,
-                 timeout: TimeInterval = 120) async throws -> (Int, Data) {
+                 timeout: TimeInterval = 600) async throws -> (Int, Data) {
         var r = URLRequest(url: base.appendingPathComponent(path))
         r.httpMethod = method
         r.timeoutInterval = timeout

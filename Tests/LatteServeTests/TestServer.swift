@@ -67,8 +67,9 @@ final class TestServer: @unchecked Sendable {
     static func writeTinyModel(_ model: URL) throws { try TinyTextToImageModel.write(to: model) }
 
     /// One HTTP exchange: status and body. `key` nil sends no Authorization header. The timeout is
-    /// generous because CI machines are shared: a tiny image that takes 0.1 s idle once outlasted 120 s
-    /// under a load average of 8 on two cores (ImageGenerationTests, sessions 13 and 14).
+    /// generous because CI machines are shared: a tiny image job that takes 0.1 s on an idle machine did
+    /// not finish within 120 s under a load average of 8 on two cores (ImageGenerationTests' URL test,
+    /// sessions 13 and 14; whether it was slow or stalled is not established — a stall fails either way).
     func request(_ method: String, _ path: String, json: [String: Any]? = nil, body: Data? = nil, key: String? = TestServer.apiKey,
                  timeout: TimeInterval = 600) async throws -> (Int, Data) {
         var r = URLRequest(url: base.appendingPathComponent(path))

@@ -19,22 +19,8 @@ final class LikeCommandTests: XCTestCase {
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
 
-    var latte: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte") }
-
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = latte
-        p.arguments = arguments
-        let (out, err) = (root.appendingPathComponent("out-\(UUID().uuidString)"), root.appendingPathComponent("err-\(UUID().uuidString)"))
-        for f in [out, err] { _ = FileManager.default.createFile(atPath: f.path, contents: nil) }
-        defer { for f in [out, err] { try? FileManager.default.removeItem(at: f) } }
-        let (o, e) = (try FileHandle(forWritingTo: out), try FileHandle(forWritingTo: err))
-        p.standardOutput = o
-        p.standardError = e
-        try p.run()
-        p.waitUntilExit()
-        try o.close(); try e.close()
-        return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+        try LatteExecutable.run(arguments)
     }
 
     /// root/latteflow-fashion: the default model's files (its autoencoder through root/fashion-vae) and
@@ -68,9 +54,7 @@ final class LikeCommandTests: XCTestCase {
     }
 
     func testTrainLikeThenGenerateLikeThenEvalLike() throws {
-        guard FileManager.default.isExecutableFile(atPath: latte.path) else {
-            throw XCTSkip("no latte executable beside the test bundle at \(latte.path): build it with `swift build -c release`")
-        }
+        try LatteExecutable.require()
         for name in ["smollm2", "efficientnet-lite0", "fashion-mnist"] { _ = try PinnedAssets.require(name) }
         let model = try defaultFolderWithVision()
         let (out, runDir) = (root.appendingPathComponent("like-model"), root.appendingPathComponent("like-run"))

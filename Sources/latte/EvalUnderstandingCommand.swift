@@ -21,6 +21,8 @@ struct EvalUnderstandingCommand: ParsableCommand {
     @Option(help: "A model folder with vision weights (vision.json + vision.safetensors).") var model = "models/latteflow-fashion"
     @Option(help: "Held-out images per set (Fashion-MNIST test, held-out digits, held-out emoji; each has its own cap).") var images = 500
     @Option(help: "The sets to ask about, comma-separated (fashion, digits, emoji).") var sets = "fashion,digits,emoji"
+    @Option(help: "Only these tasks, comma-separated (e.g. fashion.what: the 10k-image accuracy target asks only that; default: every task of the chosen sets).")
+    var tasks: String?
     @Option(help: "Seed of the question phrasings.") var seed: UInt64 = 1
     @Option(help: "Tokens decoded for the tokens/s measurement (past the end marker).") var speedTokens = 32
     @Flag(help: "Skip the speed measurement.") var skipSpeed = false
@@ -33,8 +35,15 @@ struct EvalUnderstandingCommand: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
 
     static let knownSets: Set<String> = ["fashion", "digits", "emoji"]
+    /// The tasks each set asks about (`VisionQuestions`).
+    static let setTasks: [String: Set<String>] = [
+        "fashion": ["fashion.what", "fashion.kind", "fashion.footwear"], "digits": ["digit.which"],
+        "emoji": ["emoji.name", "emoji.category", "emoji.colour"],
+    ]
 
     var chosenSets: Set<String> { Set(sets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+    /// `--tasks` as a set, or nil for every task of the chosen sets.
+    var chosenTasks: Set<String>? { tasks.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) } }
 
     func validate() throws {
         if images < 1 { throw ValidationError("--images must be at least 1") }
@@ -42,6 +51,13 @@ struct EvalUnderstandingCommand: ParsableCommand {
         if !unknown.isEmpty || chosenSets.isEmpty { throw ValidationError("--sets takes fashion, digits and/or emoji, got '\(sets)'") }
         if speedTokens < 2 { throw ValidationError("--speed-tokens must be at least 2") }
         if generated < 0 { throw ValidationError("--generated must be 0 or more") }
+        if let chosen = chosenTasks {
+            let asked = chosenSets.reduce(into: Set<String>()) { $0.formUnion(Self.setTasks[$1] ?? []) }
+            let unknown = chosen.subtracting(asked)
+            if !unknown.isEmpty || chosen.isEmpty {
+                throw ValidationError("--tasks: \(unknown.sorted().joined(separator: ", ")) not asked by the sets \(chosenSets.sorted().joined(separator: ",")) (their tasks: \(asked.sorted().joined(separator: ", ")))")
+            }
+        }
     }
 
     struct Speed: Codable {
@@ -96,7 +112,9 @@ struct EvalUnderstandingCommand: ParsableCommand {
         let cache = try VisionFeatureCache(encoder: chat.encoder, grid: chat.configuration.grid)
         var parts: [VisionEvaluation] = []
         for set in try VisionData.heldOut(cache: cache, images: images, seed: seed, sets: chosenSets, log: say) {
-            parts.append(try VisionEvaluation.evaluate(answerer: chat.answerer, tokens: set.tokens, questions: set.questions) { done, total in
+            let questions = chosenTasks.map { chosen in set.questions.filter { chosen.contains($0.task) } } ?? set.questions
+            if questions.isEmpty { continue }
+            parts.append(try VisionEvaluation.evaluate(answerer: chat.answerer, tokens: set.tokens, questions: questions) { done, total in
                 if done % 100 == 0 || done == total { say("answered \(done)/\(total) held-out \(set.name) questions") }
             })
         }

@@ -61,7 +61,6 @@ struct GenerateCommand: ParsableCommand {
         pipeline.packForInference()   // sampling only: the generator's weights packed for the GEMM once
         if let likeRecord { return try generateLike(pipeline: pipeline, backbone: backbone, record: likeRecord, started: start) }
         try sampling.guide.apply(to: pipeline)
-        pipeline.packForInference()
         let loaded = Date().timeIntervalSince(start)
         let prompts: [String]
         if sheet {

@@ -83,7 +83,6 @@ struct GuideOptions: ParsableArguments {
         do { try pipeline.loadGuide(directory: URL(fileURLWithPath: guideModel)) } catch {
             throw CommandFailure("cannot load the guide model at \(guideModel): \(error)")
         }
-        pipeline.packForInference()   // the commands that take a guide only sample
     }
 
     /// What guides sampling, for reports: the `--guide-model` folder, the model's own guide file, or nil.

@@ -16,22 +16,8 @@ import LatteFlowTestSupport
 final class CaptionedEvalCommandTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    var latte: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte")
-    }
-
     func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let p = Process(), out = Pipe(), err = Pipe()
-        p.executableURL = latte
-        p.currentDirectoryURL = Self.repository
-        p.arguments = arguments
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+        try LatteExecutable.run(arguments, directory: Self.repository)
     }
 
     /// Caption files train.jsonl (4 images) and held-out.jsonl (3, one of category `unknown`) in `folder`.

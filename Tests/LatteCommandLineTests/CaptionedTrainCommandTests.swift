@@ -8,20 +8,8 @@ import XCTest
 final class CaptionedTrainCommandTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    var latte: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte")
-    }
-
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process(), pipe = Pipe()
-        p.executableURL = latte
-        p.arguments = arguments
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try LatteExecutable.runMerged(arguments)
     }
 
     func testTrainOnCaptionsThenSheetAndEval() throws {

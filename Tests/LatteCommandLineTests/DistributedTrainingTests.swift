@@ -22,9 +22,7 @@ import XCTest
 final class DistributedTrainingTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    var latte: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte")
-    }
+    var latte: URL { LatteExecutable.url }
 
     static var mpirun: URL? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -81,10 +79,7 @@ final class DistributedTrainingTests: XCTestCase {
     }
 
     func requirements() throws -> URL {
-        guard FileManager.default.isExecutableFile(atPath: latte.path) else {
-            XCTFail("no latte executable beside the test bundle at \(latte.path)")
-            throw XCTSkip("no latte executable")
-        }
+        try LatteExecutable.require()
         for asset in ["fashion-mnist", "smollm2"] where AssetCache().fileIfPresent(asset: asset) == nil {
             XCTFail("asset \(asset) absent: run `latte assets fetch fashion-mnist smollm2` first")
             throw XCTSkip("asset \(asset) absent")

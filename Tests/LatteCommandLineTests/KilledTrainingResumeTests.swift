@@ -13,18 +13,11 @@ import XCTest
 final class KilledTrainingResumeTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The `latte` executable built beside this test bundle.
-    var latte: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte")
-    }
-
     func train(_ runDirectory: URL, extra: [String] = []) throws -> Process {
-        let p = Process()
-        p.executableURL = latte
-        p.arguments = ["train", "--autoencoder", Self.repository.appendingPathComponent("models/fashion-vae").path,
+        let p = LatteExecutable.process(["train", "--autoencoder", Self.repository.appendingPathComponent("models/fashion-vae").path,
                        "--limit", "64", "--batch", "4", "--width", "16", "--mlp-width", "24", "--groups", "2",
                        "--steps", "8", "--warmup", "2", "--checkpoint-every", "1", "--threads", "1",
-                       "--run-dir", runDirectory.path, "--output", runDirectory.appendingPathComponent("model").path] + extra
+                       "--run-dir", runDirectory.path, "--output", runDirectory.appendingPathComponent("model").path] + extra)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -48,9 +41,7 @@ final class KilledTrainingResumeTests: XCTestCase {
     func logged(_ log: URL) -> Int { (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0 }
 
     func testSIGKILLedTrainRunResumesWithTheUninterruptedLosses() throws {
-        guard FileManager.default.isExecutableFile(atPath: latte.path) else {
-            return XCTFail("no latte executable beside the test bundle at \(latte.path): build it with `swift build -c release`")
-        }
+        try LatteExecutable.require()
         for asset in ["fashion-mnist", "smollm2"] where AssetCache().fileIfPresent(asset: asset) == nil {
             return XCTFail("asset \(asset) absent: run `latte assets fetch fashion-mnist smollm2` first")
         }

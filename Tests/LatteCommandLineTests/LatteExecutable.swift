@@ -14,12 +14,10 @@ enum LatteExecutable {
         }
     }
 
-    /// Runs `latte ARGUMENTS…` to completion; `environment` entries are added to this process's own.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = url
-        p.arguments = arguments
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    /// Runs `latte ARGUMENTS…` to completion in `directory` (default: this process's); `environment`
+    /// entries are added to this process's own.
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = process(arguments, environment: environment, directory: directory)
         let dir = FileManager.default.temporaryDirectory
         let out = dir.appendingPathComponent("latte-out-\(UUID().uuidString)"), err = dir.appendingPathComponent("latte-err-\(UUID().uuidString)")
         for f in [out, err] { FileManager.default.createFile(atPath: f.path, contents: nil) }
@@ -31,5 +29,31 @@ enum LatteExecutable {
         p.waitUntilExit()
         try o.close(); try e.close()
         return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+    }
+
+    /// Runs `latte ARGUMENTS…` to completion with standard output and error interleaved in one text, as
+    /// a terminal shows them.
+    static func runMerged(_ arguments: [String], directory: URL? = nil) throws -> (status: Int32, output: String) {
+        let p = process(arguments, environment: [:], directory: directory)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("latte-output-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: file.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let handle = try FileHandle(forWritingTo: file)
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        p.waitUntilExit()
+        try handle.close()
+        return (p.terminationStatus, try String(contentsOf: file, encoding: .utf8))
+    }
+
+    /// A `latte ARGUMENTS…` process, not yet started.
+    static func process(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) -> Process {
+        let p = Process()
+        p.executableURL = url
+        p.arguments = arguments
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        if let directory { p.currentDirectoryURL = directory }
+        return p
     }
 }

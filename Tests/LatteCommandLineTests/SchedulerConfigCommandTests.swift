@@ -7,22 +7,9 @@ import XCTest
 final class SchedulerConfigCommandTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    var latte: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte")
-    }
-
     /// Runs `latte generate` from the repository root; returns the exit status and what it printed.
     func generate(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process(), pipe = Pipe()
-        p.executableURL = latte
-        p.currentDirectoryURL = Self.repository
-        p.arguments = ["generate", "--prompt", "sandal", "--count", "1", "--steps", "3"] + arguments
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try LatteExecutable.runMerged(["generate", "--prompt", "sandal", "--count", "1", "--steps", "3"] + arguments, directory: Self.repository)
     }
 
     func testGenerateWithASchedulerConfiguration() throws {

@@ -9,10 +9,6 @@ import LatteTensor
 /// `latte train --group-boundaries` checked before any work, `latte inspect gates` printing the
 /// gates a generator computes, `latte plot` drawing a JSON specification.
 final class StudyCommandsTests: XCTestCase {
-    var latte: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte")
-    }
-
     var dir: URL!
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("latte-study-\(UUID().uuidString)")
@@ -21,15 +17,7 @@ final class StudyCommandsTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let p = Process(), out = Pipe(), err = Pipe()
-        p.executableURL = latte
-        p.arguments = arguments
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile(), errors = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+        try LatteExecutable.run(arguments)
     }
 
     func testGroupBoundariesAreDocumentedAndCheckedBeforeAnyWork() throws {

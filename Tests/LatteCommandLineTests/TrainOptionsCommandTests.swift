@@ -4,20 +4,8 @@ import XCTest
 /// `latte train`'s generator options as the real command parses them: `--help` documents each default,
 /// and a bad generator config file or pairing is refused before any work, naming the key.
 final class TrainOptionsCommandTests: XCTestCase {
-    var latte: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte")
-    }
-
     func train(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process(), pipe = Pipe()
-        p.executableURL = latte
-        p.arguments = ["train"] + arguments
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try LatteExecutable.runMerged(["train"] + arguments)
     }
 
     func testHelpDocumentsTheGeneratorOptionsAndTheirDefaults() throws {

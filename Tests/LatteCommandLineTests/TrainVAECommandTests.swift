@@ -8,30 +8,12 @@ import XCTest
 /// autoencoder from flags alone (`--channels 3 --resolution 32`). The saved folder must load with three
 /// channels, reconstruct a 32×32 RGB batch, and the corrupt file must have been skipped and counted.
 final class TrainVAECommandTests: XCTestCase {
-    var latte: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("latte")
-    }
-
     func trainVAE(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = latte
-        p.arguments = ["train-vae"] + arguments
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("train-vae-\(UUID().uuidString).txt")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: out) }
-        let handle = try FileHandle(forWritingTo: out)
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        p.waitUntilExit()
-        try handle.close()
-        return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8))
+        try LatteExecutable.runMerged(["train-vae"] + arguments)
     }
 
     func testRGBFolderAndCaptionFileTrainAThreeChannelAutoencoder() throws {
-        guard FileManager.default.isExecutableFile(atPath: latte.path) else {
-            return XCTFail("no latte executable beside the test bundle at \(latte.path): build it with `swift build -c release`")
-        }
+        try LatteExecutable.require()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latte-train-vae-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var lines: [String] = []

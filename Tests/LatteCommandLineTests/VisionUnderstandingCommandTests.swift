@@ -81,6 +81,27 @@ final class VisionUnderstandingCommandTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("has no vision weights"), refused.stderr)
     }
 
+    /// `--tasks fashion.what` asks only that task (the 10k-image target's protocol); a task no chosen set
+    /// asks is refused by name.
+    func testTasksOptionAsksOnlyTheChosenTasks() throws {
+        try requireCommandAndAssets(["smollm2", "efficientnet-lite0", "fashion-mnist"])
+        let dir = try folder(generator: false)
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
+        let r = try run(["eval", "understanding", "--model", dir.path, "--sets", "fashion", "--tasks", "fashion.what", "--images", "3",
+                         "--skip-speed", "--json", "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        let tasks = try XCTUnwrap(json["tasks"] as? [String: [String: Any]])
+        XCTAssertEqual(Set(tasks.keys), ["fashion.what"])
+        XCTAssertEqual(tasks["fashion.what"]?["count"] as? Int, 3)
+        let examples = try XCTUnwrap(json["examples"] as? [[String: Any]])
+        XCTAssertEqual(Set(examples.map { $0["task"] as? String }), ["fashion.what"])
+
+        let refused = try run(["eval", "understanding", "--model", dir.path, "--sets", "fashion", "--tasks", "digit.which"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--tasks: digit.which not asked by the sets fashion"), refused.stderr)
+    }
+
     func testGenerateDescribePrintsAnAnswerPerImage() throws {
         try requireCommandAndAssets(["smollm2", "efficientnet-lite0"])
         let dir = try folder(generator: true)

@@ -42,11 +42,16 @@ public final class TextToImagePipeline {
     /// Packs the generator's and the guide's weights for inference (`packLinearWeightsForInference`):
     /// each sampling step then skips re-packing every weight matrix for the GEMM, with results equal bit
     /// for bit. For commands that only sample (generate, eval, serve): the pipeline can no longer be
-    /// saved or trained. Returns how many matrices were packed.
+    /// saved or trained. A guide set later (`setGuide`, `loadGuide`) is packed as it arrives. Returns how
+    /// many matrices were packed (0 on a second call).
     @discardableResult
     public func packForInference() -> Int {
-        generator.packLinearWeightsForInference() + (guide?.packLinearWeightsForInference() ?? 0)
+        packedForInference = true
+        return generator.packLinearWeightsForInference() + (guide?.packLinearWeightsForInference() ?? 0)
     }
+
+    /// Whether `packForInference` was called: the pipeline only samples from then on.
+    public private(set) var packedForInference = false
 
     /// Makes `generator` the guide, after checking it reads the same backbone and makes the same latents;
     /// nil removes the guide.
@@ -54,6 +59,7 @@ public final class TextToImagePipeline {
         if let generator {
             try prompts.check(generator.configuration)
             try self.generator.configuration.checkGuide(generator.configuration)
+            if packedForInference { generator.packLinearWeightsForInference() }
         }
         guide = generator
     }

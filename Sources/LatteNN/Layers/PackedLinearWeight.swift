@@ -15,14 +15,7 @@ extension GemmPackedWeight {
         precondition(x.dim(-1) == k, "packed linear: input has \(x.dim(-1)) features, the weight [\(n), \(k)] expects \(k)")
         let xc = x.toFloat32().contiguous()
         let rows = xc.count / k
-        let out = Tensor.empty(Array(x.shape.dropLast()) + [n])
-        var beta: Float = 0
-        if let bias {
-            let b = bias.detached().toFloat32().contiguous()
-            precondition(b.count == n, "packed linear: bias has \(b.count) values, expected \(n)")
-            withExtendedLifetime(b) { for r in 0..<rows { (out.f32 + r * n).update(from: b.f32, count: n) } }
-            beta = 1
-        }
+        let (out, beta) = Tensor.linearOutput(x, features: n, bias: bias, layer: "packed linear")
         withExtendedLifetime(xc) { Gemm.sgemm(m: rows, a: xc.f32, lda: k, packedWeight: self, beta: beta, c: out.f32, ldc: n) }
         return out
     }

@@ -115,6 +115,19 @@ extension Tensor {
 // MARK: - Linear
 
 extension Tensor {
+    /// The output […, features] of a linear layer on x before its product, and the GEMM's beta: the bias
+    /// copied into every row (beta 1, the product accumulated onto it) or nothing (beta 0). Every weight
+    /// layout (plain, pre-packed) starts this way, so their sums run in one order and agree bit for bit.
+    public static func linearOutput(_ x: Tensor, features: Int, bias: Tensor?, layer: String) -> (out: Tensor, beta: Float) {
+        let out = Tensor.empty(Array(x.shape.dropLast()) + [features])
+        guard let bias else { return (out, 0) }
+        let b = bias.detached().toFloat32().contiguous()
+        precondition(b.count == features, "\(layer): bias has \(b.count) values, expected \(features)")
+        let rows = out.count / Swift.max(features, 1)
+        withExtendedLifetime(b) { for r in 0..<rows { (out.f32 + r * features).update(from: b.f32, count: features) } }
+        return (out, 1)
+    }
+
     /// y = x·Wᵀ + b with W stored [out, in] as checkpoints store it; x is […, in].
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         let inF = weight.shape[1], outF = weight.shape[0]
@@ -122,14 +135,7 @@ extension Tensor {
         let xc = x.toFloat32().contiguous()
         let w = MatrixOperand(weight)
         let rows = xc.count / inF
-        let out = Tensor.empty(Array(x.shape.dropLast()) + [outF])
-        var beta: Float = 0
-        if let bias {
-            let b = bias.toFloat32().contiguous()
-            precondition(b.count == outF, "linear: bias has \(b.count) values, expected \(outF)")
-            withExtendedLifetime(b) { for r in 0..<rows { (out.f32 + r * outF).update(from: b.f32, count: outF) } }
-            beta = 1
-        }
+        let (out, beta) = linearOutput(x, features: outF, bias: bias, layer: "linear")
         withExtendedLifetime((xc, w.tensor)) {
             // Weight [out, in] row-major is Wᵀ transposed: op(B) = Wᵀ.
             Gemm.sgemm(transposeA: false, transposeB: !w.transposed, m: rows, n: outF, k: inF, alpha: 1,

@@ -17,7 +17,8 @@ final class CaptionedEvalCommandTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        try LatteExecutable.run(arguments, directory: Self.repository)
+        let r = try LatteExecutable.run(arguments, directory: Self.repository)
+        return (r.status, r.stdout, r.stderr)
     }
 
     /// Caption files train.jsonl (4 images) and held-out.jsonl (3, one of category `unknown`) in `folder`.

@@ -17,7 +17,8 @@ final class StudyCommandsTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        try LatteExecutable.run(arguments)
+        let r = try LatteExecutable.run(arguments)
+        return (r.status, r.stdout, r.stderr)
     }
 
     func testGroupBoundariesAreDocumentedAndCheckedBeforeAnyWork() throws {

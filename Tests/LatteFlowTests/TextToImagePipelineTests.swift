@@ -135,26 +135,32 @@ final class TextToImagePipelineTests: XCTestCase {
     }
 
     /// A guide set after the pipeline was packed for inference is packed as it arrives (the commands load
-    /// `--guide-model` after packing) and guides the same images bit for bit.
+    /// `--guide-model` after packing) and samples exactly what a pipeline packed with its guide already set does.
     func testAGuideSetAfterPackingIsPackedToo() throws {
-        let p = try makePipeline()
-        var c = p.generator.configuration
-        c.groups = 2
-        let guide = try LayerwiseTimestepExperts(c, seed: 4)
-        randomizeParameters(guide, seed: 5, std: 0.05)
-        try p.setGuide(guide)
-        let s = p.settings(steps: 3, guidance: 1, guideWeight: 2, seed: 3)
-        let expected = try p.generate(prompts: ["a sneaker"], settings: s).toArray()
-        try p.setGuide(nil)
-        XCTAssertFalse(p.packedForInference)
-        XCTAssertGreaterThan(p.packForInference(), 0)
-        XCTAssertTrue(p.packedForInference)
-        let linears = guide.namedModules().compactMap { $0.module as? Linear }.filter { $0.inFeatures * $0.outFeatures >= 4096 }
+        func guide(_ p: TextToImagePipeline) throws -> LayerwiseTimestepExperts {
+            var c = p.generator.configuration
+            c.groups = 2
+            let g = try LayerwiseTimestepExperts(c, seed: 4)
+            randomizeParameters(g, seed: 5, std: 0.05)
+            return g
+        }
+        let before = try makePipeline()
+        try before.setGuide(try guide(before))
+        before.packForInference()
+        let s = before.settings(steps: 3, guidance: 1, guideWeight: 2, seed: 3)
+        let expected = try before.generate(prompts: ["a sneaker"], settings: s).toArray()
+
+        let after = try makePipeline()
+        XCTAssertFalse(after.packedForInference)
+        XCTAssertGreaterThan(after.packForInference(), 0)
+        XCTAssertTrue(after.packedForInference)
+        let g = try guide(after)
+        let linears = g.namedModules().compactMap { $0.module as? Linear }.filter { $0.inFeatures * $0.outFeatures >= 4096 }
         XCTAssertFalse(linears.isEmpty)
         XCTAssertTrue(linears.allSatisfy { $0.packedWeight == nil })
-        try p.setGuide(guide)
+        try after.setGuide(g)
         XCTAssertTrue(linears.allSatisfy { $0.packedWeight != nil }, "the guide is packed by setGuide")
-        XCTAssertEqual(try p.generate(prompts: ["a sneaker"], settings: s).toArray().map(\.bitPattern), expected.map(\.bitPattern))
+        XCTAssertEqual(try after.generate(prompts: ["a sneaker"], settings: s).toArray().map(\.bitPattern), expected.map(\.bitPattern))
     }
 
     /// A folder's own guide (model.json's guide_generator / guide_weights) is loaded with the model and

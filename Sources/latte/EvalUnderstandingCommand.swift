@@ -34,16 +34,16 @@ struct EvalUnderstandingCommand: ParsableCommand {
     @Option(help: "With --generated: seed of the first generated image (image i: seed + i; `latte eval`'s default).") var generatedSeed: UInt64 = 1_000_000
     @OptionGroup var sampling: SamplingOptions
 
-    static let knownSets: Set<String> = ["fashion", "digits", "emoji"]
-    /// The tasks each set asks about (`VisionQuestions`).
-    static let setTasks: [String: Set<String>] = [
-        "fashion": ["fashion.what", "fashion.kind", "fashion.footwear"], "digits": ["digit.which"],
-        "emoji": ["emoji.name", "emoji.category", "emoji.colour"],
-    ]
+    static let knownSets = Set(VisionQuestions.tasksBySet.keys)
 
     var chosenSets: Set<String> { Set(sets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
     /// `--tasks` as a set, or nil for every task of the chosen sets.
     var chosenTasks: Set<String>? { tasks.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) } }
+    /// The sets to read: the chosen ones that ask at least one chosen task.
+    var setsToRead: Set<String> {
+        guard let chosen = chosenTasks else { return chosenSets }
+        return chosenSets.filter { !(VisionQuestions.tasksBySet[$0] ?? []).isDisjoint(with: chosen) }
+    }
 
     func validate() throws {
         if images < 1 { throw ValidationError("--images must be at least 1") }
@@ -52,7 +52,7 @@ struct EvalUnderstandingCommand: ParsableCommand {
         if speedTokens < 2 { throw ValidationError("--speed-tokens must be at least 2") }
         if generated < 0 { throw ValidationError("--generated must be 0 or more") }
         if let chosen = chosenTasks {
-            let asked = chosenSets.reduce(into: Set<String>()) { $0.formUnion(Self.setTasks[$1] ?? []) }
+            let asked = chosenSets.reduce(into: Set<String>()) { $0.formUnion(VisionQuestions.tasksBySet[$1] ?? []) }
             let unknown = chosen.subtracting(asked)
             if !unknown.isEmpty || chosen.isEmpty {
                 throw ValidationError("--tasks: \(unknown.sorted().joined(separator: ", ")) not asked by the sets \(chosenSets.sorted().joined(separator: ",")) (their tasks: \(asked.sorted().joined(separator: ", ")))")
@@ -111,9 +111,8 @@ struct EvalUnderstandingCommand: ParsableCommand {
         let chat = try VisionChat.load(folder: folder, backbone: loaded?.backbone)
         let cache = try VisionFeatureCache(encoder: chat.encoder, grid: chat.configuration.grid)
         var parts: [VisionEvaluation] = []
-        for set in try VisionData.heldOut(cache: cache, images: images, seed: seed, sets: chosenSets, log: say) {
+        for set in try VisionData.heldOut(cache: cache, images: images, seed: seed, sets: setsToRead, log: say) {
             let questions = chosenTasks.map { chosen in set.questions.filter { chosen.contains($0.task) } } ?? set.questions
-            if questions.isEmpty { continue }
             parts.append(try VisionEvaluation.evaluate(answerer: chat.answerer, tokens: set.tokens, questions: questions) { done, total in
                 if done % 100 == 0 || done == total { say("answered \(done)/\(total) held-out \(set.name) questions") }
             })

@@ -17,34 +17,30 @@ enum LatteExecutable {
     /// Runs `latte ARGUMENTS…` to completion in `directory` (default: this process's); `environment`
     /// entries are added to this process's own.
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = process(arguments, environment: environment, directory: directory)
-        let dir = FileManager.default.temporaryDirectory
-        let out = dir.appendingPathComponent("latte-out-\(UUID().uuidString)"), err = dir.appendingPathComponent("latte-err-\(UUID().uuidString)")
-        for f in [out, err] { FileManager.default.createFile(atPath: f.path, contents: nil) }
-        defer { for f in [out, err] { try? FileManager.default.removeItem(at: f) } }
-        let (o, e) = (try FileHandle(forWritingTo: out), try FileHandle(forWritingTo: err))
-        p.standardOutput = o
-        p.standardError = e
-        try p.run()
-        p.waitUntilExit()
-        try o.close(); try e.close()
-        return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+        let (status, texts) = try capture(process(arguments, environment: environment, directory: directory), files: 2)
+        return (status, texts[0], texts[1])
     }
 
     /// Runs `latte ARGUMENTS…` to completion with standard output and error interleaved in one text, as
     /// a terminal shows them.
     static func runMerged(_ arguments: [String], directory: URL? = nil) throws -> (status: Int32, output: String) {
-        let p = process(arguments, environment: [:], directory: directory)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("latte-output-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let handle = try FileHandle(forWritingTo: file)
-        p.standardOutput = handle
-        p.standardError = handle
+        let (status, texts) = try capture(process(arguments, directory: directory), files: 1)
+        return (status, texts[0])
+    }
+
+    /// Runs `p` to completion with standard output in the first of `files` temporary files and standard
+    /// error in the last (one file: both interleaved); returns the exit status and the files' texts.
+    private static func capture(_ p: Process, files count: Int) throws -> (Int32, [String]) {
+        let files = (0..<count).map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("latte-output-\(UUID().uuidString)") }
+        for f in files { FileManager.default.createFile(atPath: f.path, contents: nil) }
+        defer { for f in files { try? FileManager.default.removeItem(at: f) } }
+        let handles = try files.map { try FileHandle(forWritingTo: $0) }
+        p.standardOutput = handles[0]
+        p.standardError = handles[count - 1]
         try p.run()
         p.waitUntilExit()
-        try handle.close()
-        return (p.terminationStatus, try String(contentsOf: file, encoding: .utf8))
+        for h in handles { try h.close() }
+        return (p.terminationStatus, try files.map { try String(contentsOf: $0, encoding: .utf8) })
     }
 
     /// A `latte ARGUMENTS…` process, not yet started.

@@ -48,6 +48,15 @@ final class VisionQuestionsTests: XCTestCase {
         XCTAssertTrue(VisionQuestions.namesEmoji("It is the Red Heart emoji.", name: "red heart"))
     }
 
+    /// `tasksBySet` names exactly the tasks each generator asks.
+    func testTasksBySetAreTheTasksAsked() {
+        let facts = [EmojiFacts(name: "red heart", category: "Smileys & Emotion", colour: "red")]
+        XCTAssertEqual(VisionQuestions.tasksBySet["fashion"], Set(VisionQuestions.fashion(labels: [0, 5], seed: 1).map(\.task)))
+        XCTAssertEqual(VisionQuestions.tasksBySet["digits"], Set(VisionQuestions.digits(labels: [3], seed: 1).map(\.task)))
+        XCTAssertEqual(VisionQuestions.tasksBySet["emoji"], Set(VisionQuestions.emoji(facts, seed: 1).map(\.task)))
+        XCTAssertEqual(Set(VisionQuestions.tasksBySet.keys), ["fashion", "digits", "emoji"])
+    }
+
     func testDominantColourComesFromTheOpaquePixels() {
         func image(_ rgba: [[UInt8]]) -> Image { Image(width: rgba.count, height: 1, channels: 4, pixels: rgba.flatMap { $0 }) }
         let yellow: [UInt8] = [255, 204, 51, 255], black: [UInt8] = [20, 20, 20, 255], clear: [UInt8] = [0, 0, 255, 0]

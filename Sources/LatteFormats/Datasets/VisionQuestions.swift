@@ -24,6 +24,13 @@ public enum VisionQuestions {
                                       "footwear", "a top", "footwear", "a bag", "footwear"]
     public static let footwear: Set<Int> = [5, 7, 9]
 
+    /// The tasks each question set asks (`fashion`, `digits`, `emoji`: the names `latte eval understanding
+    /// --sets` takes), so a request for a task can be checked before any image is read.
+    public static let tasksBySet: [String: Set<String>] = [
+        "fashion": ["fashion.what", "fashion.kind", "fashion.footwear"], "digits": ["digit.which"],
+        "emoji": ["emoji.name", "emoji.category", "emoji.colour"],
+    ]
+
     static let whatQuestions = ["What is this?", "What is in the picture?", "What item is shown?", "Name the item in this image."]
     static let kindQuestions = ["Which kind of item is it?", "What kind of thing is this?", "What category does this item belong to?"]
     static let footwearQuestions = ["Is this footwear?", "Is this something you wear on your feet?", "Are these shoes?"]

@@ -1,4 +1,5 @@
 import Foundation
+import LatteTensor
 
 /// A reference set's FID statistics with the part of the Fréchet distance that depends on it alone:
 /// the factor F = √Λ·Vᵀ of its covariance Σ_r = V·Λ·Vᵀ (so Σ_r = Fᵀ·F).

@@ -74,6 +74,7 @@ struct EvalLikeCommand: ParsableCommand {
         let record = try ImagePromptModel.check(folder: folder, option: "eval like")
         let net = try FashionClassifier.load(directory: URL(fileURLWithPath: classifier))
         let (pipeline, backbone) = try loadModelFolder(model) { try TextToImagePipeline.loadWithBackbone(directory: $0, assets: .fetchIfMissing(log: say)) }
+        try pipeline.applyImagePromptAdapter(from: folder)   // image and text prompts both from the image-prompt model
         pipeline.packForInference()
         guard let phrases = pipeline.manifest.classPhrases, let names = pipeline.manifest.classNames, names == IDXDataset.fashionMNISTClasses else {
             throw CommandFailure("eval like: \(model) is not a Fashion-MNIST class-conditional model (model.json names no Fashion-MNIST classes)")

@@ -58,6 +58,8 @@ struct GenerateCommand: ParsableCommand {
         let likeRecord = like.isEmpty ? nil : try ImagePromptModel.check(folder: URL(fileURLWithPath: model), option: "--like", images: like)
         // With --describe and --like the vision path reads with the generator's own prompt backbone: one loaded model.
         let (pipeline, backbone) = try loadModelFolder(model) { try TextToImagePipeline.loadWithBackbone(directory: $0, assets: .fetchIfMissing(log: say)) }
+        // --like with a folder whose fine-tune is an adapter: the generator becomes the image-prompt model first.
+        if likeRecord != nil { try pipeline.applyImagePromptAdapter(from: URL(fileURLWithPath: model)) }
         pipeline.packForInference()   // sampling only: the generator's weights packed for the GEMM once
         if let likeRecord { return try generateLike(pipeline: pipeline, backbone: backbone, record: likeRecord, started: start) }
         try sampling.guide.apply(to: pipeline)

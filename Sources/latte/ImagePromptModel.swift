@@ -26,7 +26,10 @@ struct ImagePromptModel {
         guard let record = manifest.imagePrompts else {
             throw CommandFailure("\(option): the generator of \(path) was not trained for image prompts (model.json has no image_prompts; it draws from text only). Fine-tune it with `latte train-like --model \(path) --output DIR`, then `latte generate --model DIR --like IMAGE`")
         }
-        do { try record.checkVisionWeights(in: folder) } catch { throw CommandFailure("\(option): \(error)") }
+        do {
+            try record.checkVisionWeights(in: folder)
+            try record.checkAdapter(in: folder, generatorWeights: folder.appendingPathComponent(manifest.weights))
+        } catch { throw CommandFailure("\(option): \(error)") }
         for path in images { _ = try VisionChat.prepare((path as NSString).expandingTildeInPath, size: 32, option: option) }
         return record
     }

@@ -6,7 +6,7 @@ struct Latte: AsyncParsableCommand {
         commandName: "latte",
         abstract: "LatteFlow: LaTtE-Flow image generation and understanding on the CPU.",
         // One file per subcommand; add new ones here.
-        subcommands: [InfoCommand.self, AssetsCommand.self, TokenizeCommand.self, ChatCommand.self, TrainVAECommand.self, TrainVisionCommand.self, TrainLikeCommand.self, VAECommand.self, TrainCommand.self, GenerateCommand.self, EvalGroupCommand.self, ConvertWeightsCommand.self, FIDCommand.self, ClassifierCommand.self, ServeCommand.self, BenchCommand.self, InspectCommand.self, PlotCommand.self])
+        subcommands: [InfoCommand.self, AssetsCommand.self, TokenizeCommand.self, ChatCommand.self, TrainVAECommand.self, TrainVisionCommand.self, TrainLikeCommand.self, LikeAdapterCommand.self, VAECommand.self, TrainCommand.self, GenerateCommand.self, EvalGroupCommand.self, ConvertWeightsCommand.self, FIDCommand.self, ClassifierCommand.self, ServeCommand.self, BenchCommand.self, InspectCommand.self, PlotCommand.self])
 }
 
 struct BenchCommand: ParsableCommand {

@@ -24,7 +24,7 @@ final class LikeCommandTests: XCTestCase {
     }
 
     /// root/latteflow-fashion: the default model's files (its autoencoder through root/fashion-vae) and
-    /// random vision weights; never trained for image prompts.
+    /// random vision weights; never trained for image prompts (the committed adapter left out).
     func defaultFolderWithVision() throws -> URL {
         let dir = root.appendingPathComponent("latteflow-fashion")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -33,8 +33,13 @@ final class LikeCommandTests: XCTestCase {
                                                    withDestinationURL: repository.appendingPathComponent("models/fashion-vae"))
         let model = repository.appendingPathComponent("models/latteflow-fashion")
         for name in try FileManager.default.contentsOfDirectory(atPath: model.path) where name.hasSuffix(".json") || name.hasSuffix(".safetensors") {
+            guard name != TextToImagePipeline.imagePromptAdapterFile else { continue }
             try FileManager.default.copyItem(at: model.appendingPathComponent(name), to: dir.appendingPathComponent(name))
         }
+        // The committed folder draws image prompts through its adapter; this copy starts untrained for them.
+        var manifest = try TextToImageManifest.load(directory: dir)
+        manifest.imagePrompts = nil
+        try manifest.save(to: dir.appendingPathComponent("model.json"))
         try writeVision(to: dir, seed: 3)
         return dir
     }
@@ -138,5 +143,31 @@ final class LikeCommandTests: XCTestCase {
         let both = try run(["generate", "--model", out.path, "--like", a, "--prompt", "a bag"])
         XCTAssertNotEqual(both.status, 0)
         XCTAssertTrue(both.stderr.contains("give one of --prompt TEXT, --sheet or --like IMAGE"), both.stderr)
+
+        // The fine-tune folded into the base folder as an adapter: image prompts through it, text prompts
+        // exactly as before (the same bytes), and a base whose weights changed since is refused.
+        let textArguments = ["generate", "--model", model.path, "--prompt", "a sandal", "--count", "1", "--steps", "2", "--threads", "1", "--output"]
+        let before = root.appendingPathComponent("before.png"), after = root.appendingPathComponent("after.png")
+        XCTAssertEqual(try run(textArguments + [before.path]).status, 0)
+        let adapter = try run(["like-adapter", "--base", model.path, "--tuned", out.path, "--rank", "2", "--guidance", "2.5"])
+        XCTAssertEqual(adapter.status, 0, adapter.stderr)
+        XCTAssertTrue(adapter.stdout.contains("like-adapter.safetensors (rank 2, f16"), adapter.stdout)
+        let adapted = try XCTUnwrap(try TextToImageManifest.load(directory: model).imagePrompts)
+        XCTAssertEqual(adapted.adapter, TextToImagePipeline.imagePromptAdapterFile)
+        XCTAssertEqual(adapted.adapterBaseSHA256, try SHA256.hash(fileAt: model.appendingPathComponent("generator.safetensors").path))
+        XCTAssertEqual(adapted.defaultGuidance, 2.5)
+        XCTAssertEqual(adapted.visionSHA256, record.visionSHA256)
+        let adaptedLike = try run(["generate", "--model", model.path, "--like", a, "--count", "1", "--steps", "2", "--output", likeOut, "--threads", "1"])
+        XCTAssertEqual(adaptedLike.status, 0, adaptedLike.stderr)
+        XCTAssertEqual(try run(textArguments + [after.path]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: before), try Data(contentsOf: after), "text prompts never see the adapter")
+        try FileManager.default.removeItem(at: model.appendingPathComponent("generator.safetensors"))
+        try FileManager.default.copyItem(at: model.appendingPathComponent("guide.safetensors"), to: model.appendingPathComponent("generator.safetensors"))
+        let moved = try run(["generate", "--model", model.path, "--like", a, "--output", likeOut])
+        XCTAssertNotEqual(moved.status, 0)
+        XCTAssertTrue(moved.stderr.contains("was taken from other generator weights"), moved.stderr)
+        let notTuned = try run(["like-adapter", "--base", model.path, "--tuned", model.path])
+        XCTAssertNotEqual(notTuned.status, 0)
+        XCTAssertTrue(notTuned.stderr.contains("it holds an adapter itself"), notTuned.stderr)
     }
 }

@@ -20,9 +20,17 @@ public struct ImagePromptRecord: Codable, Equatable, Sendable {
     public var textFraction: Float
     /// Prompt images per class the run drew from (the pool whose keys and values were cached).
     public var promptImagesPerClass: Int
+    /// When set, the folder's own generator weights are the text-prompt model and image prompts are
+    /// drawn with those weights plus this file's `LowRankDelta` (the fine-tune kept small, so one folder
+    /// serves both without a second full copy); `adapterBaseSHA256` is the SHA-256 of the generator
+    /// weights file the delta was taken from, so a delta never lands on other weights. Nil: the
+    /// generator itself was fine-tuned (`latte train-like`'s own output).
+    public var adapter: String?
+    public var adapterBaseSHA256: String?
 
     enum CodingKeys: String, CodingKey {
-        case instruction, steps
+        case instruction, steps, adapter
+        case adapterBaseSHA256 = "adapter_base_sha256"
         case visionWeights = "vision_weights", visionSHA256 = "vision_sha256", defaultGuidance = "default_guidance"
         case textFraction = "text_fraction", promptImagesPerClass = "prompt_images_per_class"
     }
@@ -42,6 +50,23 @@ public struct ImagePromptRecord: Codable, Equatable, Sendable {
         let digest = try SHA256.hash(fileAt: url.path)
         guard digest == visionSHA256 else {
             throw GeneratorError.invalidConfiguration("\(url.path) is not the projector this generator was trained with for image prompts (SHA-256 \(digest.prefix(12))…, model.json's image_prompts says \(visionSHA256.prefix(12))…): train it again with `latte train-like --model \(folder.path)`")
+        }
+    }
+
+    /// Throws unless the adapter file (if any) is in `folder` and was taken from `generatorWeights`, the
+    /// folder's generator weights file (cheap enough to run before anything loads: one hash).
+    public func checkAdapter(in folder: URL, generatorWeights: URL) throws {
+        guard let adapter else { return }
+        guard let base = adapterBaseSHA256 else {
+            throw GeneratorError.invalidConfiguration("\(folder.path)/model.json: image_prompts names an adapter but no adapter_base_sha256")
+        }
+        let url = folder.appendingPathComponent(adapter)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw GeneratorError.invalidConfiguration("\(folder.path) has no \(adapter), the image-prompt adapter its model.json names")
+        }
+        let digest = try SHA256.hash(fileAt: generatorWeights.path)
+        guard digest == base else {
+            throw GeneratorError.invalidConfiguration("\(adapter) in \(folder.path) was taken from other generator weights (\(generatorWeights.lastPathComponent) has SHA-256 \(digest.prefix(12))…, image_prompts.adapter_base_sha256 says \(base.prefix(12))…): extract it again with `latte like-adapter --base \(folder.path) --tuned DIR`")
         }
     }
 }

@@ -132,6 +132,9 @@ public struct TextToImageManifest: Codable, Equatable, Sendable {
         if let p = m.imagePrompts, p.instruction.isEmpty || p.visionWeights.isEmpty || !(p.defaultGuidance >= 0) {
             throw GeneratorError.invalidConfiguration("\(url.path): image_prompts needs an instruction, the vision weights' file and a default guidance ≥ 0")
         }
+        if let p = m.imagePrompts, (p.adapter == nil) != (p.adapterBaseSHA256 == nil) || p.adapter?.isEmpty == true {
+            throw GeneratorError.invalidConfiguration("\(url.path): image_prompts' adapter and adapter_base_sha256 go together (the delta file and the weights it was taken from)")
+        }
         if let e = m.evaluation, e.data.isEmpty || e.classifier.isEmpty {
             throw GeneratorError.invalidConfiguration("\(url.path): evaluation needs a non-empty \"data\" source and \"classifier\" folder")
         }

@@ -154,7 +154,7 @@ public struct SymmetricEigen {
                 }
                 if m == l { break }
                 iterations += 1
-                if iterations > 60 { throw FIDError("symmetric eigensolver did not converge (eigenvalue \(l) of \(n))") }
+                if iterations > 60 { throw SymmetricEigenError(message: "symmetric eigensolver did not converge (eigenvalue \(l) of \(n))") }
                 var g = (d[l + 1] - d[l]) / (2 * e[l])
                 var r = (g * g + 1).squareRoot()
                 g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r))
@@ -196,4 +196,11 @@ public struct SymmetricEigen {
             }
         }
     }
+}
+
+/// The eigensolver failed to converge (NaN or infinite input is the usual cause).
+public struct SymmetricEigenError: Error, CustomStringConvertible, LocalizedError {
+    public let message: String
+    public var description: String { message }
+    public var errorDescription: String? { message }
 }

@@ -44,12 +44,9 @@ public struct ImagePromptRecord: Codable, Equatable, Sendable {
     /// Throws unless `folder`'s vision weights are the ones this generator was trained with.
     public func checkVisionWeights(in folder: URL) throws {
         let url = folder.appendingPathComponent(visionWeights)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw GeneratorError.invalidConfiguration("\(folder.path) has no \(visionWeights), the vision weights its generator was trained to read image prompts through")
-        }
-        let digest = try SHA256.hash(fileAt: url.path)
-        guard digest == visionSHA256 else {
-            throw GeneratorError.invalidConfiguration("\(url.path) is not the projector this generator was trained with for image prompts (SHA-256 \(digest.prefix(12))…, model.json's image_prompts says \(visionSHA256.prefix(12))…): train it again with `latte train-like --model \(folder.path)`")
+        try Self.check(url, hasDigest: visionSHA256,
+                       missing: "\(folder.path) has no \(visionWeights), the vision weights its generator was trained to read image prompts through") {
+            "\(url.path) is not the projector this generator was trained with for image prompts (SHA-256 \($0.prefix(12))…, model.json's image_prompts says \(visionSHA256.prefix(12))…): train it again with `latte train-like --model \(folder.path)`"
         }
     }
 
@@ -60,13 +57,18 @@ public struct ImagePromptRecord: Codable, Equatable, Sendable {
         guard let base = adapterBaseSHA256 else {
             throw GeneratorError.invalidConfiguration("\(folder.path)/model.json: image_prompts names an adapter but no adapter_base_sha256")
         }
-        let url = folder.appendingPathComponent(adapter)
-        guard FileManager.default.fileExists(atPath: url.path) else {
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(adapter).path) else {
             throw GeneratorError.invalidConfiguration("\(folder.path) has no \(adapter), the image-prompt adapter its model.json names")
         }
-        let digest = try SHA256.hash(fileAt: generatorWeights.path)
-        guard digest == base else {
-            throw GeneratorError.invalidConfiguration("\(adapter) in \(folder.path) was taken from other generator weights (\(generatorWeights.lastPathComponent) has SHA-256 \(digest.prefix(12))…, image_prompts.adapter_base_sha256 says \(base.prefix(12))…): extract it again with `latte like-adapter --base \(folder.path) --tuned DIR`")
+        try Self.check(generatorWeights, hasDigest: base, missing: "\(generatorWeights.path): missing generator weights") {
+            "\(adapter) in \(folder.path) was taken from other generator weights (\(generatorWeights.lastPathComponent) has SHA-256 \($0.prefix(12))…, image_prompts.adapter_base_sha256 says \(base.prefix(12))…): extract it again with `latte like-adapter --base \(folder.path) --tuned DIR`"
         }
+    }
+
+    /// Throws `missing` unless `url` exists, and `mismatch(its digest)` unless its SHA-256 is `expected`.
+    static func check(_ url: URL, hasDigest expected: String, missing: String, mismatch: (String) -> String) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw GeneratorError.invalidConfiguration(missing) }
+        let digest = try SHA256.hash(fileAt: url.path)
+        guard digest == expected else { throw GeneratorError.invalidConfiguration(mismatch(digest)) }
     }
 }

@@ -61,23 +61,13 @@ public enum LowRankDelta {
             let b = base[key]!
             if let full = delta[key + ".delta"] {
                 guard full.shape == b.shape else { throw LowRankDeltaError("'\(key).delta' has shape \(full.shape), the weight '\(key)' has \(b.shape)") }
-                out[key] = Tensor(zip(b.toArray(), full.toArray()).map { $0 + $1 }, shape: b.shape)
+                out[key] = b.toFloat32() + full.toFloat32()
                 used.insert(key + ".delta")
             } else if let l = delta[key + ".delta_left"], let r = delta[key + ".delta_right"] {
                 guard b.rank == 2, l.rank == 2, r.rank == 2, l.shape[0] == b.shape[0], r.shape[1] == b.shape[1], l.shape[1] == r.shape[0] else {
                     throw LowRankDeltaError("'\(key).delta_left' \(l.shape) · '\(key).delta_right' \(r.shape) does not make the weight's shape \(b.shape)")
                 }
-                let (m, n, k) = (b.shape[0], b.shape[1], l.shape[1])
-                var w = b.toArray()
-                let lv = l.toArray(), rv = r.toArray()
-                for i in 0..<m {
-                    for c in 0..<k {
-                        let a = lv[i * k + c]
-                        if a == 0 { continue }
-                        for j in 0..<n { w[i * n + j] += a * rv[c * n + j] }
-                    }
-                }
-                out[key] = Tensor(w, shape: b.shape)
+                out[key] = b.toFloat32() + l.toFloat32().matmul(r.toFloat32())
                 used.formUnion([key + ".delta_left", key + ".delta_right"])
             }
         }

@@ -59,17 +59,4 @@ public struct LowRankFactors {
         }
         (left, right, self.rows, self.columns, self.rank) = (l, r, rows, columns, rank)
     }
-
-    /// left · right, rows×columns row-major.
-    public func product() -> [Float] {
-        var out = [Float](repeating: 0, count: rows * columns)
-        for i in 0..<rows {
-            for c in 0..<rank {
-                let a = left[i * rank + c]
-                if a == 0 { continue }
-                for j in 0..<columns { out[i * columns + j] += a * right[c * columns + j] }
-            }
-        }
-        return out
-    }
 }

@@ -212,6 +212,17 @@ def figures(study, grid):
     specs["ablation-convergence"] = convergence(lambda r, s: s, "TRAINING STEP", "linear", fid, "FID")
     specs["ablation-convergence-accuracy"] = convergence(lambda r, s: s, "TRAINING STEP", "linear", acc, "CLASS ACCURACY %")
     specs["ablation-compute"] = convergence(lambda r, s: study.train_flops(r, s), "TRAINING FLOP", "log", fid, "FID")
+    # The other group sizes' final models on the same axis: is the experts' lead a property of K = 5 only?
+    pts, labels, ranges = [], [], []
+    for row in ("k2", "k3", "k10"):
+        f, x = study.final(row), study.train_flops(row, study.steps)
+        if f["fids"] and x is not None:
+            pts.append([x, float(np.mean(f["fids"]))])
+            labels.append(LABEL[row])
+            ranges.append([min(f["fids"]), max(f["fids"])] if len(f["fids"]) == 2 else None)
+    if pts:
+        specs["ablation-compute"]["series"].append(
+            {"name": "other K, 4,000 steps", "points": pts, "labels": labels, "ranges": ranges, "style": "points"})
 
     def final_points(x_of, x_label, x_scale, name):
         pts, labels, ranges = [], [], []

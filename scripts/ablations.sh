@@ -156,20 +156,49 @@ grid() {
   done
 }
 
-# The speed pass: seconds per image at batch 1 and 16 (latte eval's measurement, the study's sampler),
-# one model at a time; the load average before each is kept beside it. Run on a quiet machine.
+# The speed pass: seconds per image at batch 1 and 16 (latte eval's measurement, the study's sampler: one
+# timed batch of each size after a warm-up), one model at a time, SPEED_REPEATS rounds over all models
+# (rounds, not one model five times in a row, so a change of the machine's load touches every model alike);
+# speed.json holds the best of each figure over the rounds (other work on a shared machine only ever slows
+# a run down, so the fastest round is the least disturbed one, as timeit reasons) and every round's value. The load average
+# before each run is kept beside it. Run on a quiet machine.
+SPEED_REPEATS=${ABLATIONS_SPEED_REPEATS:-5}
 speed() {
-  local models=()
-  for r in $ROWS; do models+=("$DIR/rows/$r/models/step-$FINAL:$DIR/rows/$r/eval/speed.json"); done
-  for entry in "${models[@]}"; do
-    local model=${entry%%:*} out=${entry#*:}
-    [ -f "$model/model.json" ] || continue
-    [ -s "$out" ] && continue
-    cut -d' ' -f1-3 /proc/loadavg > "${out%.json}.load"
-    log "speed of $model (load average $(cat "${out%.json}.load"))"
-    "${RUN[@]}" "$LATTE" eval --model "$model" --per-class 1 --skip-fid --threads "$THREADS" --json "${SAMPLER[@]}" > "$out.tmp" 2>> "$DIR/eval.log" \
-      || { log "FAILED: speed of $model"; rm -f "$out.tmp"; continue; }
-    mv "$out.tmp" "$out"
+  local round r model runs
+  for round in $(seq 1 "$SPEED_REPEATS"); do
+    for r in $ROWS; do
+      model=$DIR/rows/$r/models/step-$FINAL runs=$DIR/rows/$r/eval/speed-runs
+      [ -f "$model/model.json" ] || continue
+      [ -s "$DIR/rows/$r/eval/speed.json" ] && continue
+      [ -s "$runs/$round.json" ] && continue
+      mkdir -p "$runs"
+      cut -d' ' -f1-3 /proc/loadavg > "$runs/$round.load"
+      log "speed of $model, round $round of $SPEED_REPEATS (load average $(cat "$runs/$round.load"))"
+      "${RUN[@]}" "$LATTE" eval --model "$model" --per-class 1 --skip-fid --threads "$THREADS" --json "${SAMPLER[@]}" > "$runs/$round.json.tmp" 2>> "$DIR/eval.log" \
+        || { log "FAILED: speed of $model"; rm -f "$runs/$round.json.tmp"; continue; }
+      mv "$runs/$round.json.tmp" "$runs/$round.json"
+    done
+  done
+  for r in $ROWS; do
+    runs=$DIR/rows/$r/eval/speed-runs
+    [ -s "$DIR/rows/$r/eval/speed.json" ] || [ ! -d "$runs" ] && continue
+    python3 - "$runs" "$SPEED_REPEATS" > "$DIR/rows/$r/eval/speed.json.tmp" <<'PY' && mv "$DIR/rows/$r/eval/speed.json.tmp" "$DIR/rows/$r/eval/speed.json"
+import glob, json, os, sys
+runs, want = sys.argv[1], int(sys.argv[2])
+paths = sorted(glob.glob(os.path.join(runs, "*.json")))
+if len(paths) < want:
+    sys.exit(1)   # not every round measured yet
+docs = [json.load(open(p)) for p in paths]
+out = dict(docs[0])
+for key in [k for k in docs[0] if k.startswith(("seconds_per_image", "images_per_second"))]:
+    best = max if key.startswith("images_per_second") else min
+    out[key] = best(d[key] for d in docs)
+    out[key + "_runs"] = [d[key] for d in docs]
+out["speed_rounds"] = len(docs)
+out["load_average_before"] = [open(p[:-5] + ".load").read().strip() for p in paths]
+print(json.dumps(out, indent=2, sort_keys=True))
+PY
+    rm -f "$DIR/rows/$r/eval/speed.json.tmp"
   done
 }
 

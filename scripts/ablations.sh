@@ -17,7 +17,7 @@
 #
 # Environment: ABLATIONS_DIR (default ~/ablations; never inside the repository), ABLATIONS_THREADS
 # (default 2), ABLATIONS_CPUS (e.g. "0": pin every command with taskset), ABLATIONS_ROWS (a subset of
-# the row names below, in the order given), ABLATIONS_SPEED=0 (no speed pass), ABLATIONS_NO_BUILD=1,
+# the row names below, in the order given), ABLATIONS_SPEED=0 (no speed pass), ABLATIONS_SPEED_REPEATS (rounds of the speed pass, 5), ABLATIONS_NO_BUILD=1,
 # ABLATIONS_SMOKE=1 (a tiny end-to-end run of the same code paths: a few steps on 64 images, 10-image
 # evaluations without FID; minutes, not hours).
 set -uo pipefail

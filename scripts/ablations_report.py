@@ -212,42 +212,39 @@ def figures(study, grid):
     specs["ablation-convergence"] = convergence(lambda r, s: s, "TRAINING STEP", "linear", fid, "FID")
     specs["ablation-convergence-accuracy"] = convergence(lambda r, s: s, "TRAINING STEP", "linear", acc, "CLASS ACCURACY %")
     specs["ablation-compute"] = convergence(lambda r, s: study.train_flops(r, s), "TRAINING FLOP", "log", fid, "FID")
-    # The other group sizes' final models on the same axis: is the experts' lead a property of K = 5 only?
-    pts, labels, ranges = [], [], []
-    for row in ("k2", "k3", "k10"):
-        f, x = study.final(row), study.train_flops(row, study.steps)
-        if f["fids"] and x is not None:
-            pts.append([x, float(np.mean(f["fids"]))])
-            labels.append(LABEL[row])
-            ranges.append([min(f["fids"]), max(f["fids"])] if len(f["fids"]) == 2 else None)
-    if pts:
-        specs["ablation-compute"]["series"].append(
-            {"name": "other K, 4,000 steps", "points": pts, "labels": labels, "ranges": ranges, "style": "points"})
-
-    def final_points(x_of, x_label, x_scale, name):
+    def final_series(name, rows, x_of, style="points"):
+        """The final models of `rows` as one series: x = x_of(row, final), y = mean FID of A and B, the
+        whisker spanning A and B; rows not measured yet (or without an x) are left out."""
         pts, labels, ranges = [], [], []
-        for row, label, _ in ROWS:
+        for row in rows:
             f = study.final(row)
             x = x_of(row, f)
             if not f["fids"] or x is None:
                 continue
             pts.append([x, float(np.mean(f["fids"]))])
-            labels.append(label)
+            labels.append(LABEL[row])
             ranges.append([min(f["fids"]), max(f["fids"])] if len(f["fids"]) == 2 else None)
+        series = {"name": name, "points": pts, "ranges": ranges}
+        if style == "points":
+            series.update(labels=labels, style="points")
+        return series
+
+    # The other group sizes' final models on the same axis: is the experts' lead a property of K = 5 only?
+    others = final_series("other K, 4,000 steps", ("k2", "k3", "k10"), lambda r, f: study.train_flops(r, study.steps))
+    if others["points"]:
+        specs["ablation-compute"]["series"].append(others)
+
+    def final_points(x_of, x_label, x_scale, name):
         specs[name] = {"kind": "line", "title": f"FID VS {x_label}", "x_label": x_label, "y_label": "FID", "x_scale": x_scale,
-                       "series": [{"name": "final models", "points": pts, "labels": labels, "ranges": ranges, "style": "points"}]}
+                       "series": [final_series("final models", [row for row, _, _ in ROWS], x_of)]}
 
     final_points(lambda r, f: (f["speed"] or {}).get("seconds_per_image_batch_16"), "SECONDS PER IMAGE (BATCH 16)", "log", "ablation-speed")
     final_points(lambda r, f: study.sample_flops(r), "SAMPLING FLOP PER IMAGE", "log", "ablation-sampling-flops")
 
-    pts, ranges = [], []
-    for row, k in (("k1", 1), ("k2", 2), ("k3", 3), ("k5", 5), ("k10", 10)):
-        f = study.final(row)
-        if f["fids"]:
-            pts.append([k, float(np.mean(f["fids"]))])
-            ranges.append([min(f["fids"]), max(f["fids"])] if len(f["fids"]) == 2 else None)
+    groups = {"k1": 1, "k2": 2, "k3": 3, "k5": 5, "k10": 10}
+    group_size = final_series("final models", groups, lambda r, f: groups[r], style="line")
     specs["ablation-group-size"] = {"kind": "line", "title": "FID VS GROUPS K (30 LAYERS IN ALL)", "x_label": "K", "y_label": "FID",
-                                    "x_scale": "log", "series": [{"name": "final models", "points": pts, "ranges": ranges}]}
+                                    "x_scale": "log", "series": [group_size]}
 
     series = []
     for c in sorted({c for _, c in grid}):

@@ -17,7 +17,8 @@
 #
 # Environment: ABLATIONS_DIR (default ~/ablations; never inside the repository), ABLATIONS_THREADS
 # (default 2), ABLATIONS_CPUS (e.g. "0": pin every command with taskset), ABLATIONS_ROWS (a subset of
-# the row names below, in the order given), ABLATIONS_SPEED=0 (no speed pass), ABLATIONS_SPEED_REPEATS (rounds of the speed pass, 5), ABLATIONS_NO_BUILD=1,
+# the row names below, in the order given), ABLATIONS_SPEED=0 (no speed pass), ABLATIONS_SPEED_REPEATS
+# (rounds of the speed pass, default 5), ABLATIONS_NO_BUILD=1,
 # ABLATIONS_SMOKE=1 (a tiny end-to-end run of the same code paths: a few steps on 64 images, 10-image
 # evaluations without FID; minutes, not hours).
 set -uo pipefail
@@ -158,10 +159,10 @@ grid() {
 
 # The speed pass: seconds per image at batch 1 and 16 (latte eval's measurement, the study's sampler: one
 # timed batch of each size after a warm-up), one model at a time, SPEED_REPEATS rounds over all models
-# (rounds, not one model five times in a row, so a change of the machine's load touches every model alike);
-# speed.json holds the best of each figure over the rounds (other work on a shared machine only ever slows
-# a run down, so the fastest round is the least disturbed one, as timeit reasons) and every round's value. The load average
-# before each run is kept beside it. Run on a quiet machine.
+# (rounds, not one model five times in a row, so a change of the machine's load touches every model
+# alike). speed.json holds the best of each figure over the rounds (other work only ever slows a run
+# down, so the fastest round is the least disturbed one, as timeit reasons) and every round's value; the
+# load average before each run is kept beside it. Run on a quiet machine.
 SPEED_REPEATS=${ABLATIONS_SPEED_REPEATS:-5}
 speed() {
   local round r model runs
@@ -181,7 +182,7 @@ speed() {
   done
   for r in $ROWS; do
     runs=$DIR/rows/$r/eval/speed-runs
-    [ -s "$DIR/rows/$r/eval/speed.json" ] || [ ! -d "$runs" ] && continue
+    if [ -s "$DIR/rows/$r/eval/speed.json" ] || [ ! -d "$runs" ]; then continue; fi
     python3 - "$runs" "$SPEED_REPEATS" > "$DIR/rows/$r/eval/speed.json.tmp" <<'PY' && mv "$DIR/rows/$r/eval/speed.json.tmp" "$DIR/rows/$r/eval/speed.json"
 import glob, json, os, sys
 runs, want = sys.argv[1], int(sys.argv[2])
